@@ -1,0 +1,214 @@
+"""Every rankperf option, declared once.
+
+The same declarations feed Locust's parser (command line, config files, ``LOCUST_*``/``RANKPERF_*``
+environment variables and the web UI form) and ``rankperf profile``. Defaults here are the real
+ones: ``--help`` tells the truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_MODEL = "BAAI/bge-reranker-base"
+ENDPOINT_TYPES = ("hf_tei_rankings", "cohere_rankings", "nim_rankings")
+API_KEY_ENV = "RANKPERF_API_KEY"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: its flags, where it is used, and how it parses."""
+
+    flags: tuple[str, ...]
+    dest: str
+    help: str
+    type: Callable[[str], Any] | None = str
+    default: Any = None
+    choices: tuple[str, ...] | None = None
+    action: str | None = None  # "store_true" or "append"
+    secret: bool = False  # never given a default, never shown in the web UI page
+    web_ui: bool = True
+    locust: bool = True  # False: only on `rankperf profile`
+    metavar: str | None = None
+
+    def add_to(self, parser: Any, *, locust: bool) -> None:
+        """Register on an argparse (or Locust configargparse) parser."""
+        kwargs: dict[str, Any] = {"dest": self.dest, "help": self.help}
+        if self.action == "store_true":
+            kwargs.update(action="store_true", default=bool(self.default))
+        else:
+            if self.action:
+                kwargs["action"] = self.action
+            if self.type is not None:
+                kwargs["type"] = self.type
+            kwargs["default"] = self.default
+            if self.choices:
+                kwargs["choices"] = self.choices
+            if self.metavar:
+                kwargs["metavar"] = self.metavar
+        if locust:
+            kwargs["env_var"] = "RANKPERF_" + self.dest.upper()
+            kwargs["include_in_web_ui"] = self.web_ui and not self.secret
+            kwargs["is_secret"] = self.secret
+        parser.add_argument(*self.flags, **kwargs)
+
+
+def _nonneg_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _pos_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _nonneg_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _pos_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+SYNTHETIC = "Synthetic rankings data"
+
+OPTIONS: tuple[Option, ...] = (
+    # What to send
+    Option(("-m", "--model", "--model-names"), "model",
+           f"Model name sent in Cohere/NIM bodies and used to find a tokenizer (default: {DEFAULT_MODEL}).",
+           default=DEFAULT_MODEL),
+    Option(("--endpoint", "--custom-endpoint"), "endpoint",
+           "Path to post to, overriding the API's default (/rerank, /v2/rerank, /v1/ranking).", default=""),
+    Option(("--cohere-api-version",), "cohere_api_version",
+           "Cohere rerank API version for CohereRerankUser: v2 (/v2/rerank) or v1 (/v1/rerank).",
+           default="v2", choices=("v1", "v2")),
+    Option(("--top-n",), "top_n",
+           "Ask a Cohere-style server for the top N results only (0: all); validation expects N.",
+           type=_nonneg_int, default=0),
+    Option(("--api-key",), "api_key",
+           f"Bearer token for the server. Prefer the environment variable {API_KEY_ENV}: it is read "
+           "at request time and never written anywhere.", secret=True),
+    Option(("--header",), "header",
+           "Extra HTTP header 'Name:Value' (repeatable; a JSON object also works). Authorization "
+           "values are redacted in every artifact.", action="append", metavar="NAME:VALUE"),
+    Option(("--extra-inputs",), "extra_inputs",
+           "Extra body field 'key:value' (repeatable; value parsed as JSON when it is JSON) or a JSON "
+           "object, merged top-level into every request body.", action="append", metavar="KEY:VALUE"),
+    Option(("--request-timeout-seconds",), "request_timeout_seconds",
+           "Total time allowed per request before it counts as a timeout error.",
+           type=_pos_float, default=300.0),
+    Option(("--insecure",), "insecure",
+           "Do not verify the server's TLS certificate (https only).", action="store_true", default=False),
+    # How much and how fast
+    Option(("--request-count", "--num-requests"), "request_count",
+           "Send exactly this many measured requests in total, across all users, processes and workers, "
+           "then stop (0: no count limit; use --benchmark-duration or stop by hand).",
+           type=_nonneg_int, default=0),
+    Option(("--warmup-request-count", "--num-warmup-requests"), "warmup_request_count",
+           "Requests sent first and left out of every statistic.", type=_nonneg_int, default=0),
+    Option(("--benchmark-duration",), "benchmark_duration",
+           "Stop issuing measured requests after this many seconds (0: off); in-flight requests finish.",
+           type=_nonneg_float, default=0.0),
+    Option(("--request-rate",), "request_rate",
+           "Open loop: total arrival rate in requests/s across all workers (0: closed loop, each user "
+           "sends when its last request returns). Users (-u) cap the requests in flight.",
+           type=_nonneg_float, default=0.0),
+    Option(("--arrival-pattern", "--request-rate-mode"), "arrival_pattern",
+           "Open-loop arrivals: poisson (exponential gaps) or constant (equal gaps).",
+           default="poisson", choices=("poisson", "constant")),
+    # Synthetic data (AIPerf's names; these defaults are AIPerf's effective ones, not its --help's)
+    Option(("--rankings-passages-mean",), "rankings_passages_mean",
+           "Mean number of passages per request.", type=_pos_int, default=10),
+    Option(("--rankings-passages-stddev",), "rankings_passages_stddev",
+           "Standard deviation of passages per request (normal, rounded, at least 1).",
+           type=_nonneg_float, default=0.0),
+    Option(("--rankings-passages-prompt-token-mean",), "rankings_passages_prompt_token_mean",
+           "Mean tokens per passage.", type=_pos_int, default=128),
+    Option(("--rankings-passages-prompt-token-stddev",), "rankings_passages_prompt_token_stddev",
+           "Standard deviation of tokens per passage.", type=_nonneg_float, default=0.0),
+    Option(("--rankings-query-prompt-token-mean",), "rankings_query_prompt_token_mean",
+           "Mean tokens per query.", type=_pos_int, default=32),
+    Option(("--rankings-query-prompt-token-stddev",), "rankings_query_prompt_token_stddev",
+           "Standard deviation of tokens per query.", type=_nonneg_float, default=0.0),
+    Option(("--prompt-input-tokens-mean", "--synthetic-input-tokens-mean", "--isl"), "prompt_input_tokens_mean",
+           "Accepted for AIPerf compatibility only: cannot be combined with the rankings token options.",
+           type=_pos_int, default=None, web_ui=False),
+    Option(("--prompt-input-tokens-stddev", "--synthetic-input-tokens-stddev", "--isl-stddev"),
+           "prompt_input_tokens_stddev",
+           "Accepted for AIPerf compatibility only: cannot be combined with the rankings token options.",
+           type=_nonneg_float, default=None, web_ui=False),
+    Option(("--random-seed",), "random_seed",
+           "Seed for synthetic data and sampling: request i is byte-identical across runs, users, "
+           "processes and workers (-1: a fresh seed per run, printed in the report).", type=int, default=-1),
+    Option(("--tokenizer",), "tokenizer",
+           "Hugging Face tokenizer.json (or a directory holding one, or a hub name available offline) "
+           "used to make token counts exact. Default: the --model's tokenizer if cached, else a "
+           "word-level estimate (said once).", default=""),
+    Option(("--num-dataset-entries", "--num-prompts"), "num_dataset_entries",
+           "Generate this many distinct requests and cycle through them (AIPerf's default is 100; "
+           "rankperf's default 0 makes every request distinct).", type=_nonneg_int, default=0),
+    # Custom data
+    Option(("--input-file",), "input_file",
+           "JSONL file of ranking requests (AIPerf single_turn lines, or {\"query\", \"passages\"}).",
+           default=""),
+    Option(("--custom-dataset-type",), "custom_dataset_type",
+           "Format of --input-file: single_turn (AIPerf; also accepts the plain query/passages lines).",
+           default="single_turn", choices=("single_turn",)),
+    Option(("--dataset-sampling-strategy",), "dataset_sampling_strategy",
+           "Order of input-file lines / dataset entries: sequential (wraps around), random (with "
+           "replacement), shuffle (a seeded permutation per pass).",
+           default="sequential", choices=("sequential", "random", "shuffle")),
+    # Outputs
+    Option(("--artifact-dir", "--output-artifact-dir"), "artifact_dir",
+           "Directory for this run's artifacts (default: artifacts/<model>-openai-<endpoint type>-<load>).",
+           default=""),
+    Option(("--goodput",), "goodput",
+           "Service-level objectives, e.g. 'request_latency:250' (ms); adds goodput metrics.", default=""),
+)
+
+BY_DEST: dict[str, Option] = {opt.dest: opt for opt in OPTIONS}
+
+
+def add_locust_arguments(parser: Any) -> None:
+    """Register every Locust-side option (called from ``events.init_command_line_parser``)."""
+    for opt in OPTIONS:
+        if opt.locust:
+            opt.add_to(parser, locust=True)
+
+
+def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register every option on the ``rankperf profile`` parser."""
+    for opt in OPTIONS:
+        opt.add_to(parser, locust=False)
+
+
+def to_locust_argv(values: dict[str, Any]) -> list[str]:
+    """Render option values (by dest) as Locust command-line arguments, skipping defaults and secrets."""
+    argv: list[str] = []
+    for opt in OPTIONS:
+        if not opt.locust or opt.secret or opt.dest not in values:
+            continue
+        value = values[opt.dest]
+        flag = next(f for f in opt.flags if f.startswith("--"))
+        if opt.action == "store_true":
+            if value:
+                argv.append(flag)
+        elif opt.action == "append":
+            for item in value or []:
+                argv.append(f"{flag}={item}")
+        elif value is not None and value != opt.default:
+            argv.append(f"{flag}={value}")
+    return argv

@@ -1,0 +1,53 @@
+"""What a finished (or interrupted) run hands to the reports: records plus how it was run."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class RunInfo:
+    """How the run was configured; secrets are never stored here."""
+
+    endpoint_type: str  # hf_tei_rankings | cohere_rankings | nim_rankings
+    url: str  # base URL, e.g. http://127.0.0.1:8080
+    endpoint: str  # path actually posted to, e.g. /rerank
+    model: str
+    concurrency: int  # closed loop: users; open loop: cap on requests in flight
+    request_rate: float | None = None  # open loop when set
+    arrival_pattern: str | None = None  # poisson | constant
+    request_count: int | None = None
+    warmup_request_count: int = 0
+    benchmark_duration: float | None = None
+    random_seed: int | None = None
+    tokenizer: str | None = None  # what counted tokens ("word-level estimate" for the fallback)
+    dataset: dict = field(default_factory=dict)  # type, entries, path/options, realised distribution
+    goodput: dict[str, float] = field(default_factory=dict)  # metric tag -> threshold (ms)
+    cli_command: str = ""
+    options: dict = field(default_factory=dict)  # every rankperf option, redacted
+    artifact_dir: str = ""
+    workers: int = 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunInfo:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class RunResult:
+    """Every record of a run (warmup included, flagged by ``phase``) and its outcome."""
+
+    records: np.ndarray  # rankperf_data.load.records.RECORD_DTYPE
+    messages: list[str]  # error message table; records' error_msg index into it
+    info: RunInfo
+    start_ns: int  # profiling phase: first send (epoch ns)
+    end_ns: int  # profiling phase: last response (epoch ns)
+    was_cancelled: bool = False
+    partial: bool = False  # records may be missing (dead worker); notes say which
+    notes: list[str] = field(default_factory=list)

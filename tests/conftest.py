@@ -1,0 +1,51 @@
+"""Shared fixtures: free loopback ports, artifact dirs, and the reference server as a real process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+def pick_free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def free_port() -> int:
+    return pick_free_port()
+
+
+@pytest.fixture
+def artifacts_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "artifacts"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture(scope="session")
+def python_exe() -> str:
+    return sys.executable
+
+
+@pytest.fixture(scope="session")
+def bin_dir() -> Path:
+    """Where the venv's console scripts (rankperf, locust) live."""
+    return Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session")
+def clean_env() -> dict[str, str]:
+    """The environment for child processes, without any inherited API key."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RANKPERF_", "LOCUST_"))}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
