@@ -32,6 +32,7 @@ class Option:
     web_ui: bool = True
     locust: bool = True  # False: only on `rankperf profile`
     metavar: str | None = None
+    profile_flags: tuple[str, ...] = ()  # extra short forms only `rankperf profile` has (Locust owns -H)
 
     def add_to(self, parser: Any, *, locust: bool) -> None:
         """Register on an argparse (or Locust configargparse) parser."""
@@ -52,7 +53,8 @@ class Option:
             kwargs["env_var"] = "RANKPERF_" + self.dest.upper()
             kwargs["include_in_web_ui"] = self.web_ui and not self.secret
             kwargs["is_secret"] = self.secret
-        parser.add_argument(*self.flags, **kwargs)
+        flags = self.flags if locust else self.profile_flags + self.flags
+        parser.add_argument(*flags, **kwargs)
 
 
 def _nonneg_int(text: str) -> int:
@@ -103,7 +105,8 @@ OPTIONS: tuple[Option, ...] = (
            "at request time and never written anywhere.", secret=True),
     Option(("--header",), "header",
            "Extra HTTP header 'Name:Value' (repeatable; a JSON object also works). Authorization "
-           "values are redacted in every artifact.", action="append", metavar="NAME:VALUE"),
+           "values are redacted in every artifact.", action="append", metavar="NAME:VALUE",
+           profile_flags=("-H",)),
     Option(("--extra-inputs",), "extra_inputs",
            "Extra body field 'key:value' (repeatable; value parsed as JSON when it is JSON) or a JSON "
            "object, merged top-level into every request body.", action="append", metavar="KEY:VALUE"),

@@ -14,6 +14,7 @@ class ErrorKind(IntEnum):
     CONNECTION = 3  # refused, reset, closed early, DNS, TLS
     INVALID_RESPONSE = 4  # 2xx but not JSON or not the API's shape
     VALIDATION = 5  # right shape, wrong content: count, index, score, order
+    CANCELLED = 6  # in flight when the run was interrupted (Ctrl-C, SIGTERM, stop)
 
 
 def error_label(kind: int, status: int) -> str:

@@ -117,7 +117,8 @@ class RecordBatch:
         """Empty the buffer into a msgpack-able dict ``{"columns": {...}, "messages": [...]}``."""
         rows, self.rows = self.rows, []
         messages, self.messages = self.messages.messages, MessageTable()
-        columns = {name: list(col) for name, col in zip(FIELD_NAMES, zip(*rows))} if rows else {
-            name: [] for name in FIELD_NAMES
-        }
+        if rows:
+            columns = {name: list(col) for name, col in zip(FIELD_NAMES, zip(*rows, strict=True), strict=True)}
+        else:
+            columns = {name: [] for name in FIELD_NAMES}
         return {"columns": columns, "messages": messages}

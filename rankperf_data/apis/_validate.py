@@ -1,0 +1,66 @@
+"""Checks shared by the API modules: status, JSON, and the ranking list's content."""
+
+from __future__ import annotations
+
+import math
+
+import orjson
+
+from rankperf_data.apis.base import Verdict
+from rankperf_data.apis.errors import ErrorKind
+
+_SNIPPET = 200
+
+
+def snippet(body: bytes) -> str:
+    """A short, printable excerpt of a response body for error messages."""
+    text = body[:_SNIPPET].decode("utf-8", errors="replace").strip()
+    return text + ("…" if len(body) > _SNIPPET else "")
+
+
+def check_status(status: int, body: bytes) -> Verdict | None:
+    """An HTTP error verdict for a non-2xx status, else None."""
+    if 200 <= status < 300:
+        return None
+    return Verdict(ErrorKind.HTTP, snippet(body) or f"HTTP {status}")
+
+
+def parse_json(body: bytes) -> tuple[object, Verdict | None]:
+    try:
+        return orjson.loads(body), None
+    except orjson.JSONDecodeError as exc:
+        return None, Verdict(ErrorKind.INVALID_RESPONSE, f"response is not JSON ({exc.msg}): {snippet(body)}")
+
+
+def check_rankings(items: object, index_key: str, score_key: str, n_passages: int, expected: int) -> Verdict:
+    """Validate a list of ``{index_key, score_key}`` objects: shape, indices, scores, order, count.
+
+    ``expected`` is the number of results the API promises (all passages, or top_n).
+    """
+    if not isinstance(items, list):
+        return Verdict(ErrorKind.INVALID_RESPONSE, f"expected a list of results, got {type(items).__name__}")
+    seen: set[int] = set()
+    previous = math.inf
+    for pos, item in enumerate(items):
+        if not isinstance(item, dict):
+            return Verdict(ErrorKind.INVALID_RESPONSE, f"result {pos} is not an object")
+        index = item.get(index_key)
+        score = item.get(score_key)
+        if not isinstance(index, int) or isinstance(index, bool):
+            return Verdict(ErrorKind.INVALID_RESPONSE, f"result {pos} has no integer '{index_key}'")
+        if not isinstance(score, (int, float)) or isinstance(score, bool):
+            return Verdict(ErrorKind.INVALID_RESPONSE, f"result {pos} has no numeric '{score_key}'")
+        if not 0 <= index < n_passages:
+            return Verdict(ErrorKind.VALIDATION, f"index {index} out of range for {n_passages} passages")
+        if index in seen:
+            return Verdict(ErrorKind.VALIDATION, f"duplicate index {index}")
+        seen.add(index)
+        if not math.isfinite(score):
+            return Verdict(ErrorKind.VALIDATION, f"non-finite score for index {index}")
+        if score > previous:
+            return Verdict(ErrorKind.VALIDATION, f"results not sorted by {score_key} (position {pos})")
+        previous = score
+    if len(items) != expected:
+        return Verdict(ErrorKind.VALIDATION, f"expected {expected} results, got {len(items)}")
+    return Verdict(ErrorKind.OK, results=len(items))
+

@@ -1,0 +1,40 @@
+"""Cohere-style rerank (Cohere v1/v2, vLLM, Infinity, Jina): {model, query, documents} -> {results}."""
+
+from __future__ import annotations
+
+import orjson
+
+from rankperf_data.apis._validate import check_rankings, check_status, parse_json
+from rankperf_data.apis.base import Verdict
+from rankperf_data.apis.errors import ErrorKind
+from rankperf_data.dataset.request import RankingRequest
+
+endpoint_type = "cohere_rankings"
+default_path = "/v2/rerank"
+v1_path = "/v1/rerank"
+user_class = "CohereRerankUser"
+
+
+def encode(request: RankingRequest, model: str, extra: dict | None, top_n: int = 0) -> bytes:
+    body: dict = {"model": model, "query": request.query, "documents": list(request.passages)}
+    if top_n:
+        body["top_n"] = top_n
+    if extra:
+        body.update(extra)
+    if request.extra:
+        body.update(request.extra)
+    return orjson.dumps(body)
+
+
+def validate(status: int, body: bytes, request: RankingRequest, top_n: int | None = None) -> Verdict:
+    verdict = check_status(status, body)
+    if verdict:
+        return verdict
+    data, verdict = parse_json(body)
+    if verdict:
+        return verdict
+    if not isinstance(data, dict) or "results" not in data:
+        return Verdict(ErrorKind.INVALID_RESPONSE, "expected an object with 'results'")
+    n = len(request.passages)
+    expected = min(top_n, n) if top_n else n
+    return check_rankings(data["results"], "index", "relevance_score", n, expected)

@@ -1,0 +1,40 @@
+"""NVIDIA NIM ranking: POST /v1/ranking {model, query{text}, passages[{text}]} -> {rankings}."""
+
+from __future__ import annotations
+
+import orjson
+
+from rankperf_data.apis._validate import check_rankings, check_status, parse_json
+from rankperf_data.apis.base import Verdict
+from rankperf_data.apis.errors import ErrorKind
+from rankperf_data.dataset.request import RankingRequest
+
+endpoint_type = "nim_rankings"
+default_path = "/v1/ranking"
+user_class = "NimRankingUser"
+
+
+def encode(request: RankingRequest, model: str, extra: dict | None) -> bytes:
+    body: dict = {
+        "model": model,
+        "query": {"text": request.query},
+        "passages": [{"text": p} for p in request.passages],
+    }
+    if extra:
+        body.update(extra)
+    if request.extra:
+        body.update(request.extra)
+    return orjson.dumps(body)
+
+
+def validate(status: int, body: bytes, request: RankingRequest, top_n: int | None = None) -> Verdict:
+    verdict = check_status(status, body)
+    if verdict:
+        return verdict
+    data, verdict = parse_json(body)
+    if verdict:
+        return verdict
+    if not isinstance(data, dict) or "rankings" not in data:
+        return Verdict(ErrorKind.INVALID_RESPONSE, "expected an object with 'rankings'")
+    n = len(request.passages)
+    return check_rankings(data["rankings"], "index", "logit", n, n)

@@ -1,0 +1,121 @@
+"""Master-side run coordination: the global budget, every record, worker liveness, the end.
+
+Lives on the master (or the local runner). It grants index ranges, collects record batches,
+notices dead workers, closes the budget when the duration is over, and decides when the run
+is complete. It knows nothing of HTTP; ``hooks.py`` connects it to Locust's runner.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rankperf_data.load.quota import QuotaLedger
+from rankperf_data.load.records import PHASE_PROFILING, RecordStore
+
+log = logging.getLogger("rankperf")
+
+
+@dataclass
+class NodeState:
+    """What the coordinator knows about one worker process."""
+
+    index: int
+    granted: int = 0
+    records: int = 0
+    profiling_records: int = 0
+    done: dict | None = None
+    lost: bool = False
+
+
+@dataclass
+class Coordinator:
+    """Budget + records for one measurement (a new one per test start)."""
+
+    warmup: int
+    measured: int
+    duration: float
+    send: Callable[[str, dict, str | None], None]  # (type, data, node or None = all)
+    store: RecordStore = field(default_factory=RecordStore)
+    nodes: dict[str, NodeState] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    started_mono: float = field(default_factory=time.monotonic)
+    measured_started_mono: float | None = None
+    finished: bool = False
+    cancelled: bool = False
+
+    def __post_init__(self) -> None:
+        self.ledger = QuotaLedger(self.warmup, self.measured)
+
+    def expect(self, node: str, index: int) -> None:
+        self.nodes.setdefault(node, NodeState(index))
+        self.ledger.workers = max(1, len(self.nodes))
+
+    # ---- messages from workers -------------------------------------------------------------
+    def on_quota(self, node: str, data: dict) -> None:
+        state = self.nodes.setdefault(node, NodeState(len(self.nodes)))
+        self.ledger.record_warmup_completed(int(data.get("warmup_done", 0)))
+        grant = self.ledger.grant(node, int(data.get("want", 1)))
+        state.granted += grant.end - grant.start
+        if grant.phase == PHASE_PROFILING and grant.end > grant.start and self.measured_started_mono is None:
+            self.measured_started_mono = time.monotonic()
+        self.send("rankperf_grant", grant.to_wire(), node)
+
+    def on_records(self, node: str, data: dict) -> None:
+        cols = data["columns"]
+        n = self.store.extend_columns(cols, data.get("messages"))
+        state = self.nodes.setdefault(node, NodeState(len(self.nodes)))
+        state.records += n
+        state.profiling_records += sum(1 for p in cols["phase"] if p == PHASE_PROFILING)
+
+    def on_done(self, node: str, data: dict) -> None:
+        self.nodes.setdefault(node, NodeState(len(self.nodes))).done = data
+
+    # ---- control ---------------------------------------------------------------------------
+    def close(self, reason: str = "") -> None:
+        """No more grants; tell every worker to drop what it holds."""
+        if not self.ledger.closed:
+            self.ledger.close()
+            if reason:
+                log.info("rankperf: closing the request budget (%s)", reason)
+        self.send("rankperf_close", {}, None)
+
+    def tick(self, live_nodes: set[str] | None) -> None:
+        """Periodic check: duration over? workers lost?"""
+        if (self.duration and self.measured_started_mono is not None and not self.ledger.closed
+                and time.monotonic() - self.measured_started_mono >= self.duration):
+            self.close(f"--benchmark-duration {self.duration:g}s reached")
+        if live_nodes is None:
+            return
+        for node, state in self.nodes.items():
+            if not state.lost and state.done is None and node not in live_nodes:
+                self.mark_lost(node)
+
+    def mark_lost(self, node: str) -> None:
+        state = self.nodes[node]
+        state.lost = True
+        unaccounted = state.granted - state.records
+        self.notes.append(
+            f"worker {state.index} ({node}) was lost mid-run: {state.records} of its requests were reported, "
+            f"{unaccounted} granted indices unaccounted for (in flight, unreported, or never sent)"
+        )
+        log.warning("rankperf: %s", self.notes[-1])
+
+    @property
+    def complete(self) -> bool:
+        """Every worker that took part said it is done (or is known lost)."""
+        if not self.nodes:
+            return False
+        budget_spent = self.ledger.closed or (
+            self.ledger.end_index is not None and self.ledger.next_index >= self.ledger.end_index
+        )
+        return budget_spent and all(s.done is not None or s.lost for s in self.nodes.values())
+
+    @property
+    def partial(self) -> bool:
+        return any(s.lost for s in self.nodes.values())
+
+    def profiling_count(self) -> int:
+        return sum(s.profiling_records for s in self.nodes.values())

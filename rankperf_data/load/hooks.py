@@ -1,0 +1,260 @@
+"""Locust glue: options, messages and events that connect the coordinator and the load processes.
+
+Importing this module (the locustfiles do, through ``users.py``) registers the listeners. Roles:
+a MasterRunner coordinates, a WorkerRunner sends, a LocalRunner does both in one process with
+the same messages (Locust delivers them synchronously there).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+import time
+import uuid
+
+import gevent
+from gevent.event import Event
+from locust import events
+from locust.runners import STATE_MISSING, LocalRunner, MasterRunner, WorkerRunner
+
+from rankperf_data import options
+from rankperf_data.dataset.config import DatasetConfig
+from rankperf_data.dataset.errors import InputError
+from rankperf_data.load.coordinator import Coordinator
+from rankperf_data.load.process import LoadProcess
+from rankperf_data.load.settings import LoadSettings, option_values
+
+log = logging.getLogger("rankperf")
+
+TICK_S = 0.25
+END_DELAY_S = 0.2  # never quit from inside the message loop
+
+
+class _State:
+    """Process-wide: at most one coordinator (master role) and one load process (worker role)."""
+
+    def __init__(self) -> None:
+        self.environment = None
+        self.coordinator: Coordinator | None = None
+        self.config: dict | None = None
+        self.process: LoadProcess | None = None
+        self.ready = Event()
+        self.monitor: gevent.Greenlet | None = None
+        self.finishing = False
+        self.run_id = ""
+        self.started_wall = 0.0
+        self.master_config: dict = {}
+
+
+STATE = _State()
+
+
+def is_master(runner) -> bool:
+    return isinstance(runner, (MasterRunner, LocalRunner))
+
+
+def is_worker(runner) -> bool:
+    return isinstance(runner, (WorkerRunner, LocalRunner))
+
+
+def public_values(parsed) -> dict:
+    """Option values safe to send and store: secrets left out."""
+    values = option_values(parsed)
+    for opt in options.OPTIONS:
+        if opt.secret:
+            values.pop(opt.dest, None)
+    return values
+
+
+def validate(values: dict) -> None:
+    """Raise InputError for bad options or input files, before any request."""
+    LoadSettings.from_values(values)
+    DatasetConfig.from_options(values)
+    from rankperf_data.dataset.source import build_dataset
+
+    build_dataset(DatasetConfig.from_options(values))
+
+
+def current_process(timeout: float = 30.0) -> LoadProcess:
+    """The load process of this worker; users call this (it is ready before they spawn)."""
+    if not STATE.ready.wait(timeout) or STATE.process is None:
+        raise RuntimeError("rankperf: load process not configured (no config from the master)")
+    return STATE.process
+
+
+# ---- registration ------------------------------------------------------------------------------
+@events.init_command_line_parser.add_listener
+def _add_options(parser, **_kw) -> None:
+    options.add_locust_arguments(parser)
+
+
+@events.init.add_listener
+def _on_init(environment, **_kw) -> None:
+    STATE.environment = environment
+    runner = environment.runner
+    if runner is None:
+        return
+    if is_master(runner):
+        runner.register_message("rankperf_quota", _msg(lambda c, n, d: c.on_quota(n, d)))
+        runner.register_message("rankperf_records", _msg(lambda c, n, d: c.on_records(n, d)))
+        runner.register_message("rankperf_done", _msg(lambda c, n, d: c.on_done(n, d)))
+        parsed = environment.parsed_options
+        if parsed is not None and environment.web_ui is None:
+            try:
+                validate(public_values(parsed))
+            except InputError as exc:
+                sys.stderr.write(f"rankperf: error: {exc}\n")
+                sys.exit(2)
+    if is_worker(runner):
+        runner.register_message("rankperf_config", _on_config)
+        runner.register_message("rankperf_grant", lambda env, msg, **kw: _worker_call(lambda p: p.on_grant(msg.data)))
+        runner.register_message("rankperf_close", lambda env, msg, **kw: _worker_call(lambda p: p.on_close()))
+
+
+def _msg(handler):
+    def listener(environment, msg, **_kw) -> None:
+        if STATE.coordinator is not None:
+            handler(STATE.coordinator, msg.node_id, msg.data)
+
+    return listener
+
+
+def _worker_call(fn) -> None:
+    if STATE.process is not None:
+        fn(STATE.process)
+
+
+def _on_config(environment, msg, **_kw) -> None:
+    STATE.config = msg.data
+
+
+# ---- a measurement starts ---------------------------------------------------------------------
+@events.test_start.add_listener
+def _on_test_start(environment, **_kw) -> None:
+    runner = environment.runner
+    if is_master(runner):
+        _start_coordinator(environment)
+    if is_worker(runner):
+        _start_process(environment)
+
+
+def _live_nodes(runner) -> set[str] | None:
+    if isinstance(runner, MasterRunner):
+        return {c.id for c in runner.clients.values() if c.state != STATE_MISSING}
+    return None
+
+
+def _start_coordinator(environment) -> None:
+    runner = environment.runner
+    values = public_values(environment.parsed_options)
+    try:
+        settings = LoadSettings.from_values(values)
+        DatasetConfig.from_options(values)
+    except InputError as exc:
+        log.error("rankperf: %s", exc)
+        gevent.spawn_later(END_DELAY_S, runner.stop if environment.web_ui else runner.quit)
+        return
+    seed = values.get("random_seed", -1)
+    if seed is None or int(seed) < 0:
+        seed = secrets.randbits(31)
+    STATE.run_id = uuid.uuid4().hex[:12]
+    STATE.started_wall = time.time()
+    STATE.finishing = False
+    if isinstance(runner, MasterRunner):
+        nodes = {c.id: runner.get_worker_index(c.id) for c in runner.clients.values() if c.state != STATE_MISSING}
+    else:
+        nodes = {"local": 0}
+
+    def send(msg_type: str, data: dict, node: str | None) -> None:
+        if isinstance(runner, MasterRunner):
+            runner.send_message(msg_type, data, client_id=node)
+        else:
+            runner.send_message(msg_type, data)
+
+    coord = Coordinator(settings.warmup, settings.request_count, settings.duration, send)
+    for node, index in nodes.items():
+        coord.expect(node, index)
+    STATE.coordinator = coord
+    STATE.config = None
+    config = {"values": values, "seed": int(seed), "workers": len(nodes), "run_id": STATE.run_id}
+    STATE.master_config = config
+    send("rankperf_config", config, None)
+    if STATE.monitor is not None:
+        STATE.monitor.kill(block=False)
+    STATE.monitor = gevent.spawn(_monitor, environment, coord)
+
+
+def _start_process(environment) -> None:
+    runner = environment.runner
+    if STATE.process is not None:
+        STATE.process.stop()
+    STATE.process = None
+    STATE.ready.clear()
+    if STATE.config is None:
+        log.error("rankperf: no configuration received from the master; this worker sends nothing")
+        return
+    index = runner.worker_index if isinstance(runner, WorkerRunner) else 0
+
+    def send(msg_type: str, data: dict) -> None:
+        if msg_type == "rankperf_done" and isinstance(runner, WorkerRunner):
+            runner._send_stats()  # Locust's own counters reach the master before we say done
+        runner.send_message(msg_type, data)
+
+    STATE.process = LoadProcess(STATE.config, index, send)
+    users = int(getattr(environment.parsed_options, "num_users", 1) or 1)
+    STATE.process.start(users)
+    STATE.ready.set()
+
+
+# ---- the end ----------------------------------------------------------------------------------
+def _monitor(environment, coord: Coordinator) -> None:
+    from rankperf_data.load import finish
+
+    runner = environment.runner
+    while STATE.coordinator is coord and not coord.finished:
+        gevent.sleep(TICK_S)
+        coord.tick(_live_nodes(runner))
+        finish.write_progress(coord)
+        if coord.complete and not STATE.finishing:
+            STATE.finishing = True
+            gevent.spawn_later(END_DELAY_S, _end, environment, coord)
+            return
+
+
+def _end(environment, coord: Coordinator) -> None:
+    """The budget is spent and every worker is done: stop (web UI) or quit (headless)."""
+    from rankperf_data.load import finish
+
+    runner = environment.runner
+    if environment.web_ui is not None:
+        runner.stop()
+        finish.finalize(environment, coord, STATE, cancelled=False)
+    else:
+        runner.quit()  # artifacts are written in `quitting`, after Locust's final bookkeeping
+
+
+@events.test_stopping.add_listener
+def _on_test_stopping(environment, **_kw) -> None:
+    process = STATE.process
+    if process is not None and is_worker(environment.runner):
+        process.cancel_in_flight("cancelled: the test was stopped before this request completed")
+        process.flush()
+
+
+@events.quitting.add_listener
+def _on_quitting(environment, **_kw) -> None:
+    from rankperf_data.load import finish
+
+    runner = environment.runner
+    process = STATE.process
+    if process is not None and is_worker(runner):
+        process.cancel_in_flight("cancelled: the run was interrupted before this request completed")
+        process.flush()
+        process.stop()
+    coord = STATE.coordinator
+    if coord is not None and is_master(runner) and not coord.finished:
+        finish.finalize(environment, coord, STATE, cancelled=not coord.complete)
+        exit_code = finish.exit_code(coord)
+        if exit_code is not None:
+            environment.process_exit_code = exit_code

@@ -1,0 +1,198 @@
+"""Per-process load state: the indices this process may send, its open-loop schedule, its records.
+
+One ``LoadProcess`` lives in every process that runs users (a local run, each `--processes`
+child, each `--worker`). It talks to the coordinator only through ``send`` (Locust messages in
+practice), so the same code runs locally and distributed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+from gevent.event import Event
+from gevent.queue import Queue
+
+from rankperf_data import apis
+from rankperf_data.apis.errors import ErrorKind
+from rankperf_data.dataset.config import DatasetConfig
+from rankperf_data.dataset.source import build_dataset
+from rankperf_data.load import pacing
+from rankperf_data.load.quota import MAX_CHUNK, Grant, RangeQueue
+from rankperf_data.load.records import PHASE_WARMUP, RecordBatch
+from rankperf_data.load.settings import LoadSettings
+
+log = logging.getLogger("rankperf")
+
+FLUSH_ROWS = 2000  # ship records at this many rows or every FLUSH_SECONDS, whichever first
+FLUSH_SECONDS = 1.0
+PREFETCH_BELOW = 16  # ask for the next range before the current one runs dry
+RETRY_WAIT_S = 0.02  # when the coordinator says "wait" (warmup barrier)
+
+# Anchor epoch time once to a monotonic clock: durations are exact, timestamps comparable.
+_EPOCH0 = time.time_ns()
+_PERF0 = time.perf_counter_ns()
+
+
+def epoch_ns(perf_ns: int) -> int:
+    return _EPOCH0 + (perf_ns - _PERF0)
+
+
+class LoadProcess:
+    """What this process sends and what it owes the coordinator."""
+
+    def __init__(self, config: dict, worker_index: int, send: Callable[[str, dict], None]) -> None:
+        values = config["values"]
+        self.config = config
+        self.settings = LoadSettings.from_values(values)
+        self.dataset = build_dataset(DatasetConfig.from_options({**values, "random_seed": config["seed"]}))
+        self.worker_index = worker_index
+        self._send = send
+        self.ranges = RangeQueue()
+        self.batch = RecordBatch()
+        self.issued = 0
+        self.completed = 0
+        self.dropped = 0
+        self._warmup_unreported = 0
+        self._pending = False
+        self._granted = Event()
+        self._done_sent = False
+        self._last_flush = time.monotonic()
+        self.in_flight: dict[int, tuple[int, int, int, int]] = {}  # token -> (index, phase, intended, start)
+        self._token = 0
+        self.queue: Queue | None = None
+        self._greenlets: list[gevent.Greenlet] = []
+
+    # ---- indices -------------------------------------------------------------------------
+    def _ask(self) -> None:
+        if self._pending or self.ranges.closed:
+            return
+        self._pending = True
+        self._granted.clear()
+        delta, self._warmup_unreported = self._warmup_unreported, 0
+        self._send("rankperf_quota", {"want": MAX_CHUNK, "warmup_done": delta})
+
+    def on_grant(self, data: dict) -> None:
+        grant = Grant.from_wire(data)
+        self._pending = False
+        if grant.wait:
+            gevent.spawn_later(RETRY_WAIT_S, self._ask)
+            return
+        self.ranges.add(grant)
+        self._granted.set()
+        if grant.closed:
+            self._maybe_done()
+
+    def on_close(self) -> None:
+        """The coordinator closed the budget (duration over, or stopped): drop unissued indices."""
+        self.dropped += self.ranges.drop()
+        self._granted.set()
+        self._maybe_done()
+
+    def take(self) -> tuple[int, int] | None:
+        """Next (index, phase) to send, blocking for a grant; None when the budget is spent."""
+        while True:
+            got = self.ranges.take()
+            if got is not None:
+                self.issued += 1
+                if self.ranges.held() < PREFETCH_BELOW:
+                    self._ask()
+                return got
+            if self.ranges.closed:
+                return None
+            self._ask()
+            self._granted.wait(timeout=1.0)
+            if not self.ranges.held() and not self.ranges.closed:
+                self._granted.clear()
+
+    # ---- records ---------------------------------------------------------------------------
+    def begin(self, index: int, phase: int, intended_ns: int, start_ns: int) -> int:
+        self._token += 1
+        self.in_flight[self._token] = (index, phase, intended_ns, start_ns)
+        return self._token
+
+    def finish(self, token: int, row: tuple, message: str) -> None:
+        """Store one finished request (row in RECORD_FIELDS order with error_msg == 0 placeholder)."""
+        self.in_flight.pop(token, None)
+        if message:
+            row = row[:5] + (self.batch.messages.intern(message),) + row[6:]
+        self.batch.rows.append(row)
+        self.completed += 1
+        if row[1] == PHASE_WARMUP:
+            self._warmup_unreported += 1
+        if len(self.batch) >= FLUSH_ROWS:
+            self.flush()
+        self._maybe_done()
+
+    def cancel_in_flight(self, reason: str) -> int:
+        """Record every request still in flight as cancelled (run interrupted)."""
+        now = epoch_ns(time.perf_counter_ns())
+        tokens = list(self.in_flight)
+        for token in tokens:
+            index, phase, intended, start = self.in_flight[token]
+            row = (index, phase, self.worker_index, 0, int(ErrorKind.CANCELLED), 0, intended, start, now,
+                   -1, -1, -1, -1, -1, 0, float("nan"), float("nan"), float("nan"), -1)
+            self.finish(token, row, reason)
+        return len(tokens)
+
+    def flush(self) -> None:
+        self._last_flush = time.monotonic()
+        if len(self.batch):
+            self._send("rankperf_records", self.batch.take_wire())
+
+    def _flush_loop(self) -> None:
+        while True:
+            gevent.sleep(FLUSH_SECONDS / 4)
+            if time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+                self.flush()
+
+    def _maybe_done(self) -> None:
+        if self._done_sent or not self.ranges.closed or self.ranges.held() or self.completed < self.issued:
+            return
+        self._done_sent = True
+        self.flush()
+        self._send("rankperf_done", {"issued": self.issued, "completed": self.completed, "dropped": self.dropped})
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def start(self, users: int) -> None:
+        self._greenlets.append(gevent.spawn(self._flush_loop))
+        if self.settings.open_loop:
+            self.queue = Queue()
+            self._greenlets.append(gevent.spawn(self._schedule_loop, max(1, users)))
+        self._ask()
+
+    def stop(self) -> None:
+        for g in self._greenlets:
+            g.kill(block=False)
+        self._greenlets.clear()
+
+    def _schedule_loop(self, consumers: int) -> None:
+        """Open loop: put (index, phase, intended_ns) on the queue at each scheduled time."""
+        s = self.settings
+        workers = max(1, int(self.config.get("workers", 1)))
+        assert self.queue is not None
+        offsets = None
+        t0 = 0
+        phase_now = -1
+        while True:
+            got = self.take()
+            if got is None:
+                break
+            index, phase = got
+            if phase != phase_now:  # (re)anchor the schedule when a phase begins
+                phase_now = phase
+                offsets = pacing.schedule(s.pattern, s.rate, self.config["seed"], self.worker_index, workers)
+                t0 = time.perf_counter_ns()
+            intended = t0 + int(next(offsets) * 1e9)
+            delay = (intended - time.perf_counter_ns()) / 1e9
+            if delay > 0:
+                gevent.sleep(delay)
+            self.queue.put((index, phase, intended))
+        for _ in range(consumers):
+            self.queue.put(None)
+
+    def api_module(self, user_class: str) -> Any:
+        return apis.BY_USER_CLASS[user_class]

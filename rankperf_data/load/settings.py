@@ -1,0 +1,140 @@
+"""Load-side settings parsed from option values: headers, extra inputs, goodput, limits.
+
+Pure parsing with precise errors (no Locust): shared by the Locust hooks and `rankperf profile`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from rankperf_data import options
+from rankperf_data.dataset.errors import InputError
+
+GOODPUT_METRICS = ("request_latency", "intended_latency")
+
+
+def option_values(source: Any) -> dict[str, Any]:
+    """Every rankperf option's value (by dest) from a namespace or mapping, defaults filled in."""
+    get = source.get if isinstance(source, Mapping) else lambda k, d: getattr(source, k, d)
+    return {opt.dest: get(opt.dest, opt.default) for opt in options.OPTIONS}
+
+
+def _items(value: str | Iterable[str] | None) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [v for v in value if v]
+
+
+def parse_headers(value: str | Iterable[str] | None) -> dict[str, str]:
+    """``Name:Value`` items or JSON objects -> header dict."""
+    headers: dict[str, str] = {}
+    for item in _items(value):
+        item = item.strip()
+        if item.startswith("{"):
+            try:
+                obj = orjson.loads(item)
+            except orjson.JSONDecodeError as exc:
+                raise InputError(f"not a JSON object: {exc}", field="--header") from None
+            if not isinstance(obj, dict):
+                raise InputError("JSON value must be an object", field="--header")
+            headers.update({str(k): str(v) for k, v in obj.items()})
+            continue
+        name, sep, val = item.partition(":")
+        if not sep or not name.strip():
+            raise InputError(f"expected 'Name:Value', got {item!r}", field="--header")
+        headers[name.strip()] = val.strip()
+    return headers
+
+
+def parse_extra_inputs(value: str | Iterable[str] | None) -> dict[str, Any]:
+    """``key:value`` items (value parsed as JSON when it is JSON) or JSON objects -> body fields."""
+    extra: dict[str, Any] = {}
+    for item in _items(value):
+        item = item.strip()
+        if item.startswith("{"):
+            try:
+                obj = orjson.loads(item)
+            except orjson.JSONDecodeError as exc:
+                raise InputError(f"not a JSON object: {exc}", field="--extra-inputs") from None
+            if not isinstance(obj, dict):
+                raise InputError("JSON value must be an object", field="--extra-inputs")
+            extra.update(obj)
+            continue
+        key, sep, raw = item.partition(":")
+        if not sep or not key.strip():
+            raise InputError(f"expected 'key:value', got {item!r}", field="--extra-inputs")
+        try:
+            extra[key.strip()] = orjson.loads(raw.strip())
+        except orjson.JSONDecodeError:
+            extra[key.strip()] = raw.strip()
+    return extra
+
+
+def parse_goodput(value: str | None) -> dict[str, float]:
+    """``'request_latency:250 intended_latency:400'`` -> {metric: threshold_ms}."""
+    slos: dict[str, float] = {}
+    for item in (value or "").replace(",", " ").split():
+        name, sep, raw = item.partition(":")
+        if not sep or name not in GOODPUT_METRICS:
+            raise InputError(f"expected one of {', '.join(GOODPUT_METRICS)} as 'metric:ms', got {item!r}",
+                             field="--goodput")
+        try:
+            threshold = float(raw)
+        except ValueError:
+            raise InputError(f"threshold must be a number of ms, got {raw!r}", field="--goodput") from None
+        if not threshold > 0:
+            raise InputError(f"threshold must be > 0, got {raw!r}", field="--goodput")
+        slos[name] = threshold
+    return slos
+
+
+@dataclass
+class LoadSettings:
+    """How each request is sent and how much load there is."""
+
+    model: str
+    endpoint: str
+    cohere_api_version: str
+    top_n: int
+    headers: dict[str, str]
+    extra: dict[str, Any]
+    timeout: float
+    insecure: bool
+    request_count: int
+    warmup: int
+    duration: float
+    rate: float
+    pattern: str
+    artifact_dir: str
+    goodput: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> LoadSettings:
+        v = option_values(values)
+        return cls(
+            model=v["model"] or options.DEFAULT_MODEL,
+            endpoint=v["endpoint"] or "",
+            cohere_api_version=v["cohere_api_version"],
+            top_n=int(v["top_n"] or 0),
+            headers=parse_headers(v["header"]),
+            extra=parse_extra_inputs(v["extra_inputs"]),
+            timeout=float(v["request_timeout_seconds"]),
+            insecure=bool(v["insecure"]),
+            request_count=int(v["request_count"] or 0),
+            warmup=int(v["warmup_request_count"] or 0),
+            duration=float(v["benchmark_duration"] or 0),
+            rate=float(v["request_rate"] or 0),
+            pattern=v["arrival_pattern"],
+            artifact_dir=v["artifact_dir"] or "",
+            goodput=parse_goodput(v["goodput"]),
+        )
+
+    @property
+    def open_loop(self) -> bool:
+        return self.rate > 0

@@ -1,0 +1,184 @@
+"""The Locust user classes: TeiRerankUser, CohereRerankUser, NimRankingUser.
+
+A user takes the next request index (closed loop) or the next scheduled arrival (open loop),
+sends the pre-encoded body, validates the answer with the API module, and records it. Bodies,
+checks and records live in plain modules; this file only wires them to Locust's HTTP client.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import ssl
+import time
+
+import gevent
+from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
+from geventhttpclient.url import URL
+from locust import FastHttpUser, constant, task
+from locust.exception import StopUser
+
+from rankperf_data import apis, options
+from rankperf_data.apis.errors import ErrorKind, error_label
+from rankperf_data.load import hooks
+from rankperf_data.load.process import epoch_ns
+
+_NAN = float("nan")
+_TIMING_HEADERS = ("x-queue-time", "x-inference-time", "x-tokenization-time")
+
+
+class RerankFailure(Exception):
+    """What Locust's failure table shows for a failed rerank request."""
+
+    def __init__(self, label: str, message: str) -> None:
+        super().__init__(f"{label}: {message}")
+
+    def __repr__(self) -> str:
+        return f"RerankFailure({self.args[0]!r})"
+
+
+def _classify(exc: BaseException) -> tuple[ErrorKind, str]:
+    if isinstance(exc, (gevent.Timeout, socket.timeout, TimeoutError)):
+        return ErrorKind.TIMEOUT, "no complete response within the request timeout"
+    if isinstance(exc, HTTPParseError) and not isinstance(exc, HTTPConnectionClosed):
+        return ErrorKind.INVALID_RESPONSE, f"malformed HTTP response: {exc}"
+    if isinstance(exc, ssl.SSLError):
+        return ErrorKind.CONNECTION, f"TLS error: {exc}"
+    if isinstance(exc, socket.gaierror):
+        return ErrorKind.CONNECTION, f"DNS lookup failed: {exc}"
+    return ErrorKind.CONNECTION, f"{type(exc).__name__}: {exc}"
+
+
+def _header_ms(response, name: str) -> float:
+    value = response.get(name)
+    try:
+        return float(value) if value is not None else _NAN
+    except (TypeError, ValueError):
+        return _NAN
+
+
+class RerankUser(FastHttpUser):
+    """Shared behaviour; subclasses pick the API module."""
+
+    abstract = True
+    wait_time = constant(0)
+    insecure = False  # verify TLS by default (FastHttpUser's own default is not to)
+    api = apis.tei
+
+    def __init__(self, environment) -> None:
+        process = hooks.current_process()
+        settings = process.settings
+        self.insecure = settings.insecure
+        self.network_timeout = settings.timeout
+        self.connection_timeout = settings.timeout
+        super().__init__(environment)
+        self.process = process
+        self.settings = settings
+        path = settings.endpoint or self._default_path()
+        self.path = path
+        url = URL(f"{self.host}{path}")  # Locust's rule: the base URL is a plain prefix
+        self._http = self.client.client.clientpool.get_client(url)
+        self._uri = url.request_uri
+        self._url = str(url)
+        headers = {"Content-Type": "application/json", "Accept": "application/json",
+                   "Accept-Encoding": "identity", "User-Agent": "rankperf"}
+        headers.update(settings.headers)
+        key = os.environ.get(options.API_KEY_ENV) or getattr(environment.parsed_options, "api_key", None)
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        self._headers = headers
+        self._fire = environment.events.request.fire
+
+    def _default_path(self) -> str:
+        return self.api.default_path
+
+    def encode(self, request) -> bytes:
+        return self.api.encode(request, self.settings.model, self.settings.extra)
+
+    @task
+    def rank(self) -> None:
+        process = self.process
+        if process.queue is not None:  # open loop: wait for the next scheduled arrival
+            item = process.queue.get()
+            if item is None:
+                process.queue.put(None)  # let the other consumers see the end too
+                raise StopUser()
+            index, phase, intended = item
+            self.send(index, phase, epoch_ns(intended))
+        else:
+            got = process.take()
+            if got is None:
+                raise StopUser()
+            self.send(got[0], got[1], None)
+
+    def send(self, index: int, phase: int, intended_ns: int | None) -> None:
+        process = self.process
+        request = process.dataset.get(index)
+        body = self.encode(request)
+        status = 0
+        payload = b""
+        response = None
+        kind = ErrorKind.OK
+        message = ""
+        start = time.perf_counter_ns()
+        start_epoch = epoch_ns(start)
+        token = process.begin(index, phase, intended_ns or start_epoch, start_epoch)
+        try:
+            with gevent.Timeout(self.settings.timeout):
+                response = self._http.request("POST", self._uri, body=body, headers=self._headers)
+                payload = response.read()
+                status = response.status_code
+        except gevent.Timeout as exc:
+            kind, message = _classify(exc)
+        except Exception as exc:  # every failure is recorded, never lost
+            kind, message = _classify(exc)
+        end = time.perf_counter_ns()
+        results = -1
+        if kind == ErrorKind.OK:
+            verdict = self.api.validate(status, payload, request, self.settings.top_n or None)
+            kind, message, results = verdict.kind, verdict.message, verdict.results
+        queue_ms = inference_ms = tokenization_ms = _NAN
+        compute_tokens = -1
+        if response is not None and status == 200 and response.get("x-queue-time") is not None:
+            queue_ms, inference_ms, tokenization_ms = (_header_ms(response, h) for h in _TIMING_HEADERS)
+            compute_tokens = int(_header_ms(response, "x-compute-tokens")) if response.get("x-compute-tokens") else -1
+        end_epoch = start_epoch + (end - start)
+        row = (index, phase, process.worker_index, status, int(kind), 0, intended_ns or start_epoch, start_epoch,
+               end_epoch, len(request.passages), results, request.query_tokens, request.total_passage_tokens,
+               len(body), len(payload), queue_ms, inference_ms, tokenization_ms, compute_tokens)
+        process.finish(token, row, message)
+        self._fire(
+            request_type="POST",
+            name=self.path if phase == 0 else f"{self.path} (warmup)",
+            response_time=(end - start) / 1e6,
+            response_length=len(payload),
+            exception=None if kind == ErrorKind.OK else RerankFailure(error_label(kind, status), message),
+            context={},
+            start_time=start_epoch / 1e9,
+            url=self._url,
+            response=None,
+        )
+
+
+class TeiRerankUser(RerankUser):
+    """Hugging Face TEI: POST /rerank {query, texts}."""
+
+    api = apis.tei
+
+
+class CohereRerankUser(RerankUser):
+    """Cohere-style rerank: POST /v2/rerank (or /v1/rerank) {model, query, documents}."""
+
+    api = apis.cohere
+
+    def _default_path(self) -> str:
+        return apis.cohere.v1_path if self.settings.cohere_api_version == "v1" else apis.cohere.default_path
+
+    def encode(self, request) -> bytes:
+        return apis.cohere.encode(request, self.settings.model, self.settings.extra, self.settings.top_n)
+
+
+class NimRankingUser(RerankUser):
+    """NVIDIA NIM: POST /v1/ranking {model, query{text}, passages[{text}]}."""
+
+    api = apis.nim

@@ -1,0 +1,76 @@
+"""The global budget: exact counts, index ranges, the warmup barrier, closing."""
+
+from rankperf_data.load.quota import MAX_CHUNK, Grant, QuotaLedger, RangeQueue
+from rankperf_data.load.records import PHASE_PROFILING, PHASE_WARMUP
+
+
+def drain(ledger, nodes, completed_warmup=True):
+    """Ask round-robin until every node is told 'closed'; return the indices each node got."""
+    got = {n: [] for n in nodes}
+    closed = set()
+    while len(closed) < len(nodes):
+        for n in nodes:
+            if n in closed:
+                continue
+            g = ledger.grant(n, MAX_CHUNK)
+            if g.closed:
+                closed.add(n)
+            elif g.wait:
+                ledger.record_warmup_completed(sum(1 for _ in range(ledger.warmup)) if completed_warmup else 0)
+            else:
+                got[n].extend((i, g.phase) for i in range(g.start, g.end))
+    return got
+
+
+def test_exact_count_across_workers_with_disjoint_ranges():
+    ledger = QuotaLedger(warmup=0, measured=1001, workers=3)
+    got = drain(ledger, ["a", "b", "c"])
+    indices = sorted(i for n in got.values() for i, _ in n)
+    assert indices == list(range(1001))
+    assert all(p == PHASE_PROFILING for n in got.values() for _, p in n)
+
+
+def test_grants_shrink_near_the_end():
+    ledger = QuotaLedger(warmup=0, measured=100, workers=2)
+    sizes = []
+    while True:
+        g = ledger.grant("a", MAX_CHUNK)
+        if g.closed:
+            break
+        sizes.append(g.end - g.start)
+    assert sum(sizes) == 100 and sizes[-1] == 1 and max(sizes) <= 25
+
+
+def test_warmup_first_then_barrier_then_measured():
+    ledger = QuotaLedger(warmup=10, measured=20, workers=1)
+    first = ledger.grant("a", 64)
+    assert (first.start, first.phase) == (0, PHASE_WARMUP)
+    while ledger.next_index < 10:
+        ledger.grant("a", 64)
+    assert ledger.grant("a", 64).wait  # warmup still in flight
+    ledger.record_warmup_completed(10)
+    g = ledger.grant("a", 64)
+    assert g.phase == PHASE_PROFILING and g.start == 10
+
+
+def test_unlimited_budget_runs_until_closed():
+    ledger = QuotaLedger(warmup=0, measured=0)
+    for _ in range(100):
+        assert not ledger.grant("a", 64).closed
+    ledger.close()
+    assert ledger.grant("a", 64).closed
+
+
+def test_range_queue_hands_out_in_order_and_drops():
+    q = RangeQueue()
+    q.add(Grant(5, 8, PHASE_PROFILING))
+    q.add(Grant(20, 21, PHASE_WARMUP))
+    assert [q.take() for _ in range(4)] == [(5, 0), (6, 0), (7, 0), (20, 1)]
+    assert q.take() is None and not q.closed
+    q.add(Grant(30, 40))
+    assert q.drop() == 10 and q.closed and q.take() is None
+
+
+def test_grant_wire_round_trip():
+    g = Grant(3, 9, PHASE_WARMUP)
+    assert Grant.from_wire(g.to_wire()) == g
