@@ -56,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser, runners = build_parser()
     args = parser.parse_args(argv)
+    args.argv = argv  # the command as typed, for reports (secrets are redacted there)
     if not args.command:
         parser.print_help()
         return 0

@@ -108,8 +108,8 @@ def _on_init(environment, **_kw) -> None:
                 sys.exit(2)
     if is_worker(runner):
         runner.register_message("rankperf_config", _on_config)
-        runner.register_message("rankperf_grant", lambda env, msg, **kw: _worker_call(lambda p: p.on_grant(msg.data)))
-        runner.register_message("rankperf_close", lambda env, msg, **kw: _worker_call(lambda p: p.on_close()))
+        runner.register_message("rankperf_grant", _on_grant)
+        runner.register_message("rankperf_close", _on_close)
 
 
 def _msg(handler):
@@ -120,9 +120,14 @@ def _msg(handler):
     return listener
 
 
-def _worker_call(fn) -> None:
+def _on_grant(environment, msg, **_kw) -> None:
     if STATE.process is not None:
-        fn(STATE.process)
+        STATE.process.on_grant(msg.data)
+
+
+def _on_close(environment, msg, **_kw) -> None:
+    if STATE.process is not None:
+        STATE.process.on_close()
 
 
 def _on_config(environment, msg, **_kw) -> None:

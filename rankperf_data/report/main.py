@@ -1,21 +1,100 @@
-"""`rankperf report` and `rankperf plot`: placeholder until the report module lands."""
+"""`rankperf report` and `rankperf plot`: rebuild tables, exports and plots from a run's artifacts."""
+
+from __future__ import annotations
 
 import argparse
+import hashlib
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from rankperf_data.report import export
+from rankperf_data.report.artifacts import FILES, collect_secrets, redact_text, scrub_bytes, write_artifacts
+from rankperf_data.report.console import render_console
+from rankperf_data.report.load import NoRecordsError, load_run
+from rankperf_data.report.locust_csv import LocustCsvError, summary_from_locust_csv
+from rankperf_data.report.metrics import parse_goodput
+
+LOCUST_JSON = "profile_export_aiperf_locust.json"  # used where a records-based export already lives
+
+
+def _fail(command: str, message: str, code: int = 2) -> int:
+    print(f"rankperf {command}: {message}", file=sys.stderr)
+    return code
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("artifact_dir", nargs="?")
+    parser.add_argument("artifact_dir", nargs="?", metavar="ARTIFACT_DIR",
+                        help="A run's artifact directory (holds profile_export.jsonl and run.json).")
+    parser.add_argument("--locust-csv", metavar="PREFIX",
+                        help="Build the table from Locust's PREFIX_stats.csv (+ PREFIX_failures.csv) instead; "
+                             "percentiles are then approximate.")
+    parser.add_argument("--output", "-o", metavar="DIR",
+                        help="Write the exports here (default: ARTIFACT_DIR, or the folder of PREFIX).")
+    parser.add_argument("--goodput", metavar="SLOS",
+                        help="Recompute goodput with these SLOs, e.g. 'request_latency:250' (ms).")
 
 
-def run_report(args: argparse.Namespace) -> int:
-    print("rankperf report: not implemented yet")
+def _report_records(args: argparse.Namespace) -> int:
+    try:
+        result = load_run(args.artifact_dir)
+        if args.goodput:
+            result = replace(result, info=replace(result.info, goodput=parse_goodput(args.goodput)))
+    except (NoRecordsError, ValueError) as exc:
+        return _fail("report", str(exc))
+    source = Path(args.artifact_dir)
+    out = Path(args.output) if args.output else source
+    # Re-writing the JSONL we just read into the same place would only cost time.
+    same = out.exists() and out.resolve() == source.resolve()
+    paths = write_artifacts(result, out, include_records=not same)
+    print(paths["console"].read_text(), end="")
+    print(f"JSON Export: {paths['json']}\nCSV Export: {paths['csv']}\nConsole Export: {paths['console']}")
+    if "jsonl" in paths:
+        print(f"Records: {paths['jsonl']}")
     return 0
 
 
+def _report_locust(args: argparse.Namespace) -> int:
+    try:
+        summary = summary_from_locust_csv(args.locust_csv)
+    except (LocustCsvError, OSError, KeyError, ValueError) as exc:
+        return _fail("report", f"cannot read Locust CSV {args.locust_csv!r}: {exc}")
+    prefix = Path(args.locust_csv)
+    out = Path(args.output) if args.output else prefix.parent
+    out.mkdir(parents=True, exist_ok=True)
+    # Never overwrite the exact, records-based export of a run with an approximate one.
+    name = LOCUST_JSON if (out / FILES["jsonl"]).exists() else FILES["json"]
+    bid = hashlib.sha256(Path(f"{prefix}_stats.csv").read_bytes()).hexdigest()[:12]
+    data = export.dumps_pretty(export.to_aiperf_json(summary, bid))
+    path = out / name
+    path.write_bytes(scrub_bytes(data, collect_secrets(None)))
+    print(redact_text(render_console(summary)), end="")
+    print(f"JSON Export: {path}")
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    if bool(args.artifact_dir) == bool(args.locust_csv):
+        return _fail("report", "give either ARTIFACT_DIR or --locust-csv PREFIX (one of them)")
+    return _report_locust(args) if args.locust_csv else _report_records(args)
+
+
 def add_plot_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("artifact_dir", nargs="?")
+    parser.add_argument("artifact_dir", metavar="ARTIFACT_DIR", help="A run's artifact directory.")
+    parser.add_argument("--output", "-o", metavar="DIR", help="Where to write the PNGs (default: ARTIFACT_DIR/plots).")
 
 
 def run_plot(args: argparse.Namespace) -> int:
-    print("rankperf plot: not implemented yet")
+    from rankperf_data.report.plots import PlotDependencyError, write_plots
+
+    try:
+        result = load_run(args.artifact_dir)
+    except NoRecordsError as exc:
+        return _fail("plot", str(exc))
+    try:
+        paths = write_plots(result, Path(args.output) if args.output else Path(args.artifact_dir) / "plots")
+    except PlotDependencyError as exc:
+        return _fail("plot", str(exc), code=1)
+    for path in paths:
+        print(path)
     return 0

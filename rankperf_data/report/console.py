@@ -1,0 +1,118 @@
+"""The console view of a Summary: AIPerf's table layout, rendered with rich as plain text."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from rankperf_data.report.metrics import Metric, Summary
+
+TITLE = "rankperf | Ranking Metrics"
+ERROR_TITLE = "rankperf | Error Summary"
+COLUMNS = ("avg", "min", "max", "p99", "p90", "p50", "std")
+APPROXIMATE_NOTE = "percentiles approximate: Locust rounds response times to buckets"
+
+# Row order; a tag missing from the summary (no data, does not apply) has no row.
+ROWS = (
+    "request_latency",
+    "intended_latency",
+    "schedule_lag",
+    "request_throughput",
+    "passage_throughput",
+    "input_token_throughput",
+    "passages_per_request",
+    "query_tokens",
+    "passage_tokens_per_request",
+    "server_queue_time",
+    "server_tokenization_time",
+    "server_inference_time",
+    "request_count",
+    "completed_request_count",
+    "error_request_count",
+    "request_error_rate",
+    "goodput",
+    "good_request_count",
+    "good_request_fraction",
+    "offered_rate",
+    "achieved_rate",
+)
+# Shown only when there were errors (a 0 % row says nothing the counts don't).
+ERROR_ONLY = {"error_request_count", "request_error_rate"}
+
+
+def _cell(value: float | None) -> str:
+    return "N/A" if value is None else f"{value:,.2f}"
+
+
+def metrics_table(summary: Summary) -> Table:
+    table = Table(title=TITLE)
+    table.add_column("Metric", justify="right", no_wrap=True)
+    for name in COLUMNS:
+        table.add_column(name, justify="right", no_wrap=True)
+    has_errors = "error_request_count" in summary.metrics
+    for tag in ROWS:
+        metric: Metric | None = summary.metrics.get(tag)
+        if metric is None or (tag in ERROR_ONLY and not has_errors):
+            continue
+        table.add_row(Text(metric.label), *(_cell(metric.stat(c)) for c in COLUMNS))
+    return table
+
+
+def error_table(summary: Summary) -> Table:
+    table = Table(title=ERROR_TITLE)
+    table.add_column("Code", justify="right", no_wrap=True)
+    table.add_column("Type", justify="right", no_wrap=True)
+    table.add_column("Message", justify="left", no_wrap=True)
+    table.add_column("Count", justify="right", no_wrap=True)
+    for g in summary.errors:
+        code = "N/A" if g.code is None else str(g.code)
+        table.add_row(code, Text(g.type), Text(g.message), f"{g.count:,}")
+    return table
+
+
+def facts_line(summary: Summary) -> str:
+    """One line of run facts: outcome, window, tokenizer, realised dataset."""
+    parts = list(summary.notes)
+    duration = summary.metrics.get("benchmark_duration")
+    if duration is not None:
+        parts.append(f"window {duration.value:,.3f} s (first send to last response)")
+    info = summary.info
+    if info is not None and info.tokenizer:
+        parts.append(f"tokens: {info.tokenizer}")
+    d = summary.distribution
+    if d is not None:
+        text = (f"dataset sent: {d.requests:,} requests, passages/request mean {d.passages.avg:,.2f} "
+                f"(min {d.passages.min:,.0f}, max {d.passages.max:,.0f})")
+        if d.query_tokens is not None:
+            text += f", query tokens mean {d.query_tokens.avg:,.1f}"
+        if d.passage_tokens_per_passage is not None:
+            text += f", tokens/passage mean {d.passage_tokens_per_passage:,.1f}"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _natural_width(*tables: Table) -> int:
+    probe = Console(width=100_000, file=io.StringIO())
+    return max(probe.measure(t).maximum for t in tables)
+
+
+def render_console(summary: Summary, width: int | None = None) -> str:
+    """The console text (no ANSI codes). width=None: as wide as the widest table needs."""
+    tables = ([error_table(summary)] if summary.errors else []) + [metrics_table(summary)]
+    console = Console(record=True, width=width or _natural_width(*tables), file=io.StringIO(),
+                      color_system=None, force_terminal=False, highlight=False)
+    for table in tables:
+        console.print(table)
+        console.print()
+    if summary.approximate:
+        console.print(Text(APPROXIMATE_NOTE), soft_wrap=True)
+    for warning in summary.warnings:
+        console.print(Text(warning), soft_wrap=True)
+    facts = facts_line(summary)
+    if facts:
+        console.print(Text(facts), soft_wrap=True)
+    lines = console.export_text(styles=False).splitlines()
+    return "\n".join(line.rstrip() for line in lines).rstrip("\n") + "\n"

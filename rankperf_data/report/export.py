@@ -1,0 +1,281 @@
+"""Serialisers of a Summary and of the records: AIPerf's JSON, CSV and JSONL shapes, plus a reader."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import orjson
+from numpy.dtypes import StringDType
+
+from rankperf_data import __version__
+from rankperf_data.apis.errors import ErrorKind
+from rankperf_data.load.records import FIELD_NAMES, PHASE_NAMES, RECORD_FIELDS
+from rankperf_data.report.metrics import DEFINITIONS, Metric, Summary, error_type
+from rankperf_data.report.run import RunInfo
+
+SCHEMA_VERSION = "1.4"
+# AIPerf's key order inside a record metric object.
+RECORD_KEYS = ("avg", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99", "min", "max", "std",
+               "count", "sum")
+CSV_RECORD_COLUMNS = ("avg", "min", "max", "sum", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95",
+                      "p99", "std")
+# Metrics AIPerf puts before input_config (in this order), and right after warmup_metrics.
+HEAD_TAGS = ("request_throughput", "request_latency", "request_count", "goodput", "good_request_count",
+             "benchmark_duration", "error_request_count")
+TAIL_FIRST_TAGS = ("request_error_rate", "completed_request_count", "good_request_fraction")
+# AIPerf's CSV drops the unit of plain counts ("Request Count", "HTTP Chunks Sent").
+CSV_UNITLESS = {"requests", "count", ""}
+
+
+# ---- AIPerf JSON ----------------------------------------------------------------------------------
+
+
+def metric_json(metric: Metric) -> dict:
+    """AIPerf's metric object: record {"unit", avg, p1..p99, min, max, std, count, sum}, scalar {"unit", avg}."""
+    if metric.stats is None:
+        return {"unit": metric.unit, "avg": metric.value}
+    out: dict = {"unit": metric.unit}
+    for key in RECORD_KEYS:
+        value = metric.stats.get(key)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def iso_local(ns: int | None) -> str | None:
+    """Epoch ns as AIPerf prints it: local time, no zone, microseconds."""
+    if ns is None:
+        return None
+    return (datetime.fromtimestamp(ns // 1_000_000_000) + timedelta(microseconds=(ns % 1_000_000_000) // 1000)
+            ).isoformat(timespec="microseconds")
+
+
+def _phase(name: str, info: RunInfo, requests: int | None, duration: float | None) -> dict:
+    rate = info.request_rate or None
+    phase: dict = {"name": name, "kind": name,
+                   "type": (info.arrival_pattern or "poisson") if rate else "concurrency"}
+    if requests:
+        phase["requests"] = requests
+    elif duration:
+        phase["duration"] = duration
+    phase["concurrency"] = info.concurrency
+    if rate:
+        phase["rate"] = rate
+    return phase
+
+
+def input_config(summary: Summary, artifact_dir: Path | None) -> dict:
+    """AIPerf's input_config, from RunInfo (already redacted)."""
+    info = summary.info
+    assert info is not None
+    endpoint: dict = {"urls": [info.url], "type": info.endpoint_type}
+    if info.options.get("endpoint"):  # the user chose the path (--endpoint / --custom-endpoint)
+        endpoint["custom_endpoint"] = info.endpoint
+    dataset = {"name": "main", **info.dataset}
+    if summary.distribution is not None:
+        dataset.setdefault("realised", summary.distribution.to_dict())
+    phases = []
+    if info.warmup_request_count or summary.warmup_metrics:
+        phases.append(_phase("warmup", info, info.warmup_request_count, None))
+    phases.append(_phase("profiling", info, info.request_count, info.benchmark_duration))
+    config: dict = {
+        "models": {"items": [{"name": m} for m in info.model.split(",") if m]},
+        "endpoint": endpoint,
+        "datasets": [dataset],
+        "phases": phases,
+        "artifacts": {"dir": str(artifact_dir.resolve()) if artifact_dir else info.artifact_dir},
+    }
+    if info.goodput:
+        config["slos"] = dict(info.goodput)
+    config["tokenizer"] = {"name": info.tokenizer}
+    config["workers"] = info.workers
+    config["options"] = info.options
+    return config
+
+
+def to_aiperf_json(summary: Summary, benchmark_id: str, artifact_dir: Path | None = None) -> dict:
+    """profile_export_aiperf.json as a dict, in AIPerf's key order."""
+    metrics = summary.metrics
+    out: dict = {"schema_version": SCHEMA_VERSION, "rankperf_version": __version__, "benchmark_id": benchmark_id}
+    out.update({tag: metric_json(metrics[tag]) for tag in HEAD_TAGS if tag in metrics})
+    if summary.info is not None:
+        out["input_config"] = input_config(summary, artifact_dir)
+        out["run_info"] = {"benchmark_id": benchmark_id, "random_seed": summary.info.random_seed, "trial": 0,
+                           "cli_command": summary.info.cli_command}
+    out["was_cancelled"] = summary.was_cancelled
+    out["is_complete"] = summary.is_complete
+    out["partial"] = summary.partial
+    out["notes"] = list(summary.notes)
+    out["error_summary"] = [{"error_details": {"code": g.code, "type": g.type, "message": g.message},
+                             "count": g.count} for g in summary.errors]
+    out["start_time"] = iso_local(summary.start_ns)
+    out["end_time"] = iso_local(summary.end_ns)
+    if summary.warmup_metrics:
+        out["warmup_metrics"] = {tag: metric_json(m) for tag, m in summary.warmup_metrics.items()}
+    rest = [t for t in TAIL_FIRST_TAGS if t in metrics] + [t for t in metrics if t not in HEAD_TAGS
+                                                          and t not in TAIL_FIRST_TAGS]
+    out.update({tag: metric_json(metrics[tag]) for tag in rest})
+    out["rankperf"] = {
+        "source": summary.source,
+        "approximate_percentiles": summary.approximate,
+        "rate_not_achieved": summary.rate_not_achieved,
+        "warnings": list(summary.warnings),
+        "dataset_distribution": summary.distribution.to_dict() if summary.distribution else None,
+    }
+    return out
+
+
+def dumps_pretty(data: dict) -> bytes:
+    # default=str: an option value orjson does not know (a Path, say) is written as its text.
+    return orjson.dumps(data, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """A metric as read back from an AIPerf-shaped JSON export (AIPerf's or ours)."""
+
+    tag: str
+    unit: str
+    values: dict[str, float]  # every key but "unit": avg, p50, count, ...
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return frozenset(self.values)
+
+
+def read_aiperf_json(path: str | Path) -> dict[str, MetricValue]:
+    """The top-level metric objects of a profile_export_aiperf.json (any object with a "unit")."""
+    data = orjson.loads(Path(path).read_bytes())
+    return {
+        tag: MetricValue(tag, obj["unit"], {k: v for k, v in obj.items() if k != "unit"})
+        for tag, obj in data.items()
+        if isinstance(obj, dict) and isinstance(obj.get("unit"), str)
+    }
+
+
+# ---- AIPerf CSV -----------------------------------------------------------------------------------
+
+
+def csv_label(metric: Metric) -> str:
+    return metric.header if metric.unit in CSV_UNITLESS else f"{metric.header} ({metric.unit})"
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def to_aiperf_csv(summary: Summary) -> str:
+    """profile_export_aiperf.csv: record metrics, a blank line, then scalars; alphabetical; CRLF."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    records = sorted((m for m in summary.metrics.values() if m.is_record), key=csv_label)
+    scalars = sorted((m for m in summary.metrics.values() if not m.is_record), key=csv_label)
+    writer.writerow(("Metric", *CSV_RECORD_COLUMNS))
+    for m in records:
+        writer.writerow((csv_label(m), *(_fmt(m.stat(c)) for c in CSV_RECORD_COLUMNS)))
+    writer.writerow(())
+    writer.writerow(("Metric", "Value"))
+    for m in scalars:
+        writer.writerow((csv_label(m), _fmt(m.value)))
+    return buf.getvalue()
+
+
+# ---- per-request JSONL ----------------------------------------------------------------------------
+
+
+def _json_floats(values: np.ndarray) -> list[str]:
+    """Shortest round-trip text of each float (JSON null for NaN), converted in numpy."""
+    as64 = values.astype(np.float64)
+    text = as64.astype(StringDType())
+    return np.where(np.isnan(as64), "null", text).tolist()
+
+
+def _kb(values: np.ndarray) -> list[str]:
+    return _json_floats(values / 1024.0)
+
+
+_META = ('{"metadata":{"session_num":%d,"x_request_id":"%s-%08d","conversation_id":"session_%06d",'
+         '"turn_index":0,"credit_issued_ns":%d,"request_start_ns":%d,"request_end_ns":%d,'
+         '"worker_id":"worker_%d","benchmark_phase":"%s","phase_name":"%s","was_cancelled":false},')
+_RANKPERF = '"rankperf":{' + ",".join(f'"{name}":%s' for name in FIELD_NAMES) + "}}\n"
+_FLOAT_FIELDS = [name for name, kind in RECORD_FIELDS if kind.startswith("f")]
+
+
+def _value(tag: str, text: str) -> str:
+    return f'"{tag}":{{"value":{text},"unit":"{DEFINITIONS[tag][1]}"}}'
+
+
+def jsonl_chunks(records: np.ndarray, messages: list[str], open_loop: bool, id_prefix: str,
+                 chunk: int = 8192) -> Iterator[bytes]:
+    """profile_export.jsonl, a few thousand lines at a time: AIPerf's per-record shape (metadata,
+    metrics or error) plus a "rankperf" object holding every record field exactly (ints, ns; NaN as
+    null) so that load.py can rebuild the run losslessly.
+
+    Numbers become text column by column in numpy; the loop only pastes strings (building a dict
+    and calling orjson per line was several times slower).
+    """
+    if records.size == 0:
+        return
+    cols = {name: records[name].tolist() for name in FIELD_NAMES}
+    for name in _FLOAT_FIELDS:
+        cols[name] = _json_floats(records[name])
+    latency = _json_floats((records["end_ns"] - records["start_ns"]) / 1e6)
+    intended = _json_floats((records["end_ns"] - records["intended_ns"]) / 1e6)
+    lag = _json_floats((records["start_ns"] - records["intended_ns"]) / 1e6)
+    sent, received = _kb(records["request_bytes"]), _kb(records["response_bytes"])
+    i_index, i_phase, i_worker, i_status, i_kind, i_msg, i_int, i_start, i_end, i_rb, i_sb = (
+        FIELD_NAMES.index(k) for k in ("index", "phase", "worker", "status", "error_kind", "error_msg",
+                                       "intended_ns", "start_ns", "end_ns", "request_bytes", "response_bytes"))
+    errors: dict[tuple[int, int, int], str] = {}  # one error object per distinct (kind, status, message)
+    out: list[str] = []
+    for r, row in enumerate(zip(*(cols[name] for name in FIELD_NAMES), strict=True)):
+        phase = PHASE_NAMES.get(row[i_phase], str(row[i_phase]))
+        head = _META % (row[i_index], id_prefix, r, row[i_index], row[i_int], row[i_start], row[i_end],
+                        row[i_worker], phase, phase)
+        kind = row[i_kind]
+        if kind == ErrorKind.OK:
+            parts = [_value("request_latency", latency[r])]
+            if open_loop:
+                parts += [_value("intended_latency", intended[r]), _value("schedule_lag", lag[r])]
+            if row[i_rb] >= 0:
+                parts.append(_value("http_req_data_sent", sent[r]))
+            if row[i_sb] >= 0:
+                parts.append(_value("http_req_data_received", received[r]))
+            body = '"metrics":{' + ",".join(parts) + "},"
+        else:
+            key = (kind, row[i_status], row[i_msg])
+            body = errors.get(key)
+            if body is None:
+                status, msg_id = row[i_status], row[i_msg]
+                error = {"code": status if kind == ErrorKind.HTTP else None, "type": error_type(kind, status),
+                         "message": messages[msg_id] if 0 <= msg_id < len(messages) else ""}
+                body = errors[key] = '"metrics":{},"error":' + orjson.dumps(error).decode() + ","
+        out.append(head + body + _RANKPERF % row)
+        if len(out) >= chunk:
+            yield "".join(out).encode()
+            out.clear()
+    if out:
+        yield "".join(out).encode()
+
+
+def run_json(info: RunInfo, start_ns: int, end_ns: int, was_cancelled: bool, partial: bool,
+             notes: list[str], messages: list[str], n_records: int, benchmark_id: str) -> dict:
+    """run.json: what `rankperf report DIR` needs beside the JSONL to rebuild the RunResult."""
+    return {
+        "rankperf_version": __version__,
+        "benchmark_id": benchmark_id,
+        "info": info.to_dict(),
+        "start_ns": start_ns,
+        "end_ns": end_ns,
+        "was_cancelled": was_cancelled,
+        "partial": partial,
+        "notes": list(notes),
+        "messages": list(messages),
+        "records": n_records,
+    }

@@ -1,0 +1,388 @@
+"""Which metrics a run has, and their values: the typed Summary every report renders."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from http import HTTPStatus
+
+import numpy as np
+
+from rankperf_data.apis.errors import ErrorKind, error_label
+from rankperf_data.load.records import PHASE_PROFILING, PHASE_WARMUP
+from rankperf_data.report import stats
+from rankperf_data.report.run import RunInfo, RunResult
+from rankperf_data.report.stats import RecordStats
+
+# Definitions (profiling-phase records only; "successes" = error_kind OK):
+# - every rate divides by ONE window, RunResult.end_ns - start_ns (first send to last response),
+#   which is also benchmark_duration;
+# - request_latency = end - start (successes); intended_latency = end - intended (successes);
+#   schedule_lag = start - intended (every request sent); achieved_rate = (sends - 1) / send span;
+# - input tokens = tokens in the (query, passage) pairs the server scores, per success
+#   query_tokens * passages + passage_tokens.
+# tag -> (header, unit). Tags/headers/units shared with AIPerf are spelled exactly as AIPerf does.
+DEFINITIONS: dict[str, tuple[str, str]] = {
+    "request_latency": ("Request Latency", "ms"),
+    "intended_latency": ("Latency from Intended Send", "ms"),
+    "schedule_lag": ("Schedule Lag", "ms"),
+    "request_throughput": ("Request Throughput", "requests/sec"),
+    "passage_throughput": ("Passage Throughput", "passages/sec"),
+    "input_token_throughput": ("Input Token Throughput", "tokens/sec"),
+    "passages_per_request": ("Passages per Request", "passages"),
+    "query_tokens": ("Query Tokens", "tokens"),
+    "passage_tokens_per_request": ("Passage Tokens per Request", "tokens"),
+    "server_queue_time": ("Server Queue Time", "ms"),
+    "server_tokenization_time": ("Server Tokenization Time", "ms"),
+    "server_inference_time": ("Server Inference Time", "ms"),
+    "http_req_data_sent": ("HTTP Data Sent", "KB"),
+    "http_req_data_received": ("HTTP Data Received", "KB"),
+    "request_count": ("Request Count", "requests"),
+    "completed_request_count": ("Completed Requests (Success + Error)", "requests"),
+    "error_request_count": ("Error Request Count", "requests"),
+    "request_error_rate": ("Request Error Rate", "%"),
+    "benchmark_duration": ("Benchmark Duration", "sec"),
+    "goodput": ("Goodput", "requests/sec"),
+    "good_request_count": ("Good Request Count", "requests"),
+    "good_request_fraction": ("GoodRequestFraction", "ratio"),  # AIPerf's header, kept for CSV parsers
+    "offered_rate": ("Offered Rate", "requests/sec"),
+    "achieved_rate": ("Achieved Rate", "requests/sec"),
+}
+
+# Open loop: the offered rate counts as not achieved when the measured arrival rate falls more
+# than this fraction below it (for Poisson arrivals, at least 3 sigma of the rate estimate)...
+RATE_SHORTFALL = 0.05
+# ...or when the scheduler sent requests late: p99 of (actual send - intended send) above this.
+LAG_P99_LIMIT_MS = 10.0
+
+# Per-record values an SLO (--goodput tag:threshold_ms) may name.
+GOODPUT_TAGS = ("request_latency", "intended_latency")
+
+MESSAGE_LIMIT = 120
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric: a record metric carries stats, a scalar carries value (shown as avg)."""
+
+    tag: str
+    header: str
+    unit: str
+    stats: RecordStats | None = None
+    value: float | None = None
+    approximate: bool = False  # percentiles from Locust's rounded buckets
+
+    @property
+    def is_record(self) -> bool:
+        return self.stats is not None
+
+    @property
+    def label(self) -> str:
+        return f"{self.header} ({self.unit})" if self.unit else self.header
+
+    def stat(self, name: str) -> float | None:
+        if self.stats is not None:
+            return self.stats.get(name)
+        return self.value if name == "avg" else None
+
+
+@dataclass(frozen=True)
+class ErrorGroup:
+    """Failed requests with the same label and the same normalised message."""
+
+    label: str  # error_label(kind, status): "500", "timeout", ...
+    code: int | None  # HTTP status for HTTP errors
+    type: str  # reason phrase for HTTP errors, else the kind's name
+    message: str  # normalised pattern
+    count: int
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """The dataset actually sent (all profiling requests, from the records)."""
+
+    requests: int
+    passages: RecordStats
+    query_tokens: RecordStats | None  # None when token counts are unknown
+    passage_tokens_per_passage: float | None
+
+    def to_dict(self) -> dict:
+        def brief(s: RecordStats | None) -> dict | None:
+            return None if s is None else {"mean": s.avg, "min": s.min, "max": s.max}
+
+        return {
+            "requests": self.requests,
+            "passages": brief(self.passages),
+            "query_tokens": brief(self.query_tokens),
+            "passage_tokens_per_passage": self.passage_tokens_per_passage,
+        }
+
+
+@dataclass
+class Summary:
+    """Everything the console, JSON and CSV show, computed once."""
+
+    metrics: dict[str, Metric]
+    warmup_metrics: dict[str, Metric] = field(default_factory=dict)
+    errors: list[ErrorGroup] = field(default_factory=list)
+    distribution: Distribution | None = None
+    info: RunInfo | None = None
+    start_ns: int | None = None
+    end_ns: int | None = None
+    was_cancelled: bool = False
+    partial: bool = False
+    notes: list[str] = field(default_factory=list)  # facts about the run
+    warnings: list[str] = field(default_factory=list)  # things the reader must not miss
+    rate_not_achieved: bool = False
+    source: str = "records"  # records | locust_csv
+    approximate: bool = False
+
+    @property
+    def is_complete(self) -> bool:
+        return not (self.was_cancelled or self.partial)
+
+
+def _metric(tag: str, **kwargs) -> Metric:
+    header, unit = DEFINITIONS[tag]
+    return Metric(tag, header, unit, **kwargs)
+
+
+class _Builder:
+    """Collects metrics in order, skipping the ones with no data."""
+
+    def __init__(self) -> None:
+        self.metrics: dict[str, Metric] = {}
+
+    def record(self, tag: str, values: np.ndarray) -> None:
+        s = stats.record_stats(values)
+        if s is not None:
+            self.metrics[tag] = _metric(tag, stats=s)
+
+    def scalar(self, tag: str, value: float | None) -> None:
+        if value is not None and math.isfinite(value):
+            self.metrics[tag] = _metric(tag, value=float(value))
+
+
+def _ms(delta_ns: np.ndarray) -> np.ndarray:
+    return delta_ns.astype(np.float64) / 1e6
+
+
+def is_open_loop(info: RunInfo) -> bool:
+    return bool(info.request_rate)
+
+
+def parse_goodput(spec: str) -> dict[str, float]:
+    """AIPerf's --goodput text, 'request_latency:250 intended_latency:400' (ms), as a dict."""
+    slos: dict[str, float] = {}
+    for item in spec.replace(",", " ").split():
+        tag, sep, value = item.partition(":")
+        if not sep or tag not in GOODPUT_TAGS:
+            raise ValueError(f"bad goodput SLO {item!r}: expected TAG:MS with TAG one of {', '.join(GOODPUT_TAGS)}")
+        slos[tag] = float(value)
+    return slos
+
+
+def unsupported_slos(slos: dict[str, float]) -> list[str]:
+    return [tag for tag in slos if tag not in GOODPUT_TAGS]
+
+
+def _good_mask(ok: np.ndarray, slos: dict[str, float]) -> np.ndarray:
+    """Successes meeting every supported SLO (good when each value <= its threshold in ms)."""
+    good = np.ones(ok.size, dtype=bool)
+    for tag, threshold in slos.items():
+        if tag == "request_latency":
+            good &= _ms(ok["end_ns"] - ok["start_ns"]) <= float(threshold)
+        elif tag == "intended_latency":
+            good &= _ms(ok["end_ns"] - ok["intended_ns"]) <= float(threshold)
+    return good
+
+
+def _token_metrics(b: _Builder, ok: np.ndarray, window_s: float | None) -> None:
+    b.record("passages_per_request", ok["passages"])
+    known = (ok["query_tokens"] >= 0) & (ok["passage_tokens"] >= 0)
+    if ok.size == 0 or not known.any():
+        return
+    k = ok[known]
+    b.record("query_tokens", k["query_tokens"])
+    b.record("passage_tokens_per_request", k["passage_tokens"])
+    # Input tokens = tokens in the (query, passage) pairs the server scores: the query is
+    # paired with every passage, so query_tokens * passages + passage tokens, per request.
+    # Only when every success has known counts: a partial sum would understate the rate.
+    if window_s and known.all():
+        pair_tokens = k["query_tokens"].astype(np.int64) * k["passages"] + k["passage_tokens"]
+        b.scalar("input_token_throughput", float(pair_tokens.sum()) / window_s)
+
+
+def _server_metrics(b: _Builder, ok: np.ndarray) -> None:
+    for tag, column in (("server_queue_time", "server_queue_ms"),
+                        ("server_tokenization_time", "server_tokenization_ms"),
+                        ("server_inference_time", "server_inference_ms")):
+        values = ok[column].astype(np.float64)
+        b.record(tag, values[~np.isnan(values)])
+
+
+def _byte_metrics(b: _Builder, ok: np.ndarray) -> None:
+    # AIPerf's http_req_data_*: body bytes / 1024, successes only.
+    for tag, column in (("http_req_data_sent", "request_bytes"), ("http_req_data_received", "response_bytes")):
+        values = ok[column]
+        b.record(tag, values[values >= 0].astype(np.float64) / 1024.0)
+
+
+def phase_metrics(rec: np.ndarray, window_ns: int, info: RunInfo) -> dict[str, Metric]:
+    """Metrics of one phase's records. window_ns is the one denominator of every rate."""
+    ok = rec[rec["error_kind"] == ErrorKind.OK]
+    n_ok, n_all = int(ok.size), int(rec.size)
+    window_s = window_ns / 1e9 if window_ns > 0 else None
+    b = _Builder()
+    b.record("request_latency", _ms(ok["end_ns"] - ok["start_ns"]))
+    if is_open_loop(info):
+        b.record("intended_latency", _ms(ok["end_ns"] - ok["intended_ns"]))
+        b.record("schedule_lag", _ms(rec["start_ns"] - rec["intended_ns"]))
+    if window_s:
+        b.scalar("request_throughput", n_ok / window_s)
+        b.scalar("passage_throughput", float(ok["passages"].sum()) / window_s)
+    _token_metrics(b, ok, window_s)
+    _server_metrics(b, ok)
+    _byte_metrics(b, ok)
+    b.scalar("request_count", float(n_ok))
+    b.scalar("completed_request_count", float(n_all))
+    if n_all > n_ok:
+        b.scalar("error_request_count", float(n_all - n_ok))
+    if n_all:
+        b.scalar("request_error_rate", 100.0 * (n_all - n_ok) / n_all)
+    if window_s:
+        b.scalar("benchmark_duration", window_s)
+    if info.goodput:
+        good = int(_good_mask(ok, info.goodput).sum())
+        if window_s:
+            b.scalar("goodput", good / window_s)
+        b.scalar("good_request_count", float(good))
+        if n_all:
+            b.scalar("good_request_fraction", good / n_all)  # AIPerf: good / (success + error)
+    if is_open_loop(info):
+        b.scalar("offered_rate", float(info.request_rate))
+        b.scalar("achieved_rate", stats.arrival_rate(rec["start_ns"]))
+    return b.metrics
+
+
+def rate_warning(metrics: dict[str, Metric], info: RunInfo, sends: int) -> str | None:
+    """Why the offered open-loop rate was not achieved, or None when it was."""
+    if not is_open_loop(info):
+        return None
+    offered = float(info.request_rate)
+    achieved = metrics.get("achieved_rate")
+    lag = metrics.get("schedule_lag")
+    reasons = []
+    shortfall = RATE_SHORTFALL
+    if (info.arrival_pattern or "poisson") == "poisson" and sends > 1:
+        shortfall = max(shortfall, 3.0 / math.sqrt(sends - 1))  # Poisson noise of the estimate
+    if achieved is not None and achieved.value < (1.0 - shortfall) * offered:
+        reasons.append(f"sent {achieved.value:,.2f} requests/sec ({100 * achieved.value / offered:.1f}% of "
+                       f"{offered:,.2f} offered)")
+    if lag is not None and lag.stats.p99 > LAG_P99_LIMIT_MS:
+        reasons.append(f"schedule lag p99 {lag.stats.p99:,.2f} ms > {LAG_P99_LIMIT_MS:g} ms")
+    if not reasons:
+        return None
+    return ("WARNING: offered rate not achieved: " + "; ".join(reasons)
+            + ". Latency from Intended Send includes the wait; the client or its in-flight cap (-u) "
+            "was the bottleneck.")
+
+
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
+_HEX = re.compile(r"\b0x[0-9a-f]+\b|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b", re.I)
+_DIGITS = re.compile(r"\d+")
+_SPACE = re.compile(r"\s+")
+
+
+def normalise_message(message: str, limit: int = MESSAGE_LIMIT) -> str:
+    """Message pattern for grouping: uuids/hex -> X, digit runs -> N, one line, <= limit chars."""
+    text = _SPACE.sub(" ", message).strip()
+    text = _DIGITS.sub("N", _HEX.sub("X", _UUID.sub("X", text)))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def error_type(kind: int, status: int) -> str:
+    """AIPerf's error "type": the reason phrase for HTTP errors, else the kind's name."""
+    if kind == ErrorKind.HTTP:
+        try:
+            return HTTPStatus(int(status)).phrase
+        except ValueError:
+            return f"HTTP {int(status)}"
+    return ErrorKind(kind).name.lower()
+
+
+def group_errors(rec: np.ndarray, messages: list[str]) -> list[ErrorGroup]:
+    """Failed records grouped by (label, normalised message), largest group first."""
+    bad = rec[rec["error_kind"] != ErrorKind.OK]
+    if bad.size == 0:
+        return []
+    # One int key per distinct (kind, status, message id): numpy does the counting.
+    key = ((bad["error_kind"].astype(np.int64) << 48) | ((bad["status"].astype(np.int64) & 0xFFFF) << 32)
+           | (bad["error_msg"].astype(np.int64) + 1))
+    uniq, counts = np.unique(key, return_counts=True)
+    groups: dict[tuple[str, str], list] = {}
+    for k, n in zip(uniq.tolist(), counts.tolist(), strict=True):
+        kind, status, msg_id = k >> 48, (k >> 32) & 0xFFFF, (k & 0xFFFFFFFF) - 1
+        raw = messages[msg_id] if 0 <= msg_id < len(messages) else ""
+        pattern = normalise_message(raw)
+        label = error_label(kind, status)
+        entry = groups.setdefault((label, pattern), [status if kind == ErrorKind.HTTP else None,
+                                                     error_type(kind, status), 0])
+        entry[2] += n
+    out = [ErrorGroup(label, code, typ, msg, n) for (label, msg), (code, typ, n) in groups.items()]
+    return sorted(out, key=lambda g: (-g.count, g.label, g.message))
+
+
+def distribution(rec: np.ndarray) -> Distribution | None:
+    """Realised dataset distribution over every request sent in the phase."""
+    passages = stats.record_stats(rec["passages"])
+    if passages is None:
+        return None
+    known = (rec["query_tokens"] >= 0) & (rec["passage_tokens"] >= 0)
+    per_passage = None
+    n_passages = int(rec["passages"][known].sum())
+    if known.any() and n_passages:
+        per_passage = float(rec["passage_tokens"][known].sum()) / n_passages
+    return Distribution(int(rec.size), passages, stats.record_stats(rec["query_tokens"][known]), per_passage)
+
+
+def _warmup_window(rec: np.ndarray) -> int:
+    return int(rec["end_ns"].max()) - int(rec["start_ns"].min()) if rec.size else 0
+
+
+def _run_notes(result: RunResult) -> list[str]:
+    notes = []
+    if result.was_cancelled:
+        notes.append("run cancelled before it finished: the numbers cover the requests recorded until then")
+    if result.partial:
+        notes.append("partial: records may be missing (a worker died or did not report in time)")
+    return notes + list(result.notes)
+
+
+def summarize(result: RunResult) -> Summary:
+    """The summary of a run: profiling-phase records only (warmup reported apart)."""
+    rec = result.records
+    prof = rec[rec["phase"] == PHASE_PROFILING]
+    warm = rec[rec["phase"] == PHASE_WARMUP]
+    info = result.info
+    metrics = phase_metrics(prof, result.end_ns - result.start_ns, info)
+    warmup = phase_metrics(warm, _warmup_window(warm), info) if warm.size else {}
+    warning = rate_warning(metrics, info, int(prof.size))
+    warnings = [warning] if warning else []
+    warnings += [f"goodput SLO {tag!r} ignored: supported are {', '.join(GOODPUT_TAGS)}"
+                 for tag in unsupported_slos(info.goodput)]
+    return Summary(
+        metrics=metrics,
+        warmup_metrics=warmup,
+        errors=group_errors(prof, result.messages),
+        distribution=distribution(prof),
+        info=info,
+        start_ns=result.start_ns,
+        end_ns=result.end_ns,
+        was_cancelled=result.was_cancelled,
+        partial=result.partial,
+        notes=_run_notes(result),
+        warnings=warnings,
+        rate_not_achieved=warning is not None,
+    )

@@ -1,0 +1,183 @@
+"""metrics.py: which metrics a run has and their values (warmup, errors, goodput, open loop, tokens)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from report_factory import MS, T0, build_records, fail, make_result
+
+from rankperf_data.apis.errors import ErrorKind
+from rankperf_data.load.records import PHASE_WARMUP
+from rankperf_data.report.metrics import (
+    DEFINITIONS,
+    LAG_P99_LIMIT_MS,
+    normalise_message,
+    parse_goodput,
+    summarize,
+)
+
+WINDOW_S = 1.09  # request 99 starts at 990 ms and takes 100 ms
+
+
+def _value(summary, tag):
+    return summary.metrics[tag].value
+
+
+def test_closed_loop_run():
+    s = summarize(make_result(build_records(range(1, 101))))
+    lat = s.metrics["request_latency"].stats
+    assert (lat.count, lat.avg, lat.p50, lat.min, lat.max) == (100, 50.5, 50.5, 1.0, 100.0)
+    assert lat.p99 == pytest.approx(99.01)
+    assert _value(s, "benchmark_duration") == pytest.approx(WINDOW_S)
+    assert _value(s, "request_throughput") == pytest.approx(100 / WINDOW_S)
+    assert _value(s, "passage_throughput") == pytest.approx(300 / WINDOW_S)
+    # (query, passage) pair tokens: 32 query tokens x 3 passages + 3 x 128 passage tokens.
+    assert _value(s, "input_token_throughput") == pytest.approx(100 * (32 * 3 + 384) / WINDOW_S)
+    assert _value(s, "request_count") == 100 and _value(s, "completed_request_count") == 100
+    assert _value(s, "request_error_rate") == 0.0
+    assert s.metrics["http_req_data_sent"].stats.avg == 2.0  # 2048 bytes = 2 KB
+    absent = {"error_request_count", "intended_latency", "schedule_lag", "offered_rate", "achieved_rate",
+              "goodput", "server_queue_time", "server_inference_time", "server_tokenization_time"}
+    assert absent.isdisjoint(s.metrics)
+    assert set(s.metrics) <= set(DEFINITIONS)
+    assert not s.errors and not s.warnings and not s.rate_not_achieved and s.is_complete
+
+
+def test_warmup_records_are_excluded_and_reported_apart():
+    warm = build_records([900.0] * 5, phase=PHASE_WARMUP, t0=T0 - 10_000 * MS, first_index=1000)
+    prof = build_records(range(1, 101))
+    s = summarize(make_result(np.concatenate([warm, prof])))
+    assert s.metrics["request_latency"].stats.count == 100
+    assert s.metrics["request_latency"].stats.max == 100.0
+    assert _value(s, "completed_request_count") == 100
+    assert s.distribution.requests == 100
+    assert s.warmup_metrics["request_latency"].stats.avg == 900.0
+    assert s.warmup_metrics["request_count"].value == 5
+
+
+def test_errors_counted_grouped_and_left_out_of_latency():
+    rec = build_records(range(1, 101))
+    msgs = ['{"error": "injected failure", "n": 3}', '{"error": "injected failure", "n": 36}',
+            "request 1b4e28ba-2fa1-11d2-883f-0016d3cca427 timed out after 30s"]
+    fail(rec, [2, 5, 8], ErrorKind.HTTP, 500, 0)
+    fail(rec, [11], ErrorKind.HTTP, 500, 1)
+    fail(rec, [20, 21], ErrorKind.TIMEOUT, 0, 2)
+    fail(rec, [30], ErrorKind.CONNECTION)
+    s = summarize(make_result(rec, msgs))
+    assert _value(s, "error_request_count") == 7
+    assert _value(s, "request_count") == 93 and _value(s, "completed_request_count") == 100
+    assert _value(s, "request_error_rate") == pytest.approx(7.0)
+    assert s.metrics["request_latency"].stats.count == 93
+    groups = [(g.label, g.code, g.type, g.message, g.count) for g in s.errors]
+    assert groups == [
+        ("500", 500, "Internal Server Error", '{"error": "injected failure", "n": N}', 4),
+        ("timeout", None, "timeout", "request X timed out after Ns", 2),
+        ("connection", None, "connection", "", 1),
+    ]
+
+
+def test_latency_stats_use_successes_only():
+    rec = build_records([1000.0] * 10 + [10.0] * 90)
+    fail(rec, range(10), ErrorKind.HTTP, 503)
+    s = summarize(make_result(rec))
+    assert s.metrics["request_latency"].stats.max == 10.0
+    assert s.errors[0].type == "Service Unavailable"
+
+
+@pytest.mark.parametrize(("raw", "pattern"), [
+    ("worker 12 failed at 0x7f3a2b", "worker N failed at X"),
+    ("id deadbeef0123 and 550e8400-e29b-41d4-a716-446655440000", "id X and X"),
+    ("line one\n   line two", "line one line two"),
+    ("bge-reranker-v2-m3", "bge-reranker-vN-mN"),
+])
+def test_normalise_message(raw, pattern):
+    assert normalise_message(raw) == pattern
+
+
+def test_normalise_message_truncates():
+    out = normalise_message("x" * 500)
+    assert len(out) == 120 and out.endswith("…")
+
+
+def test_goodput_counts_requests_within_threshold():
+    rec = build_records(range(1, 101))
+    fail(rec, [99], ErrorKind.TIMEOUT)  # 100 ms request fails: 99 successes, 50 of them <= 50 ms
+    s = summarize(make_result(rec, goodput={"request_latency": 50.0}))
+    window = s.metrics["benchmark_duration"].value
+    assert _value(s, "good_request_count") == 50
+    assert _value(s, "goodput") == pytest.approx(50 / window)
+    assert _value(s, "good_request_fraction") == pytest.approx(50 / 100)  # AIPerf: good / (success + error)
+
+
+def test_goodput_spec_parsing_and_unsupported_tag_warning():
+    assert parse_goodput("request_latency:250 intended_latency:400") == {
+        "request_latency": 250.0, "intended_latency": 400.0}
+    with pytest.raises(ValueError):
+        parse_goodput("time_to_first_token:5")
+    s = summarize(make_result(build_records(range(1, 11)), goodput={"ttft": 5.0}))
+    assert any("ttft" in w for w in s.warnings)
+
+
+def test_open_loop_rows_when_rate_is_met():
+    rec = build_records([20.0] * 200, gap_ms=10.0, lag_ms=2.0)  # 100/s, sent 2 ms late
+    s = summarize(make_result(rec, request_rate=100.0, arrival_pattern="constant"))
+    assert s.metrics["intended_latency"].stats.avg == pytest.approx(22.0)
+    assert s.metrics["schedule_lag"].stats.p99 == pytest.approx(2.0)
+    assert s.metrics["request_latency"].stats.avg == pytest.approx(20.0)
+    assert _value(s, "offered_rate") == 100.0
+    assert _value(s, "achieved_rate") == pytest.approx(100.0)
+    assert not s.rate_not_achieved and not s.warnings
+
+
+def test_open_loop_rate_shortfall_is_flagged():
+    rec = build_records([20.0] * 200, gap_ms=20.0)  # sent at 50/s
+    s = summarize(make_result(rec, request_rate=100.0, arrival_pattern="constant"))
+    assert s.rate_not_achieved
+    assert "offered rate not achieved" in s.warnings[0] and "50.0% of" in s.warnings[0]
+
+
+def test_open_loop_schedule_lag_is_flagged():
+    rec = build_records([20.0] * 200, gap_ms=10.0, lag_ms=LAG_P99_LIMIT_MS + 5)
+    s = summarize(make_result(rec, request_rate=100.0, arrival_pattern="constant"))
+    assert s.rate_not_achieved and "schedule lag p99" in s.warnings[0]
+
+
+def test_poisson_shortfall_allows_sampling_noise():
+    rec = build_records([20.0] * 101, gap_ms=11.0)  # 90.9/s from 101 sends: within 3 sigma of 100/s
+    s = summarize(make_result(rec, request_rate=100.0, arrival_pattern="poisson"))
+    assert not s.rate_not_achieved
+
+
+def test_unknown_token_counts_give_no_token_metrics():
+    rec = build_records(range(1, 11), passages=[1, 2, 3, 4, 5, 1, 2, 3, 4, 5])
+    rec["query_tokens"] = -1
+    rec["passage_tokens"] = -1
+    s = summarize(make_result(rec))
+    assert {"query_tokens", "passage_tokens_per_request", "input_token_throughput"}.isdisjoint(s.metrics)
+    assert s.metrics["passages_per_request"].stats.avg == 3.0
+    assert s.distribution.query_tokens is None and s.distribution.passage_tokens_per_passage is None
+
+
+def test_server_timings_only_where_present():
+    rec = build_records(range(1, 11))
+    rec["server_inference_ms"][:4] = [1.0, 2.0, 3.0, 4.0]
+    s = summarize(make_result(rec))
+    assert s.metrics["server_inference_time"].stats.count == 4
+    assert s.metrics["server_inference_time"].stats.avg == 2.5
+    assert "server_queue_time" not in s.metrics
+
+
+def test_realised_distribution():
+    rec = build_records(range(1, 5), passages=[1, 2, 3, 6], query_tokens=10, tokens_per_passage=50)
+    d = summarize(make_result(rec)).distribution
+    assert (d.requests, d.passages.avg, d.passages.min, d.passages.max) == (4, 3.0, 1.0, 6.0)
+    assert d.query_tokens.avg == 10 and d.passage_tokens_per_passage == 50.0
+
+
+def test_cancelled_and_partial_runs_are_noted():
+    result = make_result(build_records(range(1, 11)))
+    result.was_cancelled, result.partial = True, True
+    result.notes.append("worker 1 lost")
+    s = summarize(result)
+    assert not s.is_complete
+    assert any("cancelled" in n for n in s.notes) and "worker 1 lost" in s.notes
