@@ -21,6 +21,7 @@ import orjson
 
 from rankperf_data import apis, options
 from rankperf_data.dataset.errors import InputError
+from rankperf_data.ports import free_port
 
 PACKAGED_LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 ENDPOINT_ALIASES = {t.replace("_", "-"): t for t in options.ENDPOINT_TYPES}
@@ -105,7 +106,10 @@ def build_locust_command(args: argparse.Namespace, values: dict, artifact_dir: P
         "--only-summary", "--exit-code-on-error", "0",
     ]
     if args.workers:
-        cmd += ["--processes", str(args.workers)]
+        # a private master port on loopback: never the shared default 5557 on all interfaces
+        port = str(free_port())
+        cmd += ["--processes", str(args.workers), "--master-bind-host", "127.0.0.1",
+                "--master-bind-port", port, "--master-port", port]
     cmd += options.to_locust_argv({**values, "artifact_dir": str(artifact_dir)})
     cmd.append(user_class)
     return cmd
@@ -133,8 +137,7 @@ def run_profile(args: argparse.Namespace) -> int:
     progress_file.unlink(missing_ok=True)
     env = dict(os.environ)
     env["RANKPERF_PROGRESS_FILE"] = str(progress_file)
-    env["RANKPERF_CLI_COMMAND"] = redacted_command(["rankperf", "profile", *sys.argv[2:]]) \
-        if len(sys.argv) > 1 and sys.argv[1] == "profile" else "rankperf profile"
+    env["RANKPERF_CLI_COMMAND"] = redacted_command(["rankperf", *getattr(args, "argv", ["profile"])])
     if args.api_key:
         env[options.API_KEY_ENV] = args.api_key  # via the environment: never on a command line
     cmd = build_locust_command(args, values, artifact_dir)

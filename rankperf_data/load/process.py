@@ -133,7 +133,7 @@ class LoadProcess:
         tokens = list(self.in_flight)
         for token in tokens:
             index, phase, intended, start = self.in_flight[token]
-            row = (index, phase, self.worker_index, 0, int(ErrorKind.CANCELLED), 0, intended, start, now,
+            row = (index, phase, self.worker_index, 0, int(ErrorKind.CANCELLED), -1, intended, start, now,
                    -1, -1, -1, -1, -1, 0, float("nan"), float("nan"), float("nan"), -1)
             self.finish(token, row, reason)
         return len(tokens)

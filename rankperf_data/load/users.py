@@ -143,7 +143,7 @@ class RerankUser(FastHttpUser):
             queue_ms, inference_ms, tokenization_ms = (_header_ms(response, h) for h in _TIMING_HEADERS)
             compute_tokens = int(_header_ms(response, "x-compute-tokens")) if response.get("x-compute-tokens") else -1
         end_epoch = start_epoch + (end - start)
-        row = (index, phase, process.worker_index, status, int(kind), 0, intended_ns or start_epoch, start_epoch,
+        row = (index, phase, process.worker_index, status, int(kind), -1, intended_ns or start_epoch, start_epoch,
                end_epoch, len(request.passages), results, request.query_tokens, request.total_passage_tokens,
                len(body), len(payload), queue_ms, inference_ms, tokenization_ms, compute_tokens)
         process.finish(token, row, message)

@@ -1,0 +1,85 @@
+"""Exact request counts through real Locust processes: local, --processes, master + workers.
+
+The reference server's per-route counter is the independent witness.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+from e2e_support import export_json, load_records, locust_cmd, private_master, received, run
+
+from rankperf_data.load.records import PHASE_PROFILING, PHASE_WARMUP
+
+COUNT = 1001
+
+
+def check_run(artifacts, server_delta: int, count: int, warmup: int) -> np.ndarray:
+    records = load_records(artifacts)
+    prof = records[records["phase"] == PHASE_PROFILING]
+    warm = records[records["phase"] == PHASE_WARMUP]
+    assert server_delta == count + warmup
+    assert len(prof) == count and len(warm) == warmup
+    # request indices: warmup takes [0, W), the measured phase [W, W+N), each exactly once
+    assert sorted(records["index"].tolist()) == list(range(count + warmup))
+    assert (prof["error_kind"] == 0).all()
+    exported = export_json(artifacts)
+    assert exported["request_count"]["avg"] == count
+    assert exported["was_cancelled"] is False and exported["partial"] is False
+    # warmup requests finish before the first measured request is sent
+    if warmup:
+        assert warm["end_ns"].max() <= prof["start_ns"].min()
+    return records
+
+
+@pytest.mark.parametrize(("extra", "warmup"), [
+    pytest.param([], 0, id="local"),
+    pytest.param(["--processes", "2"], 0, id="processes-2"),
+    pytest.param(["--processes", "2"], 25, id="processes-2-warmup"),
+    pytest.param([], 25, id="local-warmup"),
+])
+def test_exact_count(fast_server, tmp_path, clean_env, extra, warmup):
+    if extra:
+        extra = extra + private_master()
+    artifacts = tmp_path / "run"
+    before = received(fast_server)
+    cmd = locust_cmd(fast_server.url, "-u", "8", "-r", "8", "--request-count", str(COUNT),
+                     "--warmup-request-count", str(warmup), "--rankings-passages-mean", "3",
+                     "--artifact-dir", str(artifacts), "--random-seed", "5", *extra, "TeiRerankUser")
+    proc = run(cmd, clean_env, timeout=90)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    check_run(artifacts, received(fast_server) - before, COUNT, warmup)
+    # Locust's own final CSV agrees (written at the true end, not the stale periodic one)
+
+
+def test_exact_count_master_and_two_workers(fast_server, tmp_path, clean_env):
+    artifacts = tmp_path / "run"
+    port_args = private_master()
+    before = received(fast_server, "/v2/rerank")
+    master = subprocess.Popen(
+        locust_cmd(fast_server.url, "--master", "--expect-workers", "2", "-u", "8", "-r", "8",
+                   "--request-count", str(COUNT), "--warmup-request-count", "10", "--random-seed", "5",
+                   "--csv", str(tmp_path / "locust"), "--artifact-dir", str(artifacts), *port_args,
+                   "CohereRerankUser"),
+        env=clean_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers = [subprocess.Popen(
+        [*locust_cmd(fast_server.url, "--worker", "--master-host", "127.0.0.1", *port_args[-2:]),
+         "CohereRerankUser"],
+        env=clean_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        out, err = master.communicate(timeout=90)
+        assert master.returncode == 0, err[-3000:]
+        for w in workers:
+            w.wait(timeout=30)
+    finally:
+        for p in (master, *workers):
+            if p.poll() is None:
+                p.kill()
+    records = check_run(artifacts, received(fast_server, "/v2/rerank") - before, COUNT, 10)
+    assert set(records["worker"].tolist()) == {0, 1}  # both workers took part
+    # Locust's final stats CSV was rewritten at the true end: its count is exact too
+    rows = (tmp_path / "locust_stats.csv").read_text().splitlines()
+    measured = next(r for r in rows if r.startswith("POST,/v2/rerank,"))
+    assert measured.split(",")[2] == str(COUNT)
