@@ -28,6 +28,7 @@ class NodeState:
     profiling_records: int = 0
     done: dict | None = None
     lost: bool = False
+    active: bool = False  # asked for work at least once (a worker with no users never does)
 
 
 @dataclass
@@ -56,6 +57,7 @@ class Coordinator:
     # ---- messages from workers -------------------------------------------------------------
     def on_quota(self, node: str, data: dict) -> None:
         state = self.nodes.setdefault(node, NodeState(len(self.nodes)))
+        state.active = True
         self.ledger.record_warmup_completed(int(data.get("warmup_done", 0)))
         grant = self.ledger.grant(node, int(data.get("want", 1)))
         state.granted += grant.end - grant.start
@@ -90,7 +92,7 @@ class Coordinator:
         if live_nodes is None:
             return
         for node, state in self.nodes.items():
-            if not state.lost and state.done is None and node not in live_nodes:
+            if state.active and not state.lost and state.done is None and node not in live_nodes:
                 self.mark_lost(node)
 
     def mark_lost(self, node: str) -> None:
@@ -106,12 +108,13 @@ class Coordinator:
     @property
     def complete(self) -> bool:
         """Every worker that took part said it is done (or is known lost)."""
-        if not self.nodes:
+        active = [s for s in self.nodes.values() if s.active]
+        if not active:
             return False
         budget_spent = self.ledger.closed or (
             self.ledger.end_index is not None and self.ledger.next_index >= self.ledger.end_index
         )
-        return budget_spent and all(s.done is not None or s.lost for s in self.nodes.values())
+        return budget_spent and all(s.done is not None or s.lost for s in active)
 
     @property
     def partial(self) -> bool:

@@ -80,7 +80,8 @@ def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tup
     prof = records[records["phase"] == PHASE_PROFILING]
     start_ns = int(prof["start_ns"].min()) if len(prof) else 0
     end_ns = int(prof["end_ns"].max()) if len(prof) else 0
-    dataset = build_dataset(DatasetConfig.from_options({**values, "random_seed": config["seed"]}))
+    dataset = state.master_dataset or build_dataset(
+        DatasetConfig.from_options({**values, "random_seed": config["seed"]}))
     users = int(getattr(environment.parsed_options, "num_users", 1) or 1)
     from rankperf_data.report.artifacts import default_artifact_dir
 

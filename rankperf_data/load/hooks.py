@@ -21,6 +21,7 @@ from locust.runners import STATE_MISSING, LocalRunner, MasterRunner, WorkerRunne
 from rankperf_data import options
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.errors import InputError
+from rankperf_data.dataset.source import build_dataset
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.process import LoadProcess
 from rankperf_data.load.settings import LoadSettings, option_values
@@ -40,11 +41,14 @@ class _State:
         self.config: dict | None = None
         self.process: LoadProcess | None = None
         self.ready = Event()
+        self.config_event = Event()
         self.monitor: gevent.Greenlet | None = None
         self.finishing = False
         self.run_id = ""
         self.started_wall = 0.0
         self.master_config: dict = {}
+        self.master_dataset = None  # the master's own copy, for inputs.json and the report
+        self.last_artifacts = None  # directory of the last finished run (web UI downloads)
 
 
 STATE = _State()
@@ -70,9 +74,6 @@ def public_values(parsed) -> dict:
 def validate(values: dict) -> None:
     """Raise InputError for bad options or input files, before any request."""
     LoadSettings.from_values(values)
-    DatasetConfig.from_options(values)
-    from rankperf_data.dataset.source import build_dataset
-
     build_dataset(DatasetConfig.from_options(values))
 
 
@@ -99,6 +100,7 @@ def _on_init(environment, **_kw) -> None:
         runner.register_message("rankperf_quota", _msg(lambda c, n, d: c.on_quota(n, d)))
         runner.register_message("rankperf_records", _msg(lambda c, n, d: c.on_records(n, d)))
         runner.register_message("rankperf_done", _msg(lambda c, n, d: c.on_done(n, d)))
+        runner.register_message("rankperf_need_config", _on_need_config)
         parsed = environment.parsed_options
         if parsed is not None and environment.web_ui is None:
             try:
@@ -132,6 +134,17 @@ def _on_close(environment, msg, **_kw) -> None:
 
 def _on_config(environment, msg, **_kw) -> None:
     STATE.config = msg.data
+    STATE.config_event.set()
+
+
+def _on_need_config(environment, msg, **_kw) -> None:
+    """A worker joined after the start: count it in and send it the run's configuration."""
+    coord = STATE.coordinator
+    runner = environment.runner
+    if coord is None or coord.finished or not isinstance(runner, MasterRunner):
+        return
+    coord.expect(msg.node_id, runner.get_worker_index(msg.node_id))
+    runner.send_message("rankperf_config", STATE.master_config, client_id=msg.node_id)
 
 
 # ---- a measurement starts ---------------------------------------------------------------------
@@ -153,16 +166,16 @@ def _live_nodes(runner) -> set[str] | None:
 def _start_coordinator(environment) -> None:
     runner = environment.runner
     values = public_values(environment.parsed_options)
+    seed = values.get("random_seed", -1)
+    if seed is None or int(seed) < 0:
+        seed = secrets.randbits(31)
     try:
         settings = LoadSettings.from_values(values)
-        DatasetConfig.from_options(values)
+        STATE.master_dataset = build_dataset(DatasetConfig.from_options({**values, "random_seed": int(seed)}))
     except InputError as exc:
         log.error("rankperf: %s", exc)
         gevent.spawn_later(END_DELAY_S, runner.stop if environment.web_ui else runner.quit)
         return
-    seed = values.get("random_seed", -1)
-    if seed is None or int(seed) < 0:
-        seed = secrets.randbits(31)
     STATE.run_id = uuid.uuid4().hex[:12]
     STATE.started_wall = time.time()
     STATE.finishing = False
@@ -182,6 +195,7 @@ def _start_coordinator(environment) -> None:
         coord.expect(node, index)
     STATE.coordinator = coord
     STATE.config = None
+    STATE.config_event.clear()
     config = {"values": values, "seed": int(seed), "workers": len(nodes), "run_id": STATE.run_id}
     STATE.master_config = config
     send("rankperf_config", config, None)
@@ -196,9 +210,23 @@ def _start_process(environment) -> None:
         STATE.process.stop()
     STATE.process = None
     STATE.ready.clear()
-    if STATE.config is None:
-        log.error("rankperf: no configuration received from the master; this worker sends nothing")
+    if STATE.config is None and isinstance(runner, WorkerRunner):
+        # joined after the run started: ask for the configuration, build when it arrives
+        runner.send_message("rankperf_need_config", {})
+        gevent.spawn(_build_when_configured, environment)
         return
+    _build_process(environment)
+
+
+def _build_when_configured(environment) -> None:
+    if STATE.config_event.wait(30):
+        _build_process(environment)
+    else:
+        log.error("rankperf: no configuration received from the master; this worker sends nothing")
+
+
+def _build_process(environment) -> None:
+    runner = environment.runner
     index = runner.worker_index if isinstance(runner, WorkerRunner) else 0
 
     def send(msg_type: str, data: dict) -> None:
