@@ -108,6 +108,10 @@ def _on_init(environment, **_kw) -> None:
             except InputError as exc:
                 sys.stderr.write(f"rankperf: error: {exc}\n")
                 sys.exit(2)
+    if environment.web_ui is not None and is_master(runner):
+        from rankperf_data.load import webui
+
+        webui.install(environment, STATE)
     if is_worker(runner):
         runner.register_message("rankperf_config", _on_config)
         runner.register_message("rankperf_grant", _on_grant)
@@ -257,12 +261,10 @@ def _monitor(environment, coord: Coordinator) -> None:
 
 def _end(environment, coord: Coordinator) -> None:
     """The budget is spent and every worker is done: stop (web UI) or quit (headless)."""
-    from rankperf_data.load import finish
 
     runner = environment.runner
     if environment.web_ui is not None:
-        runner.stop()
-        finish.finalize(environment, coord, STATE, cancelled=False)
+        runner.stop()  # artifacts are written in `test_stop`
     else:
         runner.quit()  # artifacts are written in `quitting`, after Locust's final bookkeeping
 
@@ -273,6 +275,17 @@ def _on_test_stopping(environment, **_kw) -> None:
     if process is not None and is_worker(environment.runner):
         process.cancel_in_flight("cancelled: the test was stopped before this request completed")
         process.flush()
+
+
+@events.test_stop.add_listener
+def _on_test_stop(environment, **_kw) -> None:
+    """Web UI: a stop (by the budget, or the Stop button) ends the measurement: write it out."""
+    from rankperf_data.load import finish
+
+    coord = STATE.coordinator
+    if environment.web_ui is None or coord is None or coord.finished or not is_master(environment.runner):
+        return
+    STATE.last_artifacts = finish.finalize(environment, coord, STATE, cancelled=not coord.complete)
 
 
 @events.quitting.add_listener
@@ -287,7 +300,7 @@ def _on_quitting(environment, **_kw) -> None:
         process.stop()
     coord = STATE.coordinator
     if coord is not None and is_master(runner) and not coord.finished:
-        finish.finalize(environment, coord, STATE, cancelled=not coord.complete)
+        STATE.last_artifacts = finish.finalize(environment, coord, STATE, cancelled=not coord.complete)
         exit_code = finish.exit_code(coord)
         if exit_code is not None:
             environment.process_exit_code = exit_code
