@@ -24,6 +24,9 @@ from rankperf_data.dataset.source import build_dataset
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.records import PHASE_PROFILING
 from rankperf_data.load.settings import LoadSettings
+from rankperf_data.report.artifacts import default_artifact_dir, write_artifacts
+from rankperf_data.report.console import render_console
+from rankperf_data.report.metrics import summarize
 from rankperf_data.report.run import RunInfo, RunResult
 
 log = logging.getLogger("rankperf")
@@ -83,8 +86,6 @@ def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tup
     dataset = state.master_dataset or build_dataset(
         DatasetConfig.from_options({**values, "random_seed": config["seed"]}))
     users = int(getattr(environment.parsed_options, "num_users", 1) or 1)
-    from rankperf_data.report.artifacts import default_artifact_dir
-
     artifact_dir = settings.artifact_dir or str(
         default_artifact_dir(settings.model, api.endpoint_type, None if settings.open_loop else users,
                              settings.rate or None)
@@ -164,10 +165,6 @@ def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | 
     if coord.finished:
         return None
     coord.finished = True
-    from rankperf_data.report.artifacts import write_artifacts
-    from rankperf_data.report.console import render_console
-    from rankperf_data.report.metrics import summarize
-
     result, dataset, api = build_result(environment, coord, state, cancelled)
     out = Path(result.info.artifact_dir)
     out.mkdir(parents=True, exist_ok=True)

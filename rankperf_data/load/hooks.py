@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import signal
 import sys
 import time
 import uuid
@@ -22,6 +23,7 @@ from rankperf_data import options
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.errors import InputError
 from rankperf_data.dataset.source import build_dataset
+from rankperf_data.load import finish
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.process import LoadProcess
 from rankperf_data.load.settings import LoadSettings, option_values
@@ -116,6 +118,7 @@ def _on_init(environment, **_kw) -> None:
         runner.register_message("rankperf_config", _on_config)
         runner.register_message("rankperf_grant", _on_grant)
         runner.register_message("rankperf_close", _on_close)
+        runner.register_message("rankperf_stop_now", _on_stop_now)
 
 
 def _msg(handler):
@@ -246,8 +249,6 @@ def _build_process(environment) -> None:
 
 # ---- the end ----------------------------------------------------------------------------------
 def _monitor(environment, coord: Coordinator) -> None:
-    from rankperf_data.load import finish
-
     runner = environment.runner
     while STATE.coordinator is coord and not coord.finished:
         gevent.sleep(TICK_S)
@@ -273,34 +274,50 @@ def _end(environment, coord: Coordinator) -> None:
 def _on_test_stopping(environment, **_kw) -> None:
     process = STATE.process
     if process is not None and is_worker(environment.runner):
-        process.cancel_in_flight("cancelled: the test was stopped before this request completed")
-        process.flush()
+        process.abort("cancelled: the test was stopped before this request completed")
+
+
+def _on_stop_now(environment, msg, **_kw) -> None:
+    if STATE.process is not None:
+        STATE.process.abort("cancelled: the run was interrupted before this request completed")
+
+
+def _collect_before_quit(coord: Coordinator, timeout: float = 3.0) -> None:
+    """Interrupted distributed run: ask workers for their last records and wait a little for them."""
+    coord.cancelled = True
+    coord.close("interrupted")
+    coord.send("rankperf_stop_now", {}, None)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not all(
+            s.done is not None or s.lost for s in coord.nodes.values() if s.active):
+        gevent.sleep(0.05)
 
 
 @events.test_stop.add_listener
 def _on_test_stop(environment, **_kw) -> None:
     """Web UI: a stop (by the budget, or the Stop button) ends the measurement: write it out."""
-    from rankperf_data.load import finish
-
     coord = STATE.coordinator
     if environment.web_ui is None or coord is None or coord.finished or not is_master(environment.runner):
         return
-    STATE.last_artifacts = finish.finalize(environment, coord, STATE, cancelled=not coord.complete)
+    STATE.last_artifacts = finish.finalize(environment, coord, STATE, cancelled=coord.cancelled or not coord.complete)
 
 
 @events.quitting.add_listener
 def _on_quitting(environment, **_kw) -> None:
-    from rankperf_data.load import finish
-
     runner = environment.runner
+    if is_master(runner):
+        # we are shutting down already: a second Ctrl-C must not cut the report short
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     process = STATE.process
     if process is not None and is_worker(runner):
-        process.cancel_in_flight("cancelled: the run was interrupted before this request completed")
-        process.flush()
+        process.abort("cancelled: the run was interrupted before this request completed")
         process.stop()
     coord = STATE.coordinator
+    if coord is not None and isinstance(runner, MasterRunner) and not coord.finished and not coord.complete:
+        _collect_before_quit(coord)
     if coord is not None and is_master(runner) and not coord.finished:
-        STATE.last_artifacts = finish.finalize(environment, coord, STATE, cancelled=not coord.complete)
+        cancelled = coord.cancelled or not coord.complete
+        STATE.last_artifacts = finish.finalize(environment, coord, STATE, cancelled=cancelled)
         exit_code = finish.exit_code(coord)
         if exit_code is not None:
             environment.process_exit_code = exit_code

@@ -61,7 +61,7 @@ class LoadProcess:
         self._granted = Event()
         self._done_sent = False
         self._last_flush = time.monotonic()
-        self.in_flight: dict[int, tuple[int, int, int, int]] = {}  # token -> (index, phase, intended, start)
+        self.in_flight: dict[int, tuple] = {}  # token -> (index, phase, intended, start, sizes)
         self._token = 0
         self.queue: Queue | None = None
         self._greenlets: list[gevent.Greenlet] = []
@@ -109,14 +109,17 @@ class LoadProcess:
                 self._granted.clear()
 
     # ---- records ---------------------------------------------------------------------------
-    def begin(self, index: int, phase: int, intended_ns: int, start_ns: int) -> int:
+    def begin(self, index: int, phase: int, intended_ns: int, start_ns: int, sizes: tuple[int, int, int, int]) -> int:
+        """Note a request as in flight; ``sizes`` = (passages, query tokens, passage tokens, body bytes)."""
         self._token += 1
-        self.in_flight[self._token] = (index, phase, intended_ns, start_ns)
+        self.in_flight[self._token] = (index, phase, intended_ns, start_ns, sizes)
         return self._token
 
     def finish(self, token: int, row: tuple, message: str) -> None:
-        """Store one finished request (row in RECORD_FIELDS order with error_msg == 0 placeholder)."""
-        self.in_flight.pop(token, None)
+        """Store one finished request (row in RECORD_FIELDS order, error_msg -1 as a placeholder)."""
+        if self.in_flight.pop(token, None) is None:
+            return  # already recorded as cancelled by an interruption
+
         if message:
             row = row[:5] + (self.batch.messages.intern(message),) + row[6:]
         self.batch.rows.append(row)
@@ -132,11 +135,17 @@ class LoadProcess:
         now = epoch_ns(time.perf_counter_ns())
         tokens = list(self.in_flight)
         for token in tokens:
-            index, phase, intended, start = self.in_flight[token]
+            index, phase, intended, start, (passages, qtok, ptok, nbytes) = self.in_flight[token]
             row = (index, phase, self.worker_index, 0, int(ErrorKind.CANCELLED), -1, intended, start, now,
-                   -1, -1, -1, -1, -1, 0, float("nan"), float("nan"), float("nan"), -1)
+                   passages, -1, qtok, ptok, nbytes, 0, float("nan"), float("nan"), float("nan"), -1)
             self.finish(token, row, reason)
         return len(tokens)
+
+    def abort(self, reason: str) -> None:
+        """Interrupted: record what is in flight as cancelled, send nothing more, report now."""
+        self.cancel_in_flight(reason)
+        self.on_close()
+        self.flush()
 
     def flush(self) -> None:
         self._last_flush = time.monotonic()

@@ -122,7 +122,8 @@ class RerankUser(FastHttpUser):
         message = ""
         start = time.perf_counter_ns()
         start_epoch = epoch_ns(start)
-        token = process.begin(index, phase, intended_ns or start_epoch, start_epoch)
+        token = process.begin(index, phase, intended_ns or start_epoch, start_epoch,
+                              (len(request.passages), request.query_tokens, request.total_passage_tokens, len(body)))
         try:
             with gevent.Timeout(self.settings.timeout):
                 response = self._http.request("POST", self._uri, body=body, headers=self._headers)
