@@ -182,6 +182,14 @@ def _wait(proc: subprocess.Popen, progress_file: Path, args: argparse.Namespace,
             bar.update(task, completed=data["done"], rate=rate)
 
 
+def _all_failed(artifact_dir: Path) -> bool:
+    try:
+        data = orjson.loads((artifact_dir / "profile_export_aiperf.json").read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return False
+    return not data.get("request_count", {}).get("avg")
+
+
 def _report(code: int, artifact_dir: Path, log_path: Path) -> int:
     console_txt = artifact_dir / "profile_export_console.txt"
     if console_txt.exists():
@@ -192,6 +200,9 @@ def _report(code: int, artifact_dir: Path, log_path: Path) -> int:
                 print(f"{'JSON' if name.endswith('json') else 'CSV' if name.endswith('csv') else 'Records'} "
                       f"Export: {artifact_dir / name}")
         print(f"Log File: {log_path}")
+        if code == 1 and _all_failed(artifact_dir):
+            sys.stderr.write("rankperf: every request failed (see the error summary above): check --url, "
+                             "--endpoint and --endpoint-type, and that the server is up\n")
     else:
         tail = log_path.read_text(errors="replace").splitlines()[-20:]
         sys.stderr.write("rankperf: the run wrote no report; last lines of the Locust log:\n  "

@@ -8,12 +8,9 @@ checks and records live in plain modules; this file only wires them to Locust's 
 from __future__ import annotations
 
 import os
-import socket
-import ssl
 import time
 
 import gevent
-from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 from geventhttpclient.url import URL
 from locust import FastHttpUser, constant, task
 from locust.exception import StopUser
@@ -21,6 +18,7 @@ from locust.exception import StopUser
 from rankperf_data import apis, options
 from rankperf_data.apis.errors import ErrorKind, error_label
 from rankperf_data.load import hooks
+from rankperf_data.load.failures import classify
 from rankperf_data.load.process import epoch_ns
 
 _NAN = float("nan")
@@ -35,18 +33,6 @@ class RerankFailure(Exception):
 
     def __repr__(self) -> str:
         return f"RerankFailure({self.args[0]!r})"
-
-
-def _classify(exc: BaseException) -> tuple[ErrorKind, str]:
-    if isinstance(exc, (gevent.Timeout, socket.timeout, TimeoutError)):
-        return ErrorKind.TIMEOUT, "no complete response within the request timeout"
-    if isinstance(exc, HTTPParseError) and not isinstance(exc, HTTPConnectionClosed):
-        return ErrorKind.INVALID_RESPONSE, f"malformed HTTP response: {exc}"
-    if isinstance(exc, ssl.SSLError):
-        return ErrorKind.CONNECTION, f"TLS error: {exc}"
-    if isinstance(exc, socket.gaierror):
-        return ErrorKind.CONNECTION, f"DNS lookup failed: {exc}"
-    return ErrorKind.CONNECTION, f"{type(exc).__name__}: {exc}"
 
 
 def _header_ms(response, name: str) -> float:
@@ -130,9 +116,9 @@ class RerankUser(FastHttpUser):
                 payload = response.read()
                 status = response.status_code
         except gevent.Timeout as exc:
-            kind, message = _classify(exc)
+            kind, message = classify(exc)
         except Exception as exc:  # every failure is recorded, never lost
-            kind, message = _classify(exc)
+            kind, message = classify(exc)
         end = time.perf_counter_ns()
         results = -1
         if kind == ErrorKind.OK:

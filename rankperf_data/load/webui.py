@@ -75,9 +75,8 @@ def summary_rows(summary, *, finished: bool = False, complete: bool = False, sec
     rows: list[dict[str, str]] = []
     done = metrics.get("completed_request_count")
     sent = int(done.value) if done is not None and done.value is not None else 0
-    if finished:
-        status = "finished: exports in the Download Data tab" if complete else \
-            "stopped before the end: the numbers cover the requests recorded until then"
+    if finished:  # an incomplete run says why in its notes, below
+        status = ("finished" if complete else "stopped") + ": exports in the Download Data tab"
     else:
         status = f"running: {sent} measured requests recorded so far"
     rows.append(_row("Status: " + status))
@@ -95,6 +94,8 @@ def summary_rows(summary, *, finished: bool = False, complete: bool = False, sec
             rows.append(_row(metric.label, avg=_num(metric.value)))
     for group in summary.errors:
         message = redact_text(group.message, secrets)
+        if message.lower().startswith(group.label.lower() + ":"):  # "cancelled: cancelled: ..." reads badly
+            message = message[len(group.label) + 1 :].strip()
         if len(message) > MESSAGE_CHARS:
             message = message[: MESSAGE_CHARS - 1] + "…"
         label = f"errors: {group.label}"
@@ -135,6 +136,10 @@ class RankingsTable:
         self._last_error = ""
 
     def rows(self) -> list[dict[str, str]]:
+        # A start refused for bad input (hooks keep the reason in state.start_error, when they do)
+        error = getattr(self.state, "start_error", "")
+        if error:
+            return [_row("Status: not started: " + redact_text(str(error)))]
         coord = self.state.coordinator
         if coord is None:
             return []

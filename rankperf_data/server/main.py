@@ -1,12 +1,175 @@
-"""`rankperf serve`: placeholder until the reference server lands."""
+"""`rankperf serve`: command-line options and the process around the reference rerank server."""
+
+from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+
+from rankperf_data.server.app import APIS, ListenError, ServeConfig, serve
+from rankperf_data.server.capacity import DEFAULT_BATCH_OVERHEAD_MS, DEFAULT_PER_TOKEN_US
+from rankperf_data.server.faults import KINDS, parse_delay_ms, parse_fault
+from rankperf_data.server.http import new_event_loop
+from rankperf_data.server.scoring import Model
+
+API_KEY_ENV = "RANKPERF_SERVER_API_KEY"
+DEFAULT_SLOW_MS = 1000.0
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _delay(text: str) -> float:
+    try:
+        return parse_delay_ms(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=8080)
+    """The `rankperf serve` options (also used by `python -m rankperf_data.server.main`)."""
+    p = parser.add_argument
+    p("--api", choices=APIS, default="all",
+      help="Which API to serve: tei (/rerank, / and /invocations), cohere (/v1/rerank, /v2/rerank and "
+           "vLLM's Cohere-style /rerank), nim (/v1/ranking), or all: TEI /rerank + Cohere /v1 and /v2 + "
+           "NIM /v1/ranking (default: %(default)s)")
+    p("--host", default="127.0.0.1", help="Address to listen on (default: %(default)s; 0.0.0.0 for all)")
+    p("--port", type=_non_negative_int, default=8080, help="Port; 0 picks a free one (default: %(default)s)")
+    p("--model-id", default="BAAI/bge-reranker-base", help="Model name reported by /info and /v1/models "
+      "(default: %(default)s)")
+    p("--max-client-batch-size", type=_positive_int, default=32,
+      help="TEI: most texts per request; more is 422 Validation (default: %(default)s)")
+    p("--legacy-413", action="store_true",
+      help="TEI <= 1.8: answer an oversize batch with 413 instead of 422")
+    p("--max-concurrent-requests", type=_non_negative_int, default=512,
+      help="Pairs in flight before new ones are refused with 429 (TEI: one permit per text, no waiting "
+           "queue); 0 = unlimited (default: %(default)s)")
+    p("--max-batch-tokens", type=_positive_int, default=16384,
+      help="Token budget of one simulated forward batch (default: %(default)s)")
+    p("--max-input-length", type=_positive_int, default=512,
+      help="Most tokens per (query, passage) pair (default: %(default)s)")
+    p("--auto-truncate", action=argparse.BooleanOptionalAction, default=True,
+      help="Truncate over-long pairs when the request doesn't say (TEI 1.9 default: on); "
+           "off: TEI 422, Cohere 400, NIM 400")
+    p("--payload-limit", type=_positive_int, default=2_000_000,
+      help="Largest request body in bytes; more is 413 before the body is read (default: %(default)s)")
+    p("--batch-overhead-ms", type=_non_negative_float, default=DEFAULT_BATCH_OVERHEAD_MS, metavar="A",
+      help="Fixed time of one batch, ms. A batch takes A + B x tokens; the defaults model "
+           "bge-reranker-base on an A100 (~160k tokens/s) (default: %(default)s)")
+    p("--per-token-us", type=_non_negative_float, default=DEFAULT_PER_TOKEN_US, metavar="B",
+      help="Time per token in a batch, microseconds (default: %(default)s)")
+    p("--fixed-latency-ms", type=_non_negative_float, default=None, metavar="X",
+      help="No batching or queueing: every request is answered exactly X ms after it arrives "
+           "(0 = at once). For timing-accuracy benchmarks")
+    p("--zero-latency", action="store_true",
+      help="No model time at all: answer as soon as the request is parsed (same as "
+           "--batch-overhead-ms 0 --per-token-us 0)")
+    p("--fault", action="append", default=[], metavar="KIND:RATE",
+      help=f"Inject a fault into a fraction RATE (0..1) of rerank requests; repeatable, first match wins, "
+           f"in the order given. Kinds: {', '.join(KINDS)}. slow takes an optional delay: slow:0.1:500ms")
+    p("--slow-ms", type=_delay, default=DEFAULT_SLOW_MS, metavar="DELAY",
+      help="Delay added by `slow` faults without their own (default: %(default)g ms)")
+    p("--seed", type=int, default=None, help="Seed of the fault draws (default: random)")
+    p("--api-key", default=None,
+      help=f"Require `Authorization: Bearer KEY` on rerank routes, /info and /v1/models (401 otherwise). "
+           f"Prefer the {API_KEY_ENV} environment variable: arguments are visible to other users")
+    p("--log-level", default="info", choices=["debug", "info", "warning", "error"],
+      help="Log level on stderr (default: %(default)s)")
+
+
+def config_from_args(args: argparse.Namespace) -> ServeConfig:
+    """Validated configuration; raises ValueError with a message for the user."""
+    faults = [parse_fault(spec, args.slow_ms) for spec in args.fault]
+    overhead, per_token = args.batch_overhead_ms, args.per_token_us
+    if args.zero_latency:
+        if args.fixed_latency_ms is not None:
+            raise ValueError("--zero-latency and --fixed-latency-ms are exclusive")
+        overhead = per_token = 0.0
+    if args.max_input_length > args.max_batch_tokens:
+        raise ValueError("--max-input-length cannot exceed --max-batch-tokens (a pair must fit in a batch)")
+    return ServeConfig(
+        api=args.api,
+        model=Model(args.model_id, args.max_input_length, args.auto_truncate),
+        max_client_batch_size=args.max_client_batch_size,
+        legacy_413=args.legacy_413,
+        max_concurrent_requests=args.max_concurrent_requests,
+        max_batch_tokens=args.max_batch_tokens,
+        payload_limit=args.payload_limit,
+        batch_overhead_ms=overhead,
+        per_token_us=per_token,
+        fixed_latency_ms=args.fixed_latency_ms,
+        faults=faults,
+        seed=args.seed,
+        api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
+    )
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    print("rankperf serve: not implemented yet")
+    """Serve until SIGINT/SIGTERM; prints one ready line to stdout. Returns the exit code."""
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = config_from_args(args)
+    except ValueError as e:
+        print(f"rankperf serve: error: {e}", file=sys.stderr)
+        return 2
+    # Timers must be sub-millisecond accurate whenever the model takes time.
+    engine_needs_timers = not (config.fixed_latency_ms == 0 or (
+        config.fixed_latency_ms is None and config.batch_overhead_ms == 0 and config.per_token_us == 0))
+    loop = new_event_loop(precise_timers=engine_needs_timers or any(f.kind == "slow" for f in config.faults),
+                          spin=bool(config.fixed_latency_ms))
+    asyncio.set_event_loop(loop)
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C raises KeyboardInterrupt instead
+            loop.add_signal_handler(sig, stop.set)
+
+    def ready(port: int) -> None:
+        print(f"rankperf serve: listening on http://{_url_host(args.host)}:{port} (api={config.api})", flush=True)
+
+    try:
+        loop.run_until_complete(serve(config, args.host, args.port, ready, stop))
+    except ListenError as e:
+        print(f"rankperf serve: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        loop.close()
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rankperf serve", description="The reference rerank server.")
+    add_serve_arguments(parser)
+    return run_serve(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

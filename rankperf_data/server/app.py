@@ -1,0 +1,300 @@
+"""Routing and request handling for `rankperf serve`: auth, faults, parsing, admission, scoring, answers."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+import orjson
+
+from rankperf_data.server import metrics as prom
+from rankperf_data.server.capacity import NO_TIME, Engine, Ticket, Timing
+from rankperf_data.server.cohere import CohereCodec
+from rankperf_data.server.faults import CONTENT_KINDS, EARLY_KINDS, STATUS_KINDS, Fault, FaultPlan
+from rankperf_data.server.http import ABORT, JSON, TEXT, HttpError, HttpServer, Request, Response
+from rankperf_data.server.metrics import Metrics
+from rankperf_data.server.nim import NimCodec
+from rankperf_data.server.scoring import Model, RankJob
+from rankperf_data.server.tei import TeiCodec
+
+log = logging.getLogger("rankperf.serve")
+
+APIS = ("all", "tei", "cohere", "nim")
+TEI_VERSION = "1.9.3"  # the TEI release whose behaviour is reproduced
+UNMATCHED = "other"  # metrics route label for unknown paths and unparseable requests
+
+
+@dataclass
+class ServeConfig:
+    """Everything `rankperf serve` can be told; defaults match TEI's where TEI has the option."""
+
+    api: str = "all"
+    model: Model = field(default_factory=Model)
+    max_client_batch_size: int = 32
+    legacy_413: bool = False
+    max_concurrent_requests: int = 512
+    max_batch_tokens: int = 16384
+    payload_limit: int = 2_000_000
+    batch_overhead_ms: float = 5.0
+    per_token_us: float = 6.0
+    fixed_latency_ms: float | None = None
+    faults: list[Fault] = field(default_factory=list)
+    seed: int | None = None
+    api_key: str | None = None
+
+
+class App:
+    """Turns requests into responses (or futures of responses); owns the counters."""
+
+    def __init__(self, config: ServeConfig, loop: asyncio.AbstractEventLoop) -> None:
+        self.config = config
+        self.loop = loop
+        self.metrics = Metrics()
+        self.model = config.model
+        self.engine = Engine(loop, batch_overhead_ms=config.batch_overhead_ms, per_token_us=config.per_token_us,
+                             max_batch_tokens=config.max_batch_tokens, fixed_latency_ms=config.fixed_latency_ms,
+                             max_concurrent=config.max_concurrent_requests, on_batch=self.metrics.batch)
+        self.faults = FaultPlan(config.faults, config.seed)
+        self._auth = ("Bearer " + config.api_key).encode() if config.api_key else None
+        self._codecs: dict[str, object] = {}  # path -> codec, for API-shaped 413s
+        self.routes = self._build_routes()
+        self._access_log = log.isEnabledFor(logging.DEBUG)  # method, path, status; never headers
+        self.metrics.gauge("te_queue_size", "Pairs waiting for a batch", lambda: self.engine.queue_size)
+        self.metrics.gauge("rankperf_pairs_in_flight", "Pairs holding a permit", lambda: self.engine.in_flight)
+
+    # -- routing ---------------------------------------------------------------------------------------
+    def _build_routes(self) -> dict[str, dict[str, Callable[[Request, str], object]]]:
+        api, model = self.config.api, self.model
+        routes: dict[str, dict[str, Callable]] = {}
+
+        def add(method: str, path: str, fn: Callable) -> None:
+            routes.setdefault(path, {})[method] = fn
+            if getattr(fn, "codec", None) is not None:
+                self._codecs[path] = fn.codec
+
+        def rerank(codec) -> Callable:
+            def handler(req: Request, route: str) -> object:
+                return self._rerank(codec, req, route)
+
+            handler.codec = codec  # type: ignore[attr-defined]
+            return handler
+
+        empty = lambda req, route: Response(200)  # noqa: E731
+        if api in ("all", "tei"):
+            tei = rerank(TeiCodec(model, self.config.max_client_batch_size, self.config.legacy_413))
+            for path in ("/rerank", "/", "/invocations"):
+                add("POST", path, tei)
+            for path in ("/", "/health", "/ping"):
+                add("GET", path, empty)
+            add("GET", "/info", self._guarded(self._static(self._info())))
+        if api in ("all", "cohere"):
+            v1 = rerank(CohereCodec(model, "1"))
+            add("POST", "/v1/rerank", v1)
+            add("POST", "/v2/rerank", rerank(CohereCodec(model, "2")))
+            if api == "cohere":  # vLLM serves the same Cohere-style request on /rerank, documents included
+                add("POST", "/rerank", rerank(CohereCodec(model, "1", always_documents=True)))
+                add("GET", "/health", empty)
+                add("GET", "/ping", empty)
+        if api in ("all", "nim"):
+            add("POST", "/v1/ranking", rerank(NimCodec(model)))
+            for state in ("ready", "live"):
+                body = {"object": "health.response", "message": f"Service is {state}.", "status": state}
+                add("GET", f"/v1/health/{state}", self._static(body))
+        if api in ("all", "cohere", "nim"):
+            models = {"object": "list", "data": [{"id": model.model_id, "object": "model", "owned_by": "rankperf"}]}
+            add("GET", "/v1/models", self._guarded(self._static(models)))
+        add("GET", "/metrics", lambda req, route: Response(200, self.metrics.render(), prom.CONTENT_TYPE))
+        return routes
+
+    def _static(self, obj: object) -> Callable:
+        body = orjson.dumps(obj)
+        return lambda req, route: Response(200, body, JSON)
+
+    def _guarded(self, fn: Callable) -> Callable:
+        def guarded(req: Request, route: str) -> object:
+            return fn(req, route) if self._authorized(req) else Response(401)
+
+        return guarded
+
+    def _info(self) -> dict:
+        c, m = self.config, self.model
+        return {
+            "model_id": m.model_id, "model_sha": None, "model_dtype": "float16", "served_model_name": m.model_id,
+            "model_type": {"reranker": {"id2label": {"0": "LABEL_0"}, "label2id": {"LABEL_0": 0}}},
+            "max_concurrent_requests": c.max_concurrent_requests, "max_input_length": m.max_input_length,
+            "max_batch_tokens": c.max_batch_tokens, "max_batch_requests": None,
+            "max_client_batch_size": c.max_client_batch_size, "auto_truncate": m.auto_truncate,
+            "tokenization_workers": 1, "version": TEI_VERSION, "sha": None, "docker_label": None,
+        }
+
+    def _authorized(self, req: Request) -> bool:
+        if self._auth is None:
+            return True
+        got = req.headers.get(b"authorization")
+        return got is not None and hmac.compare_digest(got, self._auth)
+
+    # -- entry point -----------------------------------------------------------------------------------
+    def handle(self, req: Request) -> object:
+        """The HTTP server's handler: a Response, a Future of one, or ABORT."""
+        methods = self.routes.get(req.path)
+        route = req.path if methods is not None else UNMATCHED
+        self.metrics.received[route] += 1
+        if req.error is not None:
+            result = self._framework_error(req)
+        elif methods is None:
+            result = Response(404)
+        else:
+            fn = methods.get(req.method)
+            if fn is None:
+                allow = ", ".join(sorted(methods)).encode()
+                result = Response(405, headers=b"allow: " + allow + b"\r\n")
+            else:
+                result = fn(req, route)
+        if type(result) is Response:
+            self.metrics.responses[(route, result.status)] += 1
+            if self._access_log:
+                log.debug("%s %s -> %d", req.method, req.path, result.status)
+        return result
+
+    def _framework_error(self, req: Request) -> Response:
+        status, reason = req.error
+        codec = self._codecs.get(req.path)
+        if status == 413 and codec is not None:
+            return codec.too_large()
+        return Response(status, reason.encode(), TEXT)
+
+    # -- rerank ----------------------------------------------------------------------------------------
+    def _rerank(self, codec, req: Request, route: str) -> object:
+        m = self.metrics
+        if self._auth is not None and not self._authorized(req):
+            return codec.unauthorized(b"authorization" in req.headers)
+        fault = self.faults.draw() if self.faults else None
+        if fault is not None and fault.kind in EARLY_KINDS:
+            m.faults[(fault.kind, route)] += 1
+            if fault.kind == "hang":
+                return self.loop.create_future()  # never answered; cancelled when the client leaves
+            if fault.kind == "reset":
+                return ABORT
+            return codec.fault(STATUS_KINDS[fault.kind])
+        start = time.perf_counter()
+        try:
+            job = codec.parse(req)
+        except HttpError as e:
+            if e.reason is not None:
+                m.te_count["rerank"] += 1
+                m.te_failure[e.reason] += 1
+            return e.response
+        m.te_count["rerank"] += 1
+        n = len(job.passages)
+        granted = self.engine.admit(n)
+        m.pairs[route] += granted
+        if granted == 0:
+            m.te_failure["overloaded"] += 1
+            return codec.overloaded()
+        build = partial(self._build, codec, job, route, fault, start, granted < n)
+        if self.engine.immediate:
+            return self._respond(route, build(NO_TIME), fault, None)
+        fut: asyncio.Future | None = None
+
+        def computed(timing: Timing) -> None:
+            self._respond(route, build(timing), fault, fut)
+
+        ticket = self.engine.submit(job.pair_tokens[:granted], computed)
+        fut = self._deferred(route, ticket)
+        return fut
+
+    def _build(self, codec, job: RankJob, route: str, fault: Fault | None, start: float, overloaded: bool,
+               timing: Timing) -> Response:
+        """The answer of an admitted request, once the engine has computed its pairs."""
+        m = self.metrics
+        elapsed = time.perf_counter() - start
+        m.duration.observe(elapsed)
+        m.queue_duration.observe(timing.queue)
+        m.inference_duration.observe(timing.inference)
+        if overloaded:  # TEI answers 429 only after the admitted pairs were computed
+            m.te_failure["overloaded"] += 1
+            return codec.overloaded()
+        logits = self.model.logits(job.query, job.passages)
+        ranked = codec.rank(logits)
+        if 0 < job.top_n < len(ranked):
+            ranked = ranked[:job.top_n]
+        labels = ranked
+        kind = fault.kind if fault is not None else None
+        if kind in CONTENT_KINDS:
+            m.faults[(kind, route)] += 1
+            if kind == "wrong-count":
+                ranked = labels = ranked[:-1]
+            elif kind == "bad-index":
+                labels = [len(job.passages), *ranked[1:]]
+        resp = codec.render(job, ranked, labels, logits, timing, elapsed)
+        if kind == "bad-json":
+            resp.body = resp.body[: len(resp.body) // 2]
+        m.te_success["rerank"] += 1
+        return resp
+
+    def _respond(self, route: str, resp: Response, fault: Fault | None, fut: asyncio.Future | None) -> object:
+        """Send `resp` now (immediate mode: returned to the HTTP layer) or through `fut`; `slow` delays it."""
+        if fault is not None and fault.kind == "slow":
+            self.metrics.faults[("slow", route)] += 1
+            if fut is None:
+                fut = self._deferred(route, None)
+            self.loop.call_later(fault.delay_ms / 1000.0, self._deliver, fut, resp, route)
+            return fut
+        if fut is None:
+            return resp
+        self._deliver(fut, resp, route)
+        return fut
+
+    def _deferred(self, route: str, ticket: Ticket | None) -> asyncio.Future:
+        """A future answer; if the client leaves first, its pairs are dropped and it counts as dropped."""
+        fut = self.loop.create_future()
+
+        def on_done(f: asyncio.Future) -> None:
+            if f.cancelled():
+                if ticket is not None:
+                    self.engine.cancel(ticket)
+                self.metrics.dropped[route] += 1
+                self.metrics.te_failure["dropped"] += 1
+
+        fut.add_done_callback(on_done)
+        return fut
+
+    def _deliver(self, fut: asyncio.Future, resp: Response, route: str) -> None:
+        """Complete a deferred request, unless its client already left."""
+        if not fut.done():
+            self.metrics.responses[(route, resp.status)] += 1
+            if self._access_log:
+                log.debug("%s -> %d (deferred)", route, resp.status)
+            fut.set_result(resp)
+
+
+class ListenError(Exception):
+    """The listening socket could not be opened (port in use, bad address, no permission)."""
+
+
+async def serve(config: ServeConfig, host: str, port: int, ready: Callable[[int], None],
+                stop: asyncio.Event) -> None:
+    """Run until `stop` is set; `ready(port)` is called once listening."""
+    loop = asyncio.get_running_loop()
+    app = App(config, loop)
+    server = HttpServer(app.handle, config.payload_limit)
+    app.metrics.gauge("rankperf_connections_open", "Open client connections", lambda: len(server.connections))
+    app.metrics.gauge("rankperf_connections_opened", "Connections accepted since start", lambda: server.opened)
+    try:
+        bound = await server.start(host, port)
+    except OSError as e:
+        raise ListenError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
+    log.info("model %s, api %s, %s, max %d pairs in flight, faults: %s, auth %s",
+             config.model.model_id, config.api, app.engine.describe(), config.max_concurrent_requests,
+             app.faults.describe(), "on" if config.api_key else "off")
+    ready(bound)
+    try:
+        await stop.wait()
+    finally:
+        await server.close()
+        log.info("stopped")
