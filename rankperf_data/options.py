@@ -8,7 +8,7 @@ ones: ``--help`` tells the truth.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,6 +183,33 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 BY_DEST: dict[str, Option] = {opt.dest: opt for opt in OPTIONS}
+
+
+def flag(dest: str) -> str:
+    """The option's long flag, for messages."""
+    return next(f for f in BY_DEST[dest].flags if f.startswith("--"))
+
+
+def value(values: Mapping[str, Any], dest: str) -> Any:
+    """The option's value, its declared default when missing; strings (web UI, config, env) parsed
+    by its type and checked against its choices, with an InputError naming the flag."""
+    from rankperf_data.dataset.errors import InputError
+
+    opt = BY_DEST[dest]
+    raw = values.get(dest, opt.default)
+    if isinstance(raw, str) and opt.action != "append":
+        if opt.choices and raw not in opt.choices:
+            raise InputError(f"{flag(dest)}: {raw!r} is not one of {', '.join(opt.choices)}")
+        if opt.type not in (None, str):
+            if raw.strip() == "":
+                return opt.default
+            try:
+                return opt.type(raw)
+            except (TypeError, ValueError, argparse.ArgumentTypeError) as exc:
+                raise InputError(f"{flag(dest)}: {exc}") from None
+        if opt.action == "store_true":
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+    return raw
 
 
 def add_locust_arguments(parser: Any) -> None:

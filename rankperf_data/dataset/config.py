@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 from collections.abc import Mapping
@@ -12,6 +11,8 @@ from typing import Any
 from rankperf_data.dataset.errors import InputError
 from rankperf_data.dataset.order import STRATEGIES
 from rankperf_data.options import BY_DEST
+from rankperf_data.options import flag as option_flag
+from rankperf_data.options import value as option_value
 
 # Synthetic-only options (dest -> flag), in the order messages name them.
 RANKINGS_OPTIONS: dict[str, str] = {
@@ -53,16 +54,7 @@ def resolve_seed(seed: int | None) -> int:
 
 
 def _value(values: Mapping[str, Any], dest: str) -> Any:
-    """The option's value, its declared default when missing; strings (web UI, env) parsed by its type."""
-    opt = BY_DEST[dest]
-    value = values.get(dest, opt.default)
-    if isinstance(value, str) and opt.type not in (None, str) and value != "":
-        flag = next(f for f in opt.flags if f.startswith("--"))
-        try:
-            value = opt.type(value)
-        except (TypeError, ValueError, argparse.ArgumentTypeError) as exc:
-            raise InputError(f"{flag}: {exc}") from exc
-    return value
+    return option_value(values, dest)
 
 
 @dataclass(frozen=True)
@@ -168,7 +160,7 @@ class DatasetConfig:
 
 
 def _flag(dest: str) -> str:
-    return next(f for f in BY_DEST[dest].flags if f.startswith("--"))
+    return option_flag(dest)
 
 
 def _differs(value: Any, default: Any) -> bool:

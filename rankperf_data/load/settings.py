@@ -18,9 +18,15 @@ GOODPUT_METRICS = ("request_latency", "intended_latency")
 
 
 def option_values(source: Any) -> dict[str, Any]:
-    """Every rankperf option's value (by dest) from a namespace or mapping, defaults filled in."""
+    """Every rankperf option's raw value (by dest) from a namespace or mapping, defaults filled in."""
     get = source.get if isinstance(source, Mapping) else lambda k, d: getattr(source, k, d)
     return {opt.dest: get(opt.dest, opt.default) for opt in options.OPTIONS}
+
+
+def typed_values(source: Any) -> dict[str, Any]:
+    """Like option_values, with strings (web UI, config files) parsed by each option's type."""
+    raw = option_values(source)
+    return {dest: options.value(raw, dest) for dest in raw}
 
 
 def _items(value: str | Iterable[str] | None) -> list[str]:
@@ -116,7 +122,7 @@ class LoadSettings:
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> LoadSettings:
-        v = option_values(values)
+        v = typed_values(values)
         return cls(
             model=v["model"] or options.DEFAULT_MODEL,
             endpoint=v["endpoint"] or "",

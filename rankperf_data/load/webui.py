@@ -247,12 +247,22 @@ def install(environment, state) -> None:
                 fresh.headers[name] = value
         return fresh
 
+    def same_origin_only(response):
+        """Locust's CORS setup lets any web page read any route; rankperf's own routes opt out.
+
+        flask-cors leaves a response alone when it already names an allowed origin: naming this
+        server's own origin means a page from any other origin cannot read the body.
+        """
+        response.headers["Access-Control-Allow-Origin"] = request.host_url.rstrip("/")
+        response.headers["Vary"] = "Origin"
+        return response
+
     @app.route(_path(environment, "/rankings/csv"))
     @web_ui.auth_required_if_enabled
     def rankings_csv():
         body = rows_csv(table.rows())
-        return Response(body, mimetype="text/csv",
-                        headers={"Content-Disposition": "attachment; filename=rankperf_rankings.csv"})
+        return same_origin_only(Response(body, mimetype="text/csv", headers={
+            "Content-Disposition": "attachment; filename=rankperf_rankings.csv"}))
 
     @app.route(_path(environment, "/rankings/artifacts/<name>"))
     @web_ui.auth_required_if_enabled
@@ -261,12 +271,14 @@ def install(environment, state) -> None:
             abort(404)
         directory = state.last_artifacts
         if directory is None:
-            return Response("no finished rankperf run yet\n", status=404, mimetype="text/plain")
+            return same_origin_only(Response("no finished rankperf run yet\n", status=404, mimetype="text/plain"))
         path = Path(directory) / name
         if not path.is_file():
-            return Response(f"{name} was not written for the last run\n", status=404, mimetype="text/plain")
+            return same_origin_only(Response(f"{name} was not written for the last run\n", status=404,
+                                             mimetype="text/plain"))
         mimetype, _title = ARTIFACTS[name]
-        return send_file(path.resolve(), mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
+        return same_origin_only(send_file(path.resolve(), mimetype=mimetype, as_attachment=True,
+                                          download_name=name, max_age=0))
 
 
 def _path(environment, route: str) -> str:

@@ -9,11 +9,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Protocol
 
 import orjson
 
 from rankperf_data.server import metrics as prom
-from rankperf_data.server.capacity import NO_TIME, Engine, Ticket, Timing
+from rankperf_data.server.capacity import (
+    DEFAULT_BATCH_OVERHEAD_MS,
+    DEFAULT_PER_TOKEN_US,
+    NO_TIME,
+    Engine,
+    Ticket,
+    Timing,
+)
 from rankperf_data.server.cohere import CohereCodec
 from rankperf_data.server.faults import CONTENT_KINDS, EARLY_KINDS, STATUS_KINDS, Fault, FaultPlan
 from rankperf_data.server.http import ABORT, JSON, TEXT, HttpError, HttpServer, Request, Response
@@ -29,6 +37,21 @@ TEI_VERSION = "1.9.3"  # the TEI release whose behaviour is reproduced
 UNMATCHED = "other"  # metrics route label for unknown paths and unparseable requests
 
 
+class Codec(Protocol):
+    """What each API module (tei.py, cohere.py, nim.py) provides to the app."""
+
+    api: str
+
+    def parse(self, req: Request) -> RankJob: ...  # raises HttpError with the API's error answer
+    def rank(self, scores: list[float]) -> list[int]: ...  # indices, best first, with the API's tie rule
+    def render(self, job: RankJob, ranked: list[int], labels: list[int], logits: list[float], timing: Timing,
+               elapsed_s: float) -> Response: ...
+    def overloaded(self) -> Response: ...
+    def fault(self, status: int) -> Response: ...
+    def unauthorized(self, supplied: bool) -> Response: ...
+    def too_large(self) -> Response: ...
+
+
 @dataclass
 class ServeConfig:
     """Everything `rankperf serve` can be told; defaults match TEI's where TEI has the option."""
@@ -40,12 +63,12 @@ class ServeConfig:
     max_concurrent_requests: int = 512
     max_batch_tokens: int = 16384
     payload_limit: int = 2_000_000
-    batch_overhead_ms: float = 5.0
-    per_token_us: float = 6.0
+    batch_overhead_ms: float = DEFAULT_BATCH_OVERHEAD_MS
+    per_token_us: float = DEFAULT_PER_TOKEN_US
     fixed_latency_ms: float | None = None
     faults: list[Fault] = field(default_factory=list)
     seed: int | None = None
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # kept out of any log of the config
 
 
 class App:
@@ -61,7 +84,7 @@ class App:
                              max_concurrent=config.max_concurrent_requests, on_batch=self.metrics.batch)
         self.faults = FaultPlan(config.faults, config.seed)
         self._auth = ("Bearer " + config.api_key).encode() if config.api_key else None
-        self._codecs: dict[str, object] = {}  # path -> codec, for API-shaped 413s
+        self._codecs: dict[str, Codec] = {}  # path -> codec, for API-shaped 413s
         self.routes = self._build_routes()
         self._access_log = log.isEnabledFor(logging.DEBUG)  # method, path, status; never headers
         self.metrics.gauge("te_queue_size", "Pairs waiting for a batch", lambda: self.engine.queue_size)
@@ -74,34 +97,28 @@ class App:
 
         def add(method: str, path: str, fn: Callable) -> None:
             routes.setdefault(path, {})[method] = fn
-            if getattr(fn, "codec", None) is not None:
-                self._codecs[path] = fn.codec
 
-        def rerank(codec) -> Callable:
-            def handler(req: Request, route: str) -> object:
-                return self._rerank(codec, req, route)
-
-            handler.codec = codec  # type: ignore[attr-defined]
-            return handler
+        def add_rerank(path: str, codec: Codec) -> None:
+            self._codecs[path] = codec
+            add("POST", path, lambda req, route: self._rerank(codec, req, route))
 
         empty = lambda req, route: Response(200)  # noqa: E731
         if api in ("all", "tei"):
-            tei = rerank(TeiCodec(model, self.config.max_client_batch_size, self.config.legacy_413))
+            tei = TeiCodec(model, self.config.max_client_batch_size, self.config.legacy_413)
             for path in ("/rerank", "/", "/invocations"):
-                add("POST", path, tei)
+                add_rerank(path, tei)
             for path in ("/", "/health", "/ping"):
                 add("GET", path, empty)
             add("GET", "/info", self._guarded(self._static(self._info())))
         if api in ("all", "cohere"):
-            v1 = rerank(CohereCodec(model, "1"))
-            add("POST", "/v1/rerank", v1)
-            add("POST", "/v2/rerank", rerank(CohereCodec(model, "2")))
+            add_rerank("/v1/rerank", CohereCodec(model, "1"))
+            add_rerank("/v2/rerank", CohereCodec(model, "2"))
             if api == "cohere":  # vLLM serves the same Cohere-style request on /rerank, documents included
-                add("POST", "/rerank", rerank(CohereCodec(model, "1", always_documents=True)))
+                add_rerank("/rerank", CohereCodec(model, "1", always_documents=True))
                 add("GET", "/health", empty)
                 add("GET", "/ping", empty)
         if api in ("all", "nim"):
-            add("POST", "/v1/ranking", rerank(NimCodec(model)))
+            add_rerank("/v1/ranking", NimCodec(model))
             for state in ("ready", "live"):
                 body = {"object": "health.response", "message": f"Service is {state}.", "status": state}
                 add("GET", f"/v1/health/{state}", self._static(body))
@@ -169,7 +186,7 @@ class App:
         return Response(status, reason.encode(), TEXT)
 
     # -- rerank ----------------------------------------------------------------------------------------
-    def _rerank(self, codec, req: Request, route: str) -> object:
+    def _rerank(self, codec: Codec, req: Request, route: str) -> object:
         m = self.metrics
         if self._auth is not None and not self._authorized(req):
             return codec.unauthorized(b"authorization" in req.headers)
@@ -208,7 +225,7 @@ class App:
         fut = self._deferred(route, ticket)
         return fut
 
-    def _build(self, codec, job: RankJob, route: str, fault: Fault | None, start: float, overloaded: bool,
+    def _build(self, codec: Codec, job: RankJob, route: str, fault: Fault | None, start: float, overloaded: bool,
                timing: Timing) -> Response:
         """The answer of an admitted request, once the engine has computed its pairs."""
         m = self.metrics

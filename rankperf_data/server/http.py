@@ -38,9 +38,6 @@ class Request:
         self.keep_alive = keep_alive
         self.error = error
 
-    def header(self, name: bytes) -> bytes | None:
-        return self.headers.get(name)
-
 
 class Response:
     """A complete response. `headers` holds extra pre-formatted lines, each ending in CRLF."""
@@ -127,7 +124,7 @@ def _parse_head(head: bytes) -> tuple[str, str, str, dict[bytes, bytes], bool]:
     headers: dict[bytes, bytes] = {}
     for line in lines[1:]:
         name, sep, value = line.partition(b":")
-        if not sep or not name or name[-1:] in (b" ", b"\t"):
+        if not sep or not name or name != name.strip():  # also refuses obsolete line folding
             raise _BadRequest(400, "Invalid header line")
         name = name.lower()
         value = value.strip()

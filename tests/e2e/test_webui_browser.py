@@ -1,0 +1,96 @@
+"""The Rankings tab in a real browser: headless Debian Chromium driven by Playwright.
+
+No browser is downloaded: Playwright launches /usr/bin/chromium. The test fills Locust's start
+form as a person would (class picker, users, host, rankperf custom parameters), opens the
+"Rankings" tab, waits for live rows, stops the run if it is still going, and keeps a screenshot
+at tests/_artifacts/webui-rankings.png.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from e2e_support import REPO
+from test_webui import LocustWebUI, rankings, received, row, ui_args
+
+from rankperf_data.server.testing import start_server
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+SCREENSHOT = REPO / "tests" / "_artifacts" / "webui-rankings.png"
+UI_TIMEOUT_MS = 15_000
+REQUESTS = 300  # ~3 s at 20 ms per request and 2 users: the tab is seen live, then stopped
+PASSAGES = 4
+
+
+def _playwright():
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        pytest.skip(f"{CHROMIUM} not installed (Debian package chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the playwright Python package is not installed")
+    return sync_playwright
+
+
+def test_rankings_tab_renders_live_rows(clean_env, tmp_path):
+    sync_playwright = _playwright()
+    env = {**clean_env, "HOME": str(tmp_path)}
+    with start_server(["--fixed-latency-ms", "20"]) as server, \
+            LocustWebUI(ui_args(), env, tmp_path) as ui, sync_playwright() as pw:
+        before = received(server)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(UI_TIMEOUT_MS)
+            page.goto(ui.base + "/")
+            # the class picker: keep TeiRerankUser only
+            for name in ("CohereRerankUser", "NimRankingUser"):
+                page.locator("tr", has_text=name).locator("input[type=checkbox]").uncheck()
+            assert page.locator("tr", has_text="TeiRerankUser").locator("input[type=checkbox]").is_checked()
+            page.fill("input[name=userCount]", "2")
+            page.fill("input[name=spawnRate]", "2")
+            page.fill("input[name=host]", server.url)
+            page.get_by_text("Custom parameters").click()
+            assert page.input_value("input[name=requestCount]") == "0"  # rankperf's default
+            page.fill("input[name=requestCount]", str(REQUESTS))
+            page.fill("input[name=rankingsPassagesMean]", str(PASSAGES))
+            page.get_by_role("button", name="Start").click()
+
+            page.get_by_role("tab", name="Rankings").click()
+            count_cell = page.get_by_role("cell", name="Request Count (requests)", exact=True)
+            count_cell.wait_for()
+            live = count_cell.locator("xpath=following-sibling::td[1]").inner_text()
+            assert float(live) > 0
+            stop = page.get_by_role("button", name="Stop")
+            if stop.is_visible():
+                stop.click()
+            status = page.get_by_role("cell", name="Status: ", exact=False).first
+            deadline = time.monotonic() + UI_TIMEOUT_MS / 1000
+            while time.monotonic() < deadline and "running" in status.inner_text():
+                page.wait_for_timeout(250)
+            page.get_by_role("button", name="New").wait_for()  # Locust's own header says stopped too
+            final_status = status.inner_text()
+            assert final_status.startswith(("Status: finished", "Status: stopped")), final_status
+            shown = int(float(count_cell.locator("xpath=following-sibling::td[1]").inner_text()))
+            passages = page.get_by_role("cell", name="Passages per Request (passages)", exact=True)
+            assert passages.locator("xpath=following-sibling::td[1]").inner_text() == f"{PASSAGES}.00"
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            # the form's values reached the run: the export records the request count typed in
+            exported = page.request.get(ui.base + "/rankings/artifacts/profile_export_aiperf.json").json()
+            assert exported["input_config"]["options"]["request_count"] == REQUESTS
+        finally:
+            browser.close()
+        rows = rankings(ui.get_json("/stats/requests"))
+        assert 0 < shown <= REQUESTS
+        assert row(rows, "Request Count (requests)")["avg"] == f"{shown}.00"
+        assert received(server) - before <= REQUESTS
+    assert SCREENSHOT.stat().st_size > 10_000
