@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 
@@ -60,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 0
+    if args.command != "serve":  # the server configures its own logging
+        logging.basicConfig(format="rankperf: %(message)s", level=logging.WARNING)
     return runners[args.command](args)
 
 

@@ -1,0 +1,109 @@
+"""The commands as a user runs them: `rankperf --help`, `rankperf demo`, the seed `profile` commands."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from e2e_support import BIN, REPO, export_json, load_records, received
+
+from rankperf_data.load.records import PHASE_PROFILING
+from rankperf_data.server.testing import start_server
+
+
+def rankperf(*args: str, env, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "rankperf"), *args], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_help_lists_every_subcommand(clean_env):
+    out = rankperf("--help", env=clean_env).stdout
+    for command in ("profile", "serve", "report", "plot", "demo"):
+        assert re.search(rf"^\s+{command}\s", out, re.M), command
+        assert rankperf(command, "--help", env=clean_env).returncode == 0
+
+
+def test_profile_help_tells_the_real_defaults(clean_env):
+    out = rankperf("profile", "--help", env=clean_env).stdout
+    assert "--rankings-passages-mean" in out and "--endpoint-type" in out
+    from rankperf_data import options
+
+    # the help is generated from the declarations whose defaults the code uses
+    assert options.BY_DEST["rankings_passages_mean"].default == 10
+    assert options.BY_DEST["rankings_passages_prompt_token_mean"].default == 128
+    assert options.BY_DEST["rankings_query_prompt_token_mean"].default == 32
+
+
+def test_demo_runs_both_seed_scenarios(tmp_path, clean_env):
+    proc = rankperf("demo", env=clean_env, cwd=tmp_path, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("rankperf | Ranking Metrics") == 2
+    for name in ("demo-hf_tei_rankings-synthetic", "demo-cohere_rankings-jsonl"):
+        exported = export_json(tmp_path / "artifacts" / name)
+        assert exported["request_count"]["avg"] == 10
+
+
+def test_readme_quick_start_and_ci_agree():
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)\n```", readme, re.S)
+    assert blocks[0].strip().endswith("rankperf demo")
+    test_command = blocks[1].strip()
+    assert "pytest" in test_command
+    assert test_command in (REPO / ".ci" / "run").read_text()
+
+
+@pytest.fixture(scope="module")
+def server_20ms():
+    with start_server(["--fixed-latency-ms", "20"]) as server:
+        yield server
+
+
+def test_seed_tei_command(server_20ms, tmp_path, clean_env):
+    before = received(server_20ms)
+    proc = rankperf("profile", "-m", "BAAI/bge-reranker-base", "--endpoint-type", "hf_tei_rankings",
+                    "--url", server_20ms.url.removeprefix("http://"), "--request-count", "10",
+                    "--rankings-passages-mean", "5", "--rankings-passages-stddev", "1",
+                    "--rankings-passages-prompt-token-mean", "32", "--rankings-passages-prompt-token-stddev", "8",
+                    "--rankings-query-prompt-token-mean", "16", "--rankings-query-prompt-token-stddev", "4",
+                    env=clean_env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # AIPerf's naming rule for the artifacts directory
+    artifacts = tmp_path / "artifacts" / "BAAI_bge-reranker-base-openai-hf_tei_rankings-concurrency1"
+    exported = export_json(artifacts)
+    assert received(server_20ms) - before == 10 == exported["request_count"]["avg"]
+    assert 20 <= exported["request_latency"]["p50"] < 30  # known server latency (precision: test_open_loop)
+    assert "rankperf | Ranking Metrics" in proc.stdout and "JSON Export:" in proc.stdout
+    records = load_records(artifacts)
+    prof = records[records["phase"] == PHASE_PROFILING]
+    assert 3 <= prof["passages"].min() and prof["passages"].max() <= 8
+    for name in ("profile_export_aiperf.csv", "profile_export.jsonl", "inputs.json",
+                 "profile_export_console.txt", "locust_stats.csv", "locust_report.html"):
+        assert (artifacts / name).exists(), name
+    inputs = json.loads((artifacts / "inputs.json").read_text())
+    assert len(inputs["data"]) == 10 and set(inputs["data"][0]["payloads"][0]) == {"query", "texts"}
+
+
+def test_seed_cohere_jsonl_command(server_20ms, tmp_path, clean_env):
+    jsonl = tmp_path / "rankings.jsonl"
+    jsonl.write_text((REPO.parent / "shared" / "reference" / "samples" / "rankings.jsonl").read_text()
+                     if (REPO.parent / "shared").exists() else
+                     "".join(f'{{"texts":[{{"name":"query","contents":["What is AI topic {i}?"]}},'
+                             f'{{"name":"passages","contents":["AI passage {i}"]}}]}}\n' for i in range(5)))
+    before = received(server_20ms, "/v2/rerank")
+    proc = rankperf("profile", "-m", "BAAI/bge-reranker-v2-m3", "--endpoint-type", "cohere_rankings",
+                    "--url", server_20ms.url, "--input-file", "./rankings.jsonl", "--custom-dataset-type",
+                    "single_turn", "--request-count", "10", env=clean_env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    artifacts = tmp_path / "artifacts" / "BAAI_bge-reranker-v2-m3-openai-cohere_rankings-concurrency1"
+    exported = export_json(artifacts)
+    assert received(server_20ms, "/v2/rerank") - before == 10 == exported["request_count"]["avg"]
+    records = load_records(artifacts)
+    # the five lines are used in order and wrap around
+    assert sorted(records["index"].tolist()) == list(range(10))
+    lat = (records["end_ns"] - records["start_ns"]) / 1e6
+    assert np.median(lat) == pytest.approx(exported["request_latency"]["p50"])
+    assert exported["input_config"]["datasets"][0]["type"] == "file"
