@@ -220,8 +220,14 @@ def jsonl_chunks(records: np.ndarray, messages: list[str], open_loop: bool, id_p
     Numbers become text column by column in numpy; the loop only pastes strings (building a dict
     and calling orjson per line was several times slower).
     """
-    if records.size == 0:
-        return
+    errors: dict[tuple[int, int, int], str] = {}  # one error object per distinct (kind, status, message)
+    # slice by slice: per-row Python objects exist for one slice at a time, so memory stays bounded
+    for offset in range(0, records.size, chunk):
+        yield _jsonl_block(records[offset:offset + chunk], offset, messages, open_loop, id_prefix, errors)
+
+
+def _jsonl_block(records: np.ndarray, offset: int, messages: list[str], open_loop: bool, id_prefix: str,
+                 errors: dict[tuple[int, int, int], str]) -> bytes:
     cols = {name: records[name].tolist() for name in FIELD_NAMES}
     for name in _FLOAT_FIELDS:
         cols[name] = _json_floats(records[name])
@@ -232,11 +238,10 @@ def jsonl_chunks(records: np.ndarray, messages: list[str], open_loop: bool, id_p
     i_index, i_phase, i_worker, i_status, i_kind, i_msg, i_int, i_start, i_end, i_rb, i_sb = (
         FIELD_NAMES.index(k) for k in ("index", "phase", "worker", "status", "error_kind", "error_msg",
                                        "intended_ns", "start_ns", "end_ns", "request_bytes", "response_bytes"))
-    errors: dict[tuple[int, int, int], str] = {}  # one error object per distinct (kind, status, message)
     out: list[str] = []
     for r, row in enumerate(zip(*(cols[name] for name in FIELD_NAMES), strict=True)):
         phase = PHASE_NAMES.get(row[i_phase], str(row[i_phase]))
-        head = _META % (row[i_index], id_prefix, r, row[i_index], row[i_int], row[i_start], row[i_end],
+        head = _META % (row[i_index], id_prefix, offset + r, row[i_index], row[i_int], row[i_start], row[i_end],
                         row[i_worker], phase, phase)
         kind = row[i_kind]
         if kind == ErrorKind.OK:
@@ -257,11 +262,7 @@ def jsonl_chunks(records: np.ndarray, messages: list[str], open_loop: bool, id_p
                          "message": messages[msg_id] if 0 <= msg_id < len(messages) else ""}
                 body = errors[key] = '"metrics":{},"error":' + orjson.dumps(error).decode() + ","
         out.append(head + body + _RANKPERF % row)
-        if len(out) >= chunk:
-            yield "".join(out).encode()
-            out.clear()
-    if out:
-        yield "".join(out).encode()
+    return "".join(out).encode()
 
 
 def run_json(info: RunInfo, start_ns: int, end_ns: int, was_cancelled: bool, partial: bool,
