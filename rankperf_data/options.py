@@ -36,7 +36,10 @@ class Option:
 
     def add_to(self, parser: Any, *, locust: bool) -> None:
         """Register on an argparse (or Locust configargparse) parser."""
-        kwargs: dict[str, Any] = {"dest": self.dest, "help": self.help}
+        help_text = self.help.replace("%", "%%")
+        if self.default not in (None, "") and self.action != "store_true" and not self.secret:
+            help_text += f" (default: {self.default})"  # literal, so the web UI form shows it too
+        kwargs: dict[str, Any] = {"dest": self.dest, "help": help_text}
         if self.action == "store_true":
             kwargs.update(action="store_true", default=bool(self.default))
         else:
