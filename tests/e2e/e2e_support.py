@@ -43,3 +43,44 @@ def load_records(artifact_dir: Path) -> np.ndarray:
 
 def export_json(artifact_dir: Path) -> dict:
     return json.loads((artifact_dir / "profile_export_aiperf.json").read_text())
+
+
+class BodyCapture:
+    """A minimal TEI-compatible server (stdlib, threads) that keeps a digest of every body it gets."""
+
+    def __init__(self) -> None:
+        import hashlib
+        import http.server
+        import threading
+
+        import orjson
+
+        self.digests: list[str] = []
+        digests = self.digests
+        lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802 (stdlib naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                n = len(orjson.loads(body)["texts"])
+                answer = orjson.dumps([{"index": i, "score": 1.0 - i / (n + 1)} for i in range(n)])
+                with lock:
+                    digests.append(hashlib.sha256(body).hexdigest())
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
