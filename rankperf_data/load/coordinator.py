@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rankperf_data.load.quota import QuotaLedger
+from rankperf_data.load.quota import Grant, QuotaLedger
 from rankperf_data.load.records import PHASE_PROFILING, RecordStore
 
 log = logging.getLogger("rankperf")
@@ -73,7 +73,27 @@ class Coordinator:
         state.profiling_records += sum(1 for p in cols["phase"] if p == PHASE_PROFILING)
 
     def on_done(self, node: str, data: dict) -> None:
-        self.nodes.setdefault(node, NodeState(len(self.nodes))).done = data
+        state = self.nodes.setdefault(node, NodeState(len(self.nodes)))
+        state.done = data
+        returned = [Grant.from_wire(g) for g in data.get("returned") or []]
+        if returned and not self.ledger.stopped:
+            self._regrant(node, returned)
+
+    def _regrant(self, leaving: str, ranges: list[Grant]) -> None:
+        """A worker left with indices it never sent: hand them to a worker still running."""
+        state = self.nodes[leaving]
+        n = sum(g.end - g.start for g in ranges)
+        state.granted -= n
+        takers = [name for name, s in self.nodes.items() if s.active and s.done is None and not s.lost]
+        if not takers:
+            self.notes.append(f"{n} requests granted to worker {state.index} ({leaving}) were never sent: "
+                              "it left and no other worker was still running")
+            log.warning("rankperf: %s", self.notes[-1])
+            return
+        for i, grant in enumerate(ranges):
+            taker = takers[i % len(takers)]
+            self.nodes[taker].granted += grant.end - grant.start
+            self.send("rankperf_grant", grant.to_wire(), taker)
 
     # ---- control ---------------------------------------------------------------------------
     def close(self, reason: str = "") -> None:

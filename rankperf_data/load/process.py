@@ -55,7 +55,7 @@ class LoadProcess:
         self.batch = RecordBatch()
         self.issued = 0
         self.completed = 0
-        self.dropped = 0
+        self.returned: list[Grant] = []  # unissued ranges given back when closing or leaving
         self._warmup_unreported = 0
         self._pending = False
         self._granted = Event()
@@ -81,6 +81,8 @@ class LoadProcess:
         if grant.wait:
             gevent.spawn_later(RETRY_WAIT_S, self._ask)
             return
+        if self._done_sent and grant.end > grant.start:
+            self._done_sent = False  # work handed over from a worker that left: report again after it
         self.ranges.add(grant)
         self._granted.set()
         if grant.closed:
@@ -88,7 +90,7 @@ class LoadProcess:
 
     def on_close(self) -> None:
         """The coordinator closed the budget (duration over, or stopped): drop unissued indices."""
-        self.dropped += self.ranges.drop()
+        self.returned += self.ranges.drop()
         self._granted.set()
         self._maybe_done()
 
@@ -163,7 +165,8 @@ class LoadProcess:
             return
         self._done_sent = True
         self.flush()
-        self._send("rankperf_done", {"issued": self.issued, "completed": self.completed, "dropped": self.dropped})
+        self._send("rankperf_done", {"issued": self.issued, "completed": self.completed,
+                                     "returned": [g.to_wire() for g in self.returned]})
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self, users: int) -> None:

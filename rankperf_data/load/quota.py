@@ -43,6 +43,7 @@ class QuotaLedger:
     next_index: int = 0
     warmup_completed: int = 0
     closed: bool = False
+    stopped: bool = False  # closed early (duration over, interrupted): returned indices stay unsent
     granted: dict[str, int] = field(default_factory=dict)  # node -> indices granted
 
     @property
@@ -50,7 +51,9 @@ class QuotaLedger:
         return self.warmup + self.measured if self.measured else None
 
     def close(self) -> None:
+        """Stop granting before the budget is spent (duration over, interrupted)."""
         self.closed = True
+        self.stopped = True
 
     def record_warmup_completed(self, n: int) -> None:
         self.warmup_completed += n
@@ -111,9 +114,9 @@ class RangeQueue:
     def held(self) -> int:
         return sum(end - nxt for nxt, end, _ in self._ranges)
 
-    def drop(self) -> int:
-        """Forget unissued indices (after a close); returns how many were dropped."""
-        dropped = self.held()
+    def drop(self) -> list[Grant]:
+        """Give up every unissued index (after a close or on leaving); returns them as ranges."""
+        dropped = [Grant(nxt, end, phase) for nxt, end, phase in self._ranges if nxt < end]
         self._ranges.clear()
         self.closed = True
         return dropped

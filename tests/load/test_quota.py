@@ -68,9 +68,33 @@ def test_range_queue_hands_out_in_order_and_drops():
     assert [q.take() for _ in range(4)] == [(5, 0), (6, 0), (7, 0), (20, 1)]
     assert q.take() is None and not q.closed
     q.add(Grant(30, 40))
-    assert q.drop() == 10 and q.closed and q.take() is None
+    assert q.drop() == [Grant(30, 40)] and q.closed and q.take() is None
 
 
 def test_grant_wire_round_trip():
     g = Grant(3, 9, PHASE_WARMUP)
     assert Grant.from_wire(g.to_wire()) == g
+
+
+def test_coordinator_regrants_what_a_leaving_worker_never_sent():
+    from rankperf_data.load.coordinator import Coordinator
+
+    sent = []
+    coord = Coordinator(warmup=0, measured=100, duration=0, send=lambda t, d, n: sent.append((t, d, n)))
+    for node in ("a", "b"):
+        coord.expect(node, len(coord.nodes))
+        coord.on_quota(node, {"want": 64})
+    before = {n: s.granted for n, s in coord.nodes.items()}
+    coord.on_done("a", {"returned": [Grant(3, 10).to_wire()]})
+    assert sent[-1] == ("rankperf_grant", Grant(3, 10).to_wire(), "b")
+    assert coord.nodes["a"].granted == before["a"] - 7 and coord.nodes["b"].granted == before["b"] + 7
+
+
+def test_coordinator_notes_indices_nobody_can_take():
+    from rankperf_data.load.coordinator import Coordinator
+
+    coord = Coordinator(warmup=0, measured=10, duration=0, send=lambda *a: None)
+    coord.expect("a", 0)
+    coord.on_quota("a", {"want": 64})
+    coord.on_done("a", {"returned": [Grant(5, 10).to_wire()]})
+    assert "never sent" in coord.notes[-1]
