@@ -17,6 +17,8 @@ from rankperf_data.load.records import PHASE_PROFILING, RecordStore
 
 log = logging.getLogger("rankperf")
 
+ABSENT_GRACE_S = 2.0
+
 
 @dataclass
 class NodeState:
@@ -29,6 +31,7 @@ class NodeState:
     done: dict | None = None
     lost: bool = False
     active: bool = False  # asked for work at least once (a worker with no users never does)
+    absent_since: float | None = None  # when the runner stopped listing this worker
 
 
 @dataclass
@@ -111,8 +114,15 @@ class Coordinator:
             self.close(f"--benchmark-duration {self.duration:g}s reached")
         if live_nodes is None:
             return
+        now = time.monotonic()
         for node, state in self.nodes.items():
-            if state.active and not state.lost and state.done is None and node not in live_nodes:
+            if not state.active or state.lost or state.done is not None:
+                continue
+            if node in live_nodes:
+                state.absent_since = None
+            elif state.absent_since is None:
+                state.absent_since = now  # a leaving worker says "quit" just before its last report
+            elif now - state.absent_since >= ABSENT_GRACE_S:
                 self.mark_lost(node)
 
     def mark_lost(self, node: str) -> None:

@@ -1,0 +1,107 @@
+"""Master and workers as separate processes: workers that leave, die, or join late."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+
+import pytest
+from e2e_support import export_json, load_records, locust_cmd, private_master, received
+
+from rankperf_data.apis.errors import ErrorKind
+from rankperf_data.load.records import PHASE_PROFILING
+from rankperf_data.server.testing import start_server, wait_until
+
+COUNT = 1500
+
+
+class Cluster:
+    """A master and workers on loopback, each a real `locust` process."""
+
+    def __init__(self, url: str, env: dict, artifacts, expect: int, *extra: str) -> None:
+        self.url, self.env = url, env
+        self.ports = private_master()
+        self.master = subprocess.Popen(
+            locust_cmd(url, "--master", "--expect-workers", str(expect), "-u", "8", "-r", "8",
+                       "--request-count", str(COUNT), "--artifact-dir", str(artifacts), *self.ports, *extra,
+                       "TeiRerankUser"),
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.workers: list[subprocess.Popen] = []
+
+    def add_worker(self) -> subprocess.Popen:
+        worker = subprocess.Popen(
+            [*locust_cmd(self.url, "--worker", "--master-host", "127.0.0.1", *self.ports[-2:]), "TeiRerankUser"],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.workers.append(worker)
+        return worker
+
+    def wait(self, timeout: float = 120) -> str:
+        try:
+            _, err = self.master.communicate(timeout=timeout)
+            return err
+        finally:
+            for p in (self.master, *self.workers):
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+
+
+@pytest.fixture
+def slow_server():
+    with start_server(["--fixed-latency-ms", "40"]) as server:
+        yield server
+
+
+def profiling(artifacts):
+    records = load_records(artifacts)
+    return records[records["phase"] == PHASE_PROFILING]
+
+
+def test_worker_leaving_early_keeps_the_count_exact(slow_server, tmp_path, clean_env):
+    artifacts = tmp_path / "run"
+    before = received(slow_server)
+    cluster = Cluster(slow_server.url, clean_env, artifacts, 2)
+    cluster.add_worker()
+    leaving = cluster.add_worker()
+    assert wait_until(lambda: received(slow_server) - before > 200, timeout=60)
+    leaving.send_signal(signal.SIGTERM)  # a graceful exit: it reports and gives back what it did not send
+    err = cluster.wait()
+    assert cluster.master.returncode == 0, err[-3000:]
+    prof = profiling(artifacts)
+    assert len(prof) == COUNT == received(slow_server) - before
+    assert set(prof["error_kind"].tolist()) <= {ErrorKind.OK, ErrorKind.CANCELLED}
+    assert export_json(artifacts)["partial"] is False
+
+
+def test_worker_dying_is_reported_and_marks_the_report_partial(slow_server, tmp_path, clean_env):
+    artifacts = tmp_path / "run"
+    before = received(slow_server)
+    cluster = Cluster(slow_server.url, clean_env, artifacts, 2)
+    cluster.add_worker()
+    dying = cluster.add_worker()
+    assert wait_until(lambda: received(slow_server) - before > 200, timeout=60)
+    dying.kill()  # SIGKILL: no goodbye, its last unreported records are gone
+    err = cluster.wait(timeout=180)
+    exported = export_json(artifacts)
+    assert exported["partial"] is True
+    notes = " ".join(exported["notes"])
+    assert "lost mid-run" in notes and "unaccounted" in notes
+    prof = profiling(artifacts)
+    sent = received(slow_server) - before
+    assert len(prof) < COUNT and len(prof) <= sent
+    assert "partial" in (artifacts / "profile_export_console.txt").read_text().lower(), err[-2000:]
+
+
+def test_worker_joining_late_takes_part_and_the_count_stays_exact(slow_server, tmp_path, clean_env):
+    artifacts = tmp_path / "run"
+    before = received(slow_server)
+    cluster = Cluster(slow_server.url, clean_env, artifacts, 1, "--enable-rebalancing")
+    cluster.add_worker()
+    assert wait_until(lambda: received(slow_server) - before > 100, timeout=60)
+    cluster.add_worker()
+    err = cluster.wait()
+    assert cluster.master.returncode == 0, err[-3000:]
+    prof = profiling(artifacts)
+    assert len(prof) == COUNT == received(slow_server) - before
+    assert (prof["error_kind"] == ErrorKind.OK).all()
+    assert set(prof["worker"].tolist()) == {0, 1}
