@@ -36,7 +36,8 @@ class Option:
 
     def add_to(self, parser: Any, *, locust: bool) -> None:
         """Register on an argparse (or Locust configargparse) parser."""
-        help_text = self.help.replace("%", "%%")
+        # argparse formats help with %; Locust's web UI shows it raw
+        help_text = self.help if locust else self.help.replace("%", "%%")
         if self.default not in (None, "") and self.action != "store_true" and not self.secret:
             help_text += f" (default: {self.default})"  # literal, so the web UI form shows it too
         kwargs: dict[str, Any] = {"dest": self.dest, "help": help_text}
@@ -93,7 +94,7 @@ SYNTHETIC = "Synthetic rankings data"
 OPTIONS: tuple[Option, ...] = (
     # What to send
     Option(("-m", "--model", "--model-names"), "model",
-           f"Model name sent in Cohere/NIM bodies and used to find a tokenizer (default: {DEFAULT_MODEL}).",
+           "Model name sent in Cohere/NIM bodies and used to find a tokenizer.",
            default=DEFAULT_MODEL),
     Option(("--endpoint", "--custom-endpoint"), "endpoint",
            "Path to post to, overriding the API's default (/rerank, /v2/rerank, /v1/ranking).", default=""),
@@ -179,7 +180,7 @@ OPTIONS: tuple[Option, ...] = (
            default="sequential", choices=("sequential", "random", "shuffle")),
     # Outputs
     Option(("--artifact-dir", "--output-artifact-dir"), "artifact_dir",
-           "Directory for this run's artifacts (default: artifacts/<model>-openai-<endpoint type>-<load>).",
+           "Directory for this run's artifacts (empty: artifacts/<model>-openai-<endpoint type>-<load>).",
            default=""),
     Option(("--goodput",), "goodput",
            "Service-level objectives, e.g. 'request_latency:250' (ms); adds goodput metrics.", default=""),

@@ -24,7 +24,7 @@ from rankperf_data.dataset.source import build_dataset
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.records import PHASE_PROFILING
 from rankperf_data.load.settings import LoadSettings
-from rankperf_data.report.artifacts import default_artifact_dir, write_artifacts
+from rankperf_data.report.artifacts import collect_secrets, default_artifact_dir, scrub_bytes, write_artifacts
 from rankperf_data.report.console import render_console
 from rankperf_data.report.metrics import summarize
 from rankperf_data.report.run import RunInfo, RunResult
@@ -125,7 +125,8 @@ def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tup
     ), dataset, api
 
 
-def write_inputs(path: Path, dataset, api, settings: LoadSettings, records: np.ndarray) -> None:
+def write_inputs(path: Path, dataset, api, settings: LoadSettings, records: np.ndarray,
+                 secrets: list[str]) -> None:
     """The distinct bodies used: the pool/file entries, or the first INPUTS_CAP requests sent."""
     if dataset.entries:
         indices = range(min(dataset.entries, INPUTS_CAP))
@@ -137,7 +138,8 @@ def write_inputs(path: Path, dataset, api, settings: LoadSettings, records: np.n
         request = dataset.get(int(i))
         body = _encode(api, request, settings)
         data.append({"session_id": f"session_{int(i):06d}", "payloads": [orjson.loads(body)]})
-    path.write_bytes(orjson.dumps({"data": data}, option=orjson.OPT_INDENT_2))
+    # a secret passed in --extra-inputs would be in the bodies: scrub like every other artifact
+    path.write_bytes(scrub_bytes(orjson.dumps({"data": data}, option=orjson.OPT_INDENT_2), secrets))
 
 
 def _encode(api, request, settings: LoadSettings) -> bytes:
@@ -169,7 +171,7 @@ def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | 
     out = Path(result.info.artifact_dir)
     out.mkdir(parents=True, exist_ok=True)
     settings = LoadSettings.from_values(result.info.options)
-    write_inputs(out / "inputs.json", dataset, api, settings, result.records)
+    write_inputs(out / "inputs.json", dataset, api, settings, result.records, collect_secrets(result.info))
     write_artifacts(result, out)
     write_locust_csvs(environment)
     console_text = render_console(summarize(result))

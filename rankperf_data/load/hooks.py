@@ -51,6 +51,7 @@ class _State:
         self.master_config: dict = {}
         self.master_dataset = None  # the master's own copy, for inputs.json and the report
         self.last_artifacts = None  # directory of the last finished run (web UI downloads)
+        self.start_error = ""  # why the last start was refused (shown in the web UI)
 
 
 STATE = _State()
@@ -181,6 +182,8 @@ def _start_coordinator(environment) -> None:
         STATE.master_dataset = build_dataset(DatasetConfig.from_options({**values, "random_seed": int(seed)}))
     except InputError as exc:
         log.error("rankperf: %s", exc)
+        STATE.coordinator = None
+        STATE.start_error = str(exc)
         gevent.spawn_later(END_DELAY_S, runner.stop if environment.web_ui else runner.quit)
         return
     STATE.run_id = uuid.uuid4().hex[:12]
@@ -200,6 +203,7 @@ def _start_coordinator(environment) -> None:
     coord = Coordinator(settings.warmup, settings.request_count, settings.duration, send)
     for node, index in nodes.items():
         coord.expect(node, index)
+    STATE.start_error = ""
     STATE.coordinator = coord
     STATE.config = None
     STATE.config_event.clear()
@@ -272,6 +276,10 @@ def _end(environment, coord: Coordinator) -> None:
 
 @events.test_stopping.add_listener
 def _on_test_stopping(environment, **_kw) -> None:
+    coord = STATE.coordinator
+    if coord is not None and is_master(environment.runner) and not coord.complete:
+        coord.cancelled = True  # stopped by hand before the budget was spent
+        coord.ledger.close()
     process = STATE.process
     if process is not None and is_worker(environment.runner):
         process.abort("cancelled: the test was stopped before this request completed")

@@ -134,6 +134,7 @@ class RankingsTable:
         self._at = float("-inf")
         self._interval = MIN_INTERVAL_S
         self._last_error = ""
+        self._ok = False
 
     def rows(self) -> list[dict[str, str]]:
         # A start refused for bad input (hooks keep the reason in state.start_error, when they do)
@@ -146,23 +147,27 @@ class RankingsTable:
         finished = bool(coord.finished)
         same = coord is self._coord and finished == self._finished
         now = self.clock()
-        if same and (finished or now - self._at < self._interval):
-            return self._rows
+        if same and ((finished and self._ok) or now - self._at < self._interval):
+            return self._rows  # the final table is kept for good, unless computing it failed
         started = time.perf_counter()
-        self._rows = self._compute(coord, finished)
+        rows = self._compute(coord, finished)
+        self._ok = rows is not None
+        self._rows = rows or []
         elapsed = time.perf_counter() - started
         self._coord, self._finished, self._at = coord, finished, self.clock()
         self._interval = max(MIN_INTERVAL_S, SLOW_FACTOR * elapsed)
         return self._rows
 
-    def _compute(self, coord, finished: bool) -> list[dict[str, str]]:
+    def _compute(self, coord, finished: bool) -> list[dict[str, str]] | None:
+        """The rows, or None when they could not be computed (logged once per distinct failure)."""
         from rankperf_data.load import finish
         from rankperf_data.report.metrics import summarize
 
         try:
             if not self.state.master_config:
                 return []
-            cancelled = finished and not coord.complete
+            # the same rule as the artifacts written at the stop (hooks: finish.finalize)
+            cancelled = finished and (bool(getattr(coord, "cancelled", False)) or not coord.complete)
             result, _dataset, _api = finish.build_result(self.environment, coord, self.state, cancelled=cancelled)
             secrets = collect_secrets(result.info)
             return summary_rows(summarize(result), finished=finished, complete=not cancelled, secrets=secrets)
@@ -171,7 +176,7 @@ class RankingsTable:
             if text != self._last_error:  # once per distinct failure, not every poll
                 log.exception("rankperf: the Rankings tab could not be computed (shown empty)")
                 self._last_error = text
-            return []
+            return None
 
 
 # ---- form: keep credentials out of the page -------------------------------------------------------

@@ -29,6 +29,14 @@ class Timing:
 NO_TIME = Timing()
 
 
+def engine_mode(batch_overhead_ms: float, per_token_us: float, fixed_latency_ms: float | None) -> str:
+    """"fixed" (every request takes exactly the fixed latency), "batched" (the TEI-like queue), or
+    "immediate" (no model time: answered while the request is handled)."""
+    if fixed_latency_ms is not None:
+        return "fixed" if fixed_latency_ms > 0 else "immediate"
+    return "batched" if batch_overhead_ms > 0 or per_token_us > 0 else "immediate"
+
+
 class Ticket:
     """The pairs of one request inside the engine."""
 
@@ -59,10 +67,7 @@ class Engine:
         self._fixed = None if fixed_latency_ms is None else fixed_latency_ms / 1e3
         self._max_concurrent = max_concurrent  # 0 = unlimited
         self._on_batch = on_batch
-        if self._fixed is not None:
-            self.mode = "immediate" if self._fixed == 0 else "fixed"
-        else:
-            self.mode = "immediate" if self._a == 0 and self._b == 0 else "batched"
+        self.mode = engine_mode(batch_overhead_ms, per_token_us, fixed_latency_ms)
         self.immediate = self.mode == "immediate"
         self.in_flight = 0  # pairs holding a permit
         self._queue: deque[tuple[int, Ticket]] = deque()

@@ -52,7 +52,13 @@ def parse_fault(spec: str, default_slow_ms: float) -> Fault:
 
 
 class FaultPlan:
-    """Draws per request, in the order given; the first fault whose draw hits wins."""
+    """Draws per request, in the order given; the first fault whose draw hits wins.
+
+    The app draws once for every authorised request to a rerank route, before parsing it: 429, 500,
+    503, hang and reset replace the answer; slow delays whatever the answer is; bad-json,
+    wrong-count and bad-index alter a 200 answer and are neither applied nor counted when the
+    request fails anyway (e.g. a 400).
+    """
 
     def __init__(self, faults: list[Fault], seed: int | None = None) -> None:
         self.faults = [f for f in faults if f.rate > 0]

@@ -18,9 +18,6 @@ MAX_HEAD = 64 * 1024  # request line + headers; more is 431
 PAUSE_AT = 4 * 1024 * 1024
 # After a closing response, keep reading (and discarding) this long so the client sees the response, not an RST.
 LINGER_S = 2.0
-# Fixed-latency mode busy-polls this long before each deadline: waking an idle (virtual) CPU costs
-# 0.1-0.5 ms, more than the accuracy that mode promises.
-SPIN_S = 0.001
 
 
 class Request:
@@ -64,6 +61,8 @@ class HttpError(Exception):
 
 def is_json_content_type(value: bytes | None) -> bool:
     """application/json or application/*+json, with any parameters (what axum's Json extractor accepts)."""
+    if value == b"application/json":  # the usual case, without the parsing
+        return True
     if not value:
         return False
     mime = value.split(b";", 1)[0].strip().lower()
@@ -493,11 +492,11 @@ class PreciseEpollSelector(selectors.EpollSelector):
         return ready
 
 
-def new_event_loop(precise_timers: bool, spin: bool = False) -> asyncio.AbstractEventLoop:
-    """Precise timers need the epoll shim (spinning the last millisecond with `spin`); otherwise uvloop
-    when it is installed, else asyncio's loop."""
+def new_event_loop(precise_timers: bool, spin_s: float = 0.0) -> asyncio.AbstractEventLoop:
+    """Precise timers need the epoll shim (busy-polling the last `spin_s` before each deadline);
+    otherwise uvloop when it is installed (its timers are millisecond-grained), else asyncio's loop."""
     if precise_timers and hasattr(selectors, "EpollSelector") and sys.platform.startswith("linux"):
-        return asyncio.SelectorEventLoop(PreciseEpollSelector(SPIN_S if spin else 0.0))
+        return asyncio.SelectorEventLoop(PreciseEpollSelector(spin_s))
     try:
         import uvloop  # optional
     except ImportError:

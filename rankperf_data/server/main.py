@@ -11,7 +11,7 @@ import signal
 import sys
 
 from rankperf_data.server.app import APIS, ListenError, ServeConfig, serve
-from rankperf_data.server.capacity import DEFAULT_BATCH_OVERHEAD_MS, DEFAULT_PER_TOKEN_US
+from rankperf_data.server.capacity import DEFAULT_BATCH_OVERHEAD_MS, DEFAULT_PER_TOKEN_US, engine_mode
 from rankperf_data.server.faults import KINDS, parse_delay_ms, parse_fault
 from rankperf_data.server.http import new_event_loop
 from rankperf_data.server.scoring import Model
@@ -69,7 +69,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     p("--max-batch-tokens", type=_positive_int, default=16384,
       help="Token budget of one simulated forward batch (default: %(default)s)")
     p("--max-input-length", type=_positive_int, default=512,
-      help="Most tokens per (query, passage) pair (default: %(default)s)")
+      help="Most tokens per (query, passage) pair; tokens are estimated as characters / 4 "
+           "(default: %(default)s)")
     p("--auto-truncate", action=argparse.BooleanOptionalAction, default=True,
       help="Truncate over-long pairs when the request doesn't say (TEI 1.9 default: on); "
            "off: TEI 422, Cohere 400, NIM 400")
@@ -83,6 +84,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     p("--fixed-latency-ms", type=_non_negative_float, default=None, metavar="X",
       help="No batching or queueing: every request is answered exactly X ms after it arrives "
            "(0 = at once). For timing-accuracy benchmarks")
+    p("--timer-spin-us", type=_non_negative_float, default=0.0, metavar="US",
+      help="Busy-poll the last US microseconds before each timer deadline instead of sleeping: on VMs, "
+           "where waking an idle CPU takes 0.1-0.5 ms, answers then come that much closer to the "
+           "fixed latency, at the price of CPU a co-located load generator may need; e.g. 500 "
+           "(default: 0, off)")
     p("--zero-latency", action="store_true",
       help="No model time at all: answer as soon as the request is parsed (same as "
            "--batch-overhead-ms 0 --per-token-us 0)")
@@ -139,11 +145,10 @@ def run_serve(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"rankperf serve: error: {e}", file=sys.stderr)
         return 2
-    # Timers must be sub-millisecond accurate whenever the model takes time.
-    engine_needs_timers = not (config.fixed_latency_ms == 0 or (
-        config.fixed_latency_ms is None and config.batch_overhead_ms == 0 and config.per_token_us == 0))
-    loop = new_event_loop(precise_timers=engine_needs_timers or any(f.kind == "slow" for f in config.faults),
-                          spin=bool(config.fixed_latency_ms))
+    # Timers must be sub-millisecond accurate whenever the model (or a slow fault) takes time.
+    mode = engine_mode(config.batch_overhead_ms, config.per_token_us, config.fixed_latency_ms)
+    loop = new_event_loop(precise_timers=mode != "immediate" or any(f.kind == "slow" for f in config.faults),
+                          spin_s=args.timer_spin_us / 1e6)
     asyncio.set_event_loop(loop)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
