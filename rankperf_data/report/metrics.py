@@ -219,7 +219,9 @@ def _server_metrics(b: _Builder, ok: np.ndarray) -> None:
                         ("server_tokenization_time", "server_tokenization_ms"),
                         ("server_inference_time", "server_inference_ms")):
         values = ok[column].astype(np.float64)
-        b.record(tag, values[~np.isnan(values)])
+        values = values[~np.isnan(values)]
+        if values.any():  # TEI reports whole ms: a timing that is 0 for every request says nothing
+            b.record(tag, values)
 
 
 def _byte_metrics(b: _Builder, ok: np.ndarray) -> None:
