@@ -148,3 +148,12 @@ def _wait_for(predicate, timeout: float = 5.0) -> bool:
     from rankperf_data.server.testing import wait_until
 
     return wait_until(predicate, timeout)
+
+
+def test_timer_spin_option_keeps_answers_on_time(fresh_server):
+    srv = fresh_server("--fixed-latency-ms", "5.1", "--timer-spin-us", "500")
+    raw = post_bytes("/rerank", orjson.dumps({"query": "q", "texts": ["a"]}))
+    with socket.create_connection(("127.0.0.1", srv.port)) as s:
+        s.setblocking(False)
+        times = [_spin_request(s, raw) * 1e3 for _ in range(20)]
+    assert 5.1 <= min(times) < 5.1 + 0.6, sorted(times)

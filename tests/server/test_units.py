@@ -190,3 +190,26 @@ def test_precise_selector_waits_microseconds_not_whole_milliseconds():
     assert fastest_wait(selectors.EpollSelector()) >= 0.003  # epoll_wait rounds 2.3 ms up to 3 ms
     assert 0.0023 <= fastest_wait(PreciseEpollSelector()) < 0.0029
     assert 0.0023 <= fastest_wait(PreciseEpollSelector(spin_s=0.001)) < 0.0029
+
+
+def test_every_accepted_connection_gets_tcp_nodelay():
+    import socket
+
+    from rankperf_data.server.http import HttpProtocol, HttpServer
+
+    class FakeSocket:
+        options: list[tuple[int, int, int]] = []
+
+        def setsockopt(self, level, name, value):
+            self.options.append((level, name, value))
+
+    class FakeTransport:
+        sock = FakeSocket()
+
+        def get_extra_info(self, key):
+            return self.sock if key == "socket" else None
+
+    server = HttpServer(lambda req: None, 1000)
+    HttpProtocol(server).connection_made(FakeTransport())
+    assert (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1) in FakeSocket.options
+    assert server.opened == 1 and len(server.connections) == 1
