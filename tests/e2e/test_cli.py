@@ -107,3 +107,29 @@ def test_seed_cohere_jsonl_command(server_20ms, tmp_path, clean_env):
     lat = (records["end_ns"] - records["start_ns"]) / 1e6
     assert np.median(lat) == pytest.approx(exported["request_latency"]["p50"])
     assert exported["input_config"]["datasets"][0]["type"] == "file"
+
+
+def test_report_rebuilds_a_run_and_reads_plain_locust_csvs(server_20ms, tmp_path, clean_env):
+    from e2e_support import locust_cmd, run
+
+    artifacts = tmp_path / "run"
+    proc = run(locust_cmd(server_20ms.url, "-u", "4", "--request-count", "80", "--csv", str(tmp_path / "plain"),
+                          "--artifact-dir", str(artifacts), "TeiRerankUser"), clean_env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    original = export_json(artifacts)
+    rebuilt_dir = tmp_path / "rebuilt"
+    rebuilt = rankperf("report", str(artifacts), "--output", str(rebuilt_dir), env=clean_env)
+    assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+    again = json.loads((rebuilt_dir / "profile_export_aiperf.json").read_text())
+    for tag in ("request_latency", "request_throughput", "request_count"):
+        assert again[tag] == original[tag]
+    from_csv = rankperf("report", "--locust-csv", str(tmp_path / "plain"), "--output", str(tmp_path / "csv"),
+                        env=clean_env)
+    assert from_csv.returncode == 0, from_csv.stderr[-2000:]
+    assert "approximate" in from_csv.stdout.lower()
+    csv_json = json.loads(next((tmp_path / "csv").glob("profile_export_aiperf*.json")).read_text())
+    assert csv_json["request_count"]["avg"] == 80
+    plots = rankperf("plot", str(artifacts), env=clean_env)
+    assert plots.returncode == 0, plots.stderr[-2000:]
+    pngs = list((artifacts / "plots").glob("*.png"))
+    assert len(pngs) >= 4 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
