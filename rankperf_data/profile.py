@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -177,9 +178,22 @@ def _wait(proc: subprocess.Popen, progress_file: Path, args: argparse.Namespace,
                 data = orjson.loads(progress_file.read_bytes())
             except (OSError, orjson.JSONDecodeError):
                 continue
-            elapsed = data.get("measured_elapsed") or 0.0
-            rate = f"{data['done'] / elapsed:,.1f} req/s" if elapsed > 0 else "warming up"
+            rate = f"{data['rate']:,.1f} req/s" if data.get("rate") else "warming up"
             bar.update(task, completed=data["done"], rate=rate)
+
+
+def _table_for_this_output(artifact_dir: Path, console_txt: Path) -> str:
+    """The saved table (full width) for pipes and files; re-rendered to fit a terminal."""
+    if not sys.stdout.isatty():
+        return console_txt.read_text()
+    from rankperf_data.report.console import render_console
+    from rankperf_data.report.load import load_run
+    from rankperf_data.report.metrics import summarize
+
+    try:
+        return render_console(summarize(load_run(artifact_dir)), width=shutil.get_terminal_size().columns)
+    except Exception:  # the saved table is always right, just maybe wider than the terminal
+        return console_txt.read_text()
 
 
 def _all_failed(artifact_dir: Path) -> bool:
@@ -193,7 +207,7 @@ def _all_failed(artifact_dir: Path) -> bool:
 def _report(code: int, artifact_dir: Path, log_path: Path) -> int:
     console_txt = artifact_dir / "profile_export_console.txt"
     if console_txt.exists():
-        sys.stdout.write(console_txt.read_text())
+        sys.stdout.write(_table_for_this_output(artifact_dir, console_txt))
         sys.stdout.write("\n")
         for name in ("profile_export_aiperf.json", "profile_export_aiperf.csv", "profile_export.jsonl"):
             if (artifact_dir / name).exists():

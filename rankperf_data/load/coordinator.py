@@ -49,6 +49,8 @@ class Coordinator:
     measured_started_mono: float | None = None
     finished: bool = False
     cancelled: bool = False
+    first_start_ns: int = 0  # measured phase so far: first send, last response (for live rates)
+    last_end_ns: int = 0
 
     def __post_init__(self) -> None:
         self.ledger = QuotaLedger(self.warmup, self.measured)
@@ -73,7 +75,17 @@ class Coordinator:
         n = self.store.extend_columns(cols, data.get("messages"))
         state = self.nodes.setdefault(node, NodeState(len(self.nodes)))
         state.records += n
-        state.profiling_records += sum(1 for p in cols["phase"] if p == PHASE_PROFILING)
+        measured = [i for i, p in enumerate(cols["phase"]) if p == PHASE_PROFILING]
+        state.profiling_records += len(measured)
+        if measured:
+            first = min(cols["start_ns"][i] for i in measured)
+            self.first_start_ns = min(self.first_start_ns or first, first)
+            self.last_end_ns = max(self.last_end_ns, max(cols["end_ns"][i] for i in measured))
+
+    def measured_rate(self) -> float:
+        """Measured requests per second so far, from the records' own times."""
+        span = (self.last_end_ns - self.first_start_ns) / 1e9
+        return self.profiling_count() / span if span > 0 else 0.0
 
     def on_done(self, node: str, data: dict) -> None:
         state = self.nodes.setdefault(node, NodeState(len(self.nodes)))

@@ -48,6 +48,7 @@ def write_progress(coord: Coordinator) -> None:
         "warmup": coord.warmup,
         "elapsed": time.monotonic() - coord.started_mono,
         "measured_elapsed": (time.monotonic() - coord.measured_started_mono) if coord.measured_started_mono else 0.0,
+        "rate": coord.measured_rate(),
     }
     tmp = path + ".tmp"
     with open(tmp, "wb") as fh:

@@ -48,16 +48,21 @@ def _cell(value: float | None) -> str:
 
 
 def metrics_table(summary: Summary) -> Table:
-    table = Table(title=TITLE)
-    table.add_column("Metric", justify="right", no_wrap=True)
-    for name in COLUMNS:
-        table.add_column(name, justify="right", no_wrap=True)
     has_errors = "error_request_count" in summary.metrics
+    rows: list[tuple[str, list[str]]] = []
     for tag in ROWS:
         metric: Metric | None = summary.metrics.get(tag)
         if metric is None or (tag in ERROR_ONLY and not has_errors):
             continue
-        table.add_row(Text(metric.label), *(_cell(metric.stat(c)) for c in COLUMNS))
+        rows.append((metric.label, [_cell(metric.stat(c)) for c in COLUMNS]))
+    table = Table(title=TITLE)
+    # on a narrow terminal the metric names wrap (as AIPerf's do); numbers are never cut
+    table.add_column("Metric", justify="right", overflow="fold", min_width=12)
+    for i, name in enumerate(COLUMNS):
+        widest = max([len(name), *(len(cells[i]) for _, cells in rows)])
+        table.add_column(name, justify="right", no_wrap=True, min_width=widest)
+    for label, cells in rows:
+        table.add_row(Text(label), *cells)
     return table
 
 
