@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rankperf_data.argtypes import non_negative_float, non_negative_int, positive_float, positive_int
+
 DEFAULT_MODEL = "BAAI/bge-reranker-base"
 ENDPOINT_TYPES = ("hf_tei_rankings", "cohere_rankings", "nim_rankings")
 API_KEY_ENV = "RANKPERF_API_KEY"
@@ -61,34 +63,6 @@ class Option:
         parser.add_argument(*flags, **kwargs)
 
 
-def _nonneg_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def _pos_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _nonneg_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
-def _pos_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
 SYNTHETIC = "Synthetic rankings data"
 
 OPTIONS: tuple[Option, ...] = (
@@ -103,7 +77,7 @@ OPTIONS: tuple[Option, ...] = (
            default="v2", choices=("v1", "v2")),
     Option(("--top-n",), "top_n",
            "Ask a Cohere-style server for the top N results only (0: all); validation expects N.",
-           type=_nonneg_int, default=0),
+           type=non_negative_int, default=0),
     Option(("--api-key",), "api_key",
            f"Bearer token for the server. Prefer the environment variable {API_KEY_ENV}: it is read "
            "at request time and never written anywhere.", secret=True),
@@ -116,47 +90,47 @@ OPTIONS: tuple[Option, ...] = (
            "object, merged top-level into every request body.", action="append", metavar="KEY:VALUE"),
     Option(("--request-timeout-seconds",), "request_timeout_seconds",
            "Total time allowed per request before it counts as a timeout error.",
-           type=_pos_float, default=300.0),
+           type=positive_float, default=300.0),
     Option(("--insecure",), "insecure",
            "Do not verify the server's TLS certificate (https only).", action="store_true", default=False),
     # How much and how fast
     Option(("--request-count", "--num-requests"), "request_count",
            "Send exactly this many measured requests in total, across all users, processes and workers, "
            "then stop (0: no count limit; use --benchmark-duration or stop by hand).",
-           type=_nonneg_int, default=0),
+           type=non_negative_int, default=0),
     Option(("--warmup-request-count", "--num-warmup-requests"), "warmup_request_count",
-           "Requests sent first and left out of every statistic.", type=_nonneg_int, default=0),
+           "Requests sent first and left out of every statistic.", type=non_negative_int, default=0),
     Option(("--benchmark-duration",), "benchmark_duration",
            "Stop issuing measured requests after this many seconds (0: off); in-flight requests finish.",
-           type=_nonneg_float, default=0.0),
+           type=non_negative_float, default=0.0),
     Option(("--request-rate",), "request_rate",
            "Open loop: total arrival rate in requests/s across all workers (0: closed loop, each user "
            "sends when its last request returns). Users (-u) cap the requests in flight.",
-           type=_nonneg_float, default=0.0),
+           type=non_negative_float, default=0.0),
     Option(("--arrival-pattern", "--request-rate-mode"), "arrival_pattern",
            "Open-loop arrivals: poisson (exponential gaps) or constant (equal gaps).",
            default="poisson", choices=("poisson", "constant")),
     # Synthetic data (AIPerf's names; these defaults are AIPerf's effective ones, not its --help's)
     Option(("--rankings-passages-mean",), "rankings_passages_mean",
-           "Mean number of passages per request.", type=_pos_int, default=10),
+           "Mean number of passages per request.", type=positive_int, default=10),
     Option(("--rankings-passages-stddev",), "rankings_passages_stddev",
            "Standard deviation of passages per request (normal, rounded, at least 1).",
-           type=_nonneg_float, default=0.0),
+           type=non_negative_float, default=0.0),
     Option(("--rankings-passages-prompt-token-mean",), "rankings_passages_prompt_token_mean",
-           "Mean tokens per passage.", type=_pos_int, default=128),
+           "Mean tokens per passage.", type=positive_int, default=128),
     Option(("--rankings-passages-prompt-token-stddev",), "rankings_passages_prompt_token_stddev",
-           "Standard deviation of tokens per passage.", type=_nonneg_float, default=0.0),
+           "Standard deviation of tokens per passage.", type=non_negative_float, default=0.0),
     Option(("--rankings-query-prompt-token-mean",), "rankings_query_prompt_token_mean",
-           "Mean tokens per query.", type=_pos_int, default=32),
+           "Mean tokens per query.", type=positive_int, default=32),
     Option(("--rankings-query-prompt-token-stddev",), "rankings_query_prompt_token_stddev",
-           "Standard deviation of tokens per query.", type=_nonneg_float, default=0.0),
+           "Standard deviation of tokens per query.", type=non_negative_float, default=0.0),
     Option(("--prompt-input-tokens-mean", "--synthetic-input-tokens-mean", "--isl"), "prompt_input_tokens_mean",
            "Accepted for AIPerf compatibility only: cannot be combined with the rankings token options.",
-           type=_pos_int, default=None, web_ui=False),
+           type=positive_int, default=None, web_ui=False),
     Option(("--prompt-input-tokens-stddev", "--synthetic-input-tokens-stddev", "--isl-stddev"),
            "prompt_input_tokens_stddev",
            "Accepted for AIPerf compatibility only: cannot be combined with the rankings token options.",
-           type=_nonneg_float, default=None, web_ui=False),
+           type=non_negative_float, default=None, web_ui=False),
     Option(("--random-seed",), "random_seed",
            "Seed for synthetic data and sampling: request i is byte-identical across runs, users, "
            "processes and workers (-1: a fresh seed per run, printed in the report).", type=int, default=-1),
@@ -166,7 +140,7 @@ OPTIONS: tuple[Option, ...] = (
            "word-level estimate (said once).", default=""),
     Option(("--num-dataset-entries", "--num-prompts"), "num_dataset_entries",
            "Generate this many distinct requests and cycle through them (AIPerf's default is 100; "
-           "rankperf's default 0 makes every request distinct).", type=_nonneg_int, default=0),
+           "rankperf's default 0 makes every request distinct).", type=non_negative_int, default=0),
     # Custom data
     Option(("--input-file",), "input_file",
            "JSONL file of ranking requests (AIPerf single_turn lines, or {\"query\", \"passages\"}).",

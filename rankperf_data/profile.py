@@ -21,6 +21,7 @@ from pathlib import Path
 import orjson
 
 from rankperf_data import apis, options
+from rankperf_data.argtypes import positive_int
 from rankperf_data.dataset.errors import InputError
 from rankperf_data.ports import free_port
 
@@ -35,20 +36,13 @@ def _endpoint_type(text: str) -> str:
     return value
 
 
-def _pos_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def add_profile_parser_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint-type", type=_endpoint_type, default="hf_tei_rankings",
                         help="API to profile: hf_tei_rankings (POST /rerank), cohere_rankings (POST /v2/rerank), "
                              "nim_rankings (POST /v1/ranking). Default: hf_tei_rankings.")
     parser.add_argument("-u", "--url", default="http://localhost:8000",
                         help="Server base URL; http:// is added when no scheme is given (default: %(default)s).")
-    parser.add_argument("--concurrency", type=_pos_int, default=1,
+    parser.add_argument("--concurrency", type=positive_int, default=1,
                         help="Closed loop: requests in flight (users). With --request-rate: the cap on "
                              "requests in flight (default: 1).")
     parser.add_argument("--workers", type=int, default=0,

@@ -8,6 +8,7 @@ import orjson
 
 from rankperf_data.apis.base import Verdict
 from rankperf_data.apis.errors import ErrorKind
+from rankperf_data.dataset.request import RankingRequest
 
 _SNIPPET = 200
 
@@ -30,6 +31,23 @@ def parse_json(body: bytes) -> tuple[object, Verdict | None]:
         return orjson.loads(body), None
     except orjson.JSONDecodeError as exc:
         return None, Verdict(ErrorKind.INVALID_RESPONSE, f"response is not JSON ({exc.msg}): {snippet(body)}")
+
+
+def finish_body(body: dict, request: RankingRequest, extra: dict | None) -> bytes:
+    """--extra-inputs, then the line's own extra fields, merged top-level; encoded once."""
+    if extra:
+        body.update(extra)
+    if request.extra:
+        body.update(request.extra)
+    return orjson.dumps(body)
+
+
+def parse_success(status: int, body: bytes) -> tuple[object, Verdict | None]:
+    """The decoded JSON of a 2xx response, or the verdict that ends the check (HTTP error, not JSON)."""
+    verdict = check_status(status, body)
+    if verdict:
+        return None, verdict
+    return parse_json(body)
 
 
 def check_rankings(items: object, index_key: str, score_key: str, n_passages: int, expected: int) -> Verdict:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import orjson
-
-from rankperf_data.apis._validate import check_rankings, check_status, parse_json
+from rankperf_data.apis._validate import check_rankings, finish_body, parse_success
 from rankperf_data.apis.base import Verdict
 from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.dataset.request import RankingRequest
@@ -19,18 +17,11 @@ def encode(request: RankingRequest, model: str, extra: dict | None, top_n: int =
     body: dict = {"model": model, "query": request.query, "documents": list(request.passages)}
     if top_n:
         body["top_n"] = top_n
-    if extra:
-        body.update(extra)
-    if request.extra:
-        body.update(request.extra)
-    return orjson.dumps(body)
+    return finish_body(body, request, extra)
 
 
 def validate(status: int, body: bytes, request: RankingRequest, top_n: int | None = None) -> Verdict:
-    verdict = check_status(status, body)
-    if verdict:
-        return verdict
-    data, verdict = parse_json(body)
+    data, verdict = parse_success(status, body)
     if verdict:
         return verdict
     if not isinstance(data, dict) or "results" not in data:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import orjson
-
-from rankperf_data.apis._validate import check_rankings, check_status, parse_json
+from rankperf_data.apis._validate import check_rankings, finish_body, parse_success
 from rankperf_data.apis.base import Verdict
 from rankperf_data.dataset.request import RankingRequest
 
@@ -16,18 +14,11 @@ user_class = "TeiRerankUser"
 def encode(request: RankingRequest, model: str, extra: dict | None) -> bytes:
     # TEI takes no model field: the server serves one model.
     body: dict = {"query": request.query, "texts": list(request.passages)}
-    if extra:
-        body.update(extra)
-    if request.extra:
-        body.update(request.extra)
-    return orjson.dumps(body)
+    return finish_body(body, request, extra)
 
 
 def validate(status: int, body: bytes, request: RankingRequest, top_n: int | None = None) -> Verdict:
-    verdict = check_status(status, body)
-    if verdict:
-        return verdict
-    data, verdict = parse_json(body)
+    data, verdict = parse_success(status, body)
     if verdict:
         return verdict
     n = len(request.passages)

@@ -5,7 +5,7 @@ Pure parsing with precise errors (no Locust): shared by the Locust hooks and `ra
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,49 +37,42 @@ def _items(value: str | Iterable[str] | None) -> list[str]:
     return [v for v in value if v]
 
 
-def parse_headers(value: str | Iterable[str] | None) -> dict[str, str]:
-    """``Name:Value`` items or JSON objects -> header dict."""
-    headers: dict[str, str] = {}
+def _pairs(value: str | Iterable[str] | None, flag: str, parse: Callable[[str], Any]) -> dict[str, Any]:
+    """``name:value`` items or JSON objects -> dict; ``parse`` turns each value text into its value."""
+    out: dict[str, Any] = {}
     for item in _items(value):
         item = item.strip()
         if item.startswith("{"):
             try:
                 obj = orjson.loads(item)
             except orjson.JSONDecodeError as exc:
-                raise InputError(f"not a JSON object: {exc}", field="--header") from None
+                raise InputError(f"not a JSON object: {exc}", field=flag) from None
             if not isinstance(obj, dict):
-                raise InputError("JSON value must be an object", field="--header")
-            headers.update({str(k): str(v) for k, v in obj.items()})
+                raise InputError("JSON value must be an object", field=flag)
+            out.update(obj)
             continue
-        name, sep, val = item.partition(":")
+        name, sep, raw = item.partition(":")
         if not sep or not name.strip():
-            raise InputError(f"expected 'Name:Value', got {item!r}", field="--header")
-        headers[name.strip()] = val.strip()
-    return headers
+            raise InputError(f"expected 'name:value', got {item!r}", field=flag)
+        out[name.strip()] = parse(raw.strip())
+    return out
+
+
+def parse_headers(value: str | Iterable[str] | None) -> dict[str, str]:
+    """``Name:Value`` items or JSON objects -> header dict."""
+    return {str(k): str(v) for k, v in _pairs(value, "--header", str).items()}
+
+
+def _json_or_text(raw: str) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw
 
 
 def parse_extra_inputs(value: str | Iterable[str] | None) -> dict[str, Any]:
     """``key:value`` items (value parsed as JSON when it is JSON) or JSON objects -> body fields."""
-    extra: dict[str, Any] = {}
-    for item in _items(value):
-        item = item.strip()
-        if item.startswith("{"):
-            try:
-                obj = orjson.loads(item)
-            except orjson.JSONDecodeError as exc:
-                raise InputError(f"not a JSON object: {exc}", field="--extra-inputs") from None
-            if not isinstance(obj, dict):
-                raise InputError("JSON value must be an object", field="--extra-inputs")
-            extra.update(obj)
-            continue
-        key, sep, raw = item.partition(":")
-        if not sep or not key.strip():
-            raise InputError(f"expected 'key:value', got {item!r}", field="--extra-inputs")
-        try:
-            extra[key.strip()] = orjson.loads(raw.strip())
-        except orjson.JSONDecodeError:
-            extra[key.strip()] = raw.strip()
-    return extra
+    return _pairs(value, "--extra-inputs", _json_or_text)
 
 
 def parse_goodput(value: str | None) -> dict[str, float]:

@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 
+from rankperf_data.argtypes import non_negative_float, non_negative_int, positive_int
 from rankperf_data.server.app import APIS, ListenError, ServeConfig, serve
 from rankperf_data.server.capacity import DEFAULT_BATCH_OVERHEAD_MS, DEFAULT_PER_TOKEN_US, engine_mode
 from rankperf_data.server.faults import KINDS, parse_delay_ms, parse_fault
@@ -18,27 +19,6 @@ from rankperf_data.server.scoring import Model
 
 API_KEY_ENV = "RANKPERF_SERVER_API_KEY"
 DEFAULT_SLOW_MS = 1000.0
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
 
 
 def _delay(text: str) -> float:
@@ -56,35 +36,35 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
            "vLLM's Cohere-style /rerank), nim (/v1/ranking), or all: TEI /rerank + Cohere /v1 and /v2 + "
            "NIM /v1/ranking (default: %(default)s)")
     p("--host", default="127.0.0.1", help="Address to listen on (default: %(default)s; 0.0.0.0 for all)")
-    p("--port", type=_non_negative_int, default=8080, help="Port; 0 picks a free one (default: %(default)s)")
+    p("--port", type=non_negative_int, default=8080, help="Port; 0 picks a free one (default: %(default)s)")
     p("--model-id", default="BAAI/bge-reranker-base", help="Model name reported by /info and /v1/models "
       "(default: %(default)s)")
-    p("--max-client-batch-size", type=_positive_int, default=32,
+    p("--max-client-batch-size", type=positive_int, default=32,
       help="TEI: most texts per request; more is 422 Validation (default: %(default)s)")
     p("--legacy-413", action="store_true",
       help="TEI <= 1.8: answer an oversize batch with 413 instead of 422")
-    p("--max-concurrent-requests", type=_non_negative_int, default=512,
+    p("--max-concurrent-requests", type=non_negative_int, default=512,
       help="Pairs in flight before new ones are refused with 429 (TEI: one permit per text, no waiting "
            "queue); 0 = unlimited (default: %(default)s)")
-    p("--max-batch-tokens", type=_positive_int, default=16384,
+    p("--max-batch-tokens", type=positive_int, default=16384,
       help="Token budget of one simulated forward batch (default: %(default)s)")
-    p("--max-input-length", type=_positive_int, default=512,
+    p("--max-input-length", type=positive_int, default=512,
       help="Most tokens per (query, passage) pair; tokens are estimated as characters / 4 "
            "(default: %(default)s)")
     p("--auto-truncate", action=argparse.BooleanOptionalAction, default=True,
       help="Truncate over-long pairs when the request doesn't say (TEI 1.9 default: on); "
            "off: TEI 422, Cohere 400, NIM 400")
-    p("--payload-limit", type=_positive_int, default=2_000_000,
+    p("--payload-limit", type=positive_int, default=2_000_000,
       help="Largest request body in bytes; more is 413 before the body is read (default: %(default)s)")
-    p("--batch-overhead-ms", type=_non_negative_float, default=DEFAULT_BATCH_OVERHEAD_MS, metavar="A",
+    p("--batch-overhead-ms", type=non_negative_float, default=DEFAULT_BATCH_OVERHEAD_MS, metavar="A",
       help="Fixed time of one batch, ms. A batch takes A + B x tokens; the defaults model "
            "bge-reranker-base on an A100 (~160k tokens/s) (default: %(default)s)")
-    p("--per-token-us", type=_non_negative_float, default=DEFAULT_PER_TOKEN_US, metavar="B",
+    p("--per-token-us", type=non_negative_float, default=DEFAULT_PER_TOKEN_US, metavar="B",
       help="Time per token in a batch, microseconds (default: %(default)s)")
-    p("--fixed-latency-ms", type=_non_negative_float, default=None, metavar="X",
+    p("--fixed-latency-ms", type=non_negative_float, default=None, metavar="X",
       help="No batching or queueing: every request is answered exactly X ms after it arrives "
            "(0 = at once). For timing-accuracy benchmarks")
-    p("--timer-spin-us", type=_non_negative_float, default=0.0, metavar="US",
+    p("--timer-spin-us", type=non_negative_float, default=0.0, metavar="US",
       help="Busy-poll the last US microseconds before each timer deadline instead of sleeping: on VMs, "
            "where waking an idle CPU takes 0.1-0.5 ms, answers then come that much closer to the "
            "fixed latency, at the price of CPU a co-located load generator may need; e.g. 500 "
