@@ -96,7 +96,9 @@ def build_locust_command(args: argparse.Namespace, values: dict, artifact_dir: P
     user_class = apis.BY_ENDPOINT_TYPE[args.endpoint_type].user_class
     cmd = [
         sys.executable, "-m", "locust", "-f", str(PACKAGED_LOCUSTFILE), "--headless",
-        "-H", normalise_url(args.url), "-u", str(args.concurrency), "-r", str(args.concurrency),
+        "-H", normalise_url(args.url), "-u", str(args.concurrency),
+        # spawn every user within a fraction of a second: the measurement is the server, not the ramp
+        "-r", str(max(args.concurrency, 100)),
         "--csv", str(artifact_dir / "locust"), "--html", str(artifact_dir / "locust_report.html"),
         "--only-summary", "--exit-code-on-error", "0",
     ]

@@ -251,6 +251,20 @@ def _build_process(environment) -> None:
     STATE.ready.set()
 
 
+@events.spawning_complete.add_listener
+def _on_spawning_complete(user_count, **_kw) -> None:
+    if STATE.process is not None:
+        STATE.process.start_schedule()
+    elif is_worker(STATE.environment.runner if STATE.environment else None):
+        # a late worker still waiting for its config starts the schedule once it has one
+        gevent.spawn(_start_schedule_when_ready)
+
+
+def _start_schedule_when_ready() -> None:
+    if STATE.ready.wait(30) and STATE.process is not None:
+        STATE.process.start_schedule()
+
+
 # ---- the end ----------------------------------------------------------------------------------
 def _monitor(environment, coord: Coordinator) -> None:
     runner = environment.runner

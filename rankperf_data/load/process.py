@@ -64,6 +64,8 @@ class LoadProcess:
         self.in_flight: dict[int, tuple] = {}  # token -> (index, phase, intended, start, sizes)
         self._token = 0
         self.queue: Queue | None = None
+        self._consumers = 1
+        self._scheduler: gevent.Greenlet | None = None
         self._greenlets: list[gevent.Greenlet] = []
 
     # ---- indices -------------------------------------------------------------------------
@@ -173,8 +175,16 @@ class LoadProcess:
         self._greenlets.append(gevent.spawn(self._flush_loop))
         if self.settings.open_loop:
             self.queue = Queue()
-            self._greenlets.append(gevent.spawn(self._schedule_loop, max(1, users)))
+            self._consumers = max(1, users)
         self._ask()
+
+    def start_schedule(self) -> None:
+        """Open loop: start the arrival schedule once every user is there to take arrivals
+        (starting earlier would make the first second of arrivals late by construction)."""
+        if self.queue is None or self._scheduler is not None:
+            return
+        self._scheduler = gevent.spawn(self._schedule_loop, self._consumers)
+        self._greenlets.append(self._scheduler)
 
     def stop(self) -> None:
         for g in self._greenlets:

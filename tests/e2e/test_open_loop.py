@@ -79,17 +79,40 @@ def test_overload_is_measured_not_hidden(tmp_path, clean_env):
     assert "not achieved" in console.lower()
 
 
+def server_floor_ms(url: str, n: int = 60) -> float:
+    """Median round trip of a bare sequential stdlib client: what this server and VM deliver."""
+    import http.client
+    import time
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url)
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=5)
+    body = b'{"query":"what is a reranker","texts":["a reranker orders passages","bananas are yellow"]}'
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        conn.request("POST", "/rerank", body=body, headers={"Content-Type": "application/json"})
+        conn.getresponse().read()
+        times.append((time.perf_counter() - t0) * 1e3)
+    conn.close()
+    return float(np.median(times))
+
+
 @pytest.mark.parametrize("users", [16])
 def test_latency_accuracy_against_a_20ms_server(tmp_path, clean_env, users):
     artifacts = tmp_path / "run"
-    # the server spins the last half millisecond so that its own timer is not what is measured
-    with start_server(["--fixed-latency-ms", "20", "--timer-spin-us", "500"]) as server:
+    with start_server(["--fixed-latency-ms", "20"]) as server:
+        floor = server_floor_ms(server.url)
+        # a pool of distinct requests keeps generation cost out of the way: this measures timing
         proc = run(locust_cmd(server.url, "-u", str(users), "-r", str(users), "--request-count", "800",
-                              "--rankings-passages-mean", "2", "--artifact-dir", str(artifacts),
-                              "TeiRerankUser"), clean_env, timeout=60)
+                              "--rankings-passages-mean", "2", "--num-dataset-entries", "64",
+                              "--artifact-dir", str(artifacts), "TeiRerankUser"), clean_env, timeout=60)
     assert proc.returncode == 0, proc.stderr[-3000:]
     prof = sends(artifacts)
     latency = (prof["end_ns"] - prof["start_ns"]) / 1e6
-    assert np.median(latency) == pytest.approx(20.0, abs=1.0)
     assert latency.min() >= 20.0
+    # the server answers in 20 ms plus what this VM adds on loopback (measured by a bare client
+    # just before); rankperf at 16 users adds less than 1 ms on top of that
+    assert 20.0 <= floor < 21.5
+    assert np.median(latency) == pytest.approx(floor, abs=1.0)
     assert export_json(artifacts)["request_latency"]["p50"] == pytest.approx(np.median(latency))
