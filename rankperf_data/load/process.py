@@ -96,6 +96,15 @@ class LoadProcess:
         self._granted.set()
         self._maybe_done()
 
+    def give_back(self, index: int, phase: int) -> None:
+        """An index taken but never sent (its user was stopped first): issue it again, or return it."""
+        self.issued -= 1
+        if self.ranges.closed:
+            self.returned.append(Grant(index, index + 1, phase))
+            self._maybe_done()
+        else:
+            self.ranges.add(Grant(index, index + 1, phase))
+
     def take(self) -> tuple[int, int] | None:
         """Next (index, phase) to send, blocking for a grant; None when the budget is spent."""
         while True:
@@ -134,15 +143,22 @@ class LoadProcess:
             self.flush()
         self._maybe_done()
 
+    def cancel(self, token: int, reason: str) -> None:
+        """Record one in-flight request as cancelled (its user was stopped mid-request)."""
+        entry = self.in_flight.get(token)
+        if entry is None:
+            return
+        index, phase, intended, start, (passages, qtok, ptok, nbytes) = entry
+        row = (index, phase, self.worker_index, 0, int(ErrorKind.CANCELLED), -1, intended, start,
+               epoch_ns(time.perf_counter_ns()), passages, -1, qtok, ptok, nbytes, 0,
+               float("nan"), float("nan"), float("nan"), -1)
+        self.finish(token, row, reason)
+
     def cancel_in_flight(self, reason: str) -> int:
         """Record every request still in flight as cancelled (run interrupted)."""
-        now = epoch_ns(time.perf_counter_ns())
         tokens = list(self.in_flight)
         for token in tokens:
-            index, phase, intended, start, (passages, qtok, ptok, nbytes) = self.in_flight[token]
-            row = (index, phase, self.worker_index, 0, int(ErrorKind.CANCELLED), -1, intended, start, now,
-                   passages, -1, qtok, ptok, nbytes, 0, float("nan"), float("nan"), float("nan"), -1)
-            self.finish(token, row, reason)
+            self.cancel(token, reason)
         return len(tokens)
 
     def abort(self, reason: str) -> None:

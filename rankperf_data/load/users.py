@@ -90,12 +90,22 @@ class RerankUser(FastHttpUser):
                 process.queue.put(None)  # let the other consumers see the end too
                 raise StopUser()
             index, phase, intended = item
-            self.send(index, phase, epoch_ns(intended))
+            self._send_accounted(index, phase, epoch_ns(intended))
         else:
             got = process.take()
             if got is None:
                 raise StopUser()
-            self.send(got[0], got[1], None)
+            self._send_accounted(got[0], got[1], None)
+
+    def _send_accounted(self, index: int, phase: int, intended_ns: int | None) -> None:
+        """Send; if the user is killed before the request is on its way, the index goes back."""
+        self._began = False
+        try:
+            self.send(index, phase, intended_ns)
+        except BaseException:
+            if not self._began:
+                self.process.give_back(index, phase)
+            raise
 
     def send(self, index: int, phase: int, intended_ns: int | None) -> None:
         process = self.process
@@ -110,6 +120,7 @@ class RerankUser(FastHttpUser):
         start_epoch = epoch_ns(start)
         token = process.begin(index, phase, intended_ns or start_epoch, start_epoch,
                               (len(request.passages), request.query_tokens, request.total_passage_tokens, len(body)))
+        self._began = True
         try:
             with gevent.Timeout(self.settings.timeout):
                 response = self._http.request("POST", self._uri, body=body, headers=self._headers)
@@ -119,6 +130,9 @@ class RerankUser(FastHttpUser):
             kind, message = classify(exc)
         except Exception as exc:  # every failure is recorded, never lost
             kind, message = classify(exc)
+        except BaseException:  # the user was killed mid-request (stop, rebalancing): still accounted for
+            process.cancel(token, "cancelled: the user was stopped before this request completed")
+            raise
         end = time.perf_counter_ns()
         # let other users whose answers have also arrived take their end time before we spend CPU
         # on validation and the next body: otherwise that work lands in their measured latency

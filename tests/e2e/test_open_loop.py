@@ -111,8 +111,9 @@ def test_latency_accuracy_against_a_20ms_server(tmp_path, clean_env, users):
     prof = sends(artifacts)
     latency = (prof["end_ns"] - prof["start_ns"]) / 1e6
     assert latency.min() >= 20.0
-    # the server answers in 20 ms plus what this VM adds on loopback (measured by a bare client
-    # just before); rankperf at 16 users adds less than 1 ms on top of that
+    # the server answers in 20 ms plus what this VM adds on loopback (measured by a bare sequential
+    # client just before); 16 users answered at the same instant queue briefly in one client
+    # process: measured +0.9 to +1.2 ms here (benchmarks/README.md: +0.92 ms against nginx)
     assert 20.0 <= floor < 21.5
-    assert np.median(latency) == pytest.approx(floor, abs=1.0)
+    assert floor <= np.median(latency) <= floor + 1.5
     assert export_json(artifacts)["request_latency"]["p50"] == pytest.approx(np.median(latency))
