@@ -79,12 +79,17 @@ def test_seed_tei_command(server_20ms, tmp_path, clean_env):
     assert "rankperf | Ranking Metrics" in proc.stdout and "JSON Export:" in proc.stdout
     records = load_records(artifacts)
     prof = records[records["phase"] == PHASE_PROFILING]
-    assert prof["passages"].min() >= 3 and prof["passages"].max() <= 8
+    # unseeded: counts are N(5, 1) draws, so only a 4-sigma band is certain enough for CI
+    assert 1 <= prof["passages"].min() and prof["passages"].max() <= 9
+    assert 3.5 <= prof["passages"].mean() <= 6.5
     for name in ("profile_export_aiperf.csv", "profile_export.jsonl", "inputs.json",
                  "profile_export_console.txt", "locust_stats.csv", "locust_report.html"):
         assert (artifacts / name).exists(), name
     inputs = json.loads((artifacts / "inputs.json").read_text())
     assert len(inputs["data"]) == 10 and set(inputs["data"][0]["payloads"][0]) == {"query", "texts"}
+    # what was recorded is what was sent
+    sent = sorted(len(entry["payloads"][0]["texts"]) for entry in inputs["data"])
+    assert sent == sorted(prof["passages"].tolist())
 
 
 def test_seed_cohere_jsonl_command(server_20ms, tmp_path, clean_env):
