@@ -52,6 +52,7 @@ class _State:
         self.master_dataset = None  # the master's own copy, for inputs.json and the report
         self.last_artifacts = None  # directory of the last finished run (web UI downloads)
         self.start_error = ""  # why the last start was refused (shown in the web UI)
+        self.start_before_init = False  # a late worker got its first spawn before `init` fired
 
 
 STATE = _State()
@@ -120,6 +121,9 @@ def _on_init(environment, **_kw) -> None:
         runner.register_message("rankperf_grant", _on_grant)
         runner.register_message("rankperf_close", _on_close)
         runner.register_message("rankperf_stop_now", _on_stop_now)
+        if STATE.start_before_init:
+            STATE.start_before_init = False
+            _start_process(environment)
 
 
 def _msg(handler):
@@ -152,13 +156,18 @@ def _on_need_config(environment, msg, **_kw) -> None:
     if coord is None or coord.finished or not isinstance(runner, MasterRunner):
         return
     coord.expect(msg.node_id, runner.get_worker_index(msg.node_id))
-    runner.send_message("rankperf_config", STATE.master_config, client_id=msg.node_id)
+    runner.send_message("rankperf_config", {**STATE.master_config, "late": True}, client_id=msg.node_id)
 
 
 # ---- a measurement starts ---------------------------------------------------------------------
 @events.test_start.add_listener
 def _on_test_start(environment, **_kw) -> None:
     runner = environment.runner
+    if runner is None:
+        # A worker that joins a running test can get its first spawn while Locust is still
+        # connecting (before `environment.runner` is set and `init` fires): start from `init`.
+        STATE.start_before_init = True
+        return
     if is_master(runner):
         _start_coordinator(environment)
     if is_worker(runner):
@@ -183,6 +192,7 @@ def _start_coordinator(environment) -> None:
     except InputError as exc:
         log.error("rankperf: %s", exc)
         STATE.coordinator = None
+        STATE.config = STATE.master_dataset = None  # nothing of a previous run may be reused
         STATE.start_error = str(exc)
         gevent.spawn_later(END_DELAY_S, runner.stop if environment.web_ui else runner.quit)
         return
@@ -226,7 +236,8 @@ def _start_process(environment) -> None:
         runner.send_message("rankperf_need_config", {})
         gevent.spawn(_build_when_configured, environment)
         return
-    _build_process(environment)
+    if STATE.config is not None:  # None: the start was refused (bad input), nothing to send
+        _build_process(environment)
 
 
 def _build_when_configured(environment) -> None:
@@ -245,7 +256,9 @@ def _build_process(environment) -> None:
             runner._send_stats()  # Locust's own counters reach the master before we say done
         runner.send_message(msg_type, data)
 
-    STATE.process = LoadProcess(STATE.config, index, send)
+    # a local run has the coordinator in this process, with the same dataset already built
+    shared = STATE.master_dataset if isinstance(runner, LocalRunner) else None
+    STATE.process = LoadProcess(STATE.config, index, send, shared)
     users = int(getattr(environment.parsed_options, "num_users", 1) or 1)
     STATE.process.start(users)
     STATE.ready.set()
@@ -253,9 +266,10 @@ def _build_process(environment) -> None:
 
 @events.spawning_complete.add_listener
 def _on_spawning_complete(user_count, **_kw) -> None:
+    runner = STATE.environment.runner if STATE.environment else None
     if STATE.process is not None:
         STATE.process.start_schedule()
-    elif is_worker(STATE.environment.runner if STATE.environment else None):
+    elif runner is None or is_worker(runner):
         # a late worker still waiting for its config starts the schedule once it has one
         gevent.spawn(_start_schedule_when_ready)
 

@@ -44,11 +44,14 @@ def epoch_ns(perf_ns: int) -> int:
 class LoadProcess:
     """What this process sends and what it owes the coordinator."""
 
-    def __init__(self, config: dict, worker_index: int, send: Callable[[str, dict], None]) -> None:
+    def __init__(self, config: dict, worker_index: int, send: Callable[[str, dict], None],
+                 dataset: Any = None) -> None:
+        """``dataset``: one already built from the same config and seed (a local run shares the
+        coordinator's); built here otherwise."""
         values = config["values"]
         self.config = config
         self.settings = LoadSettings.from_values(values)
-        self.dataset = build_dataset(DatasetConfig.from_options({**values, "random_seed": config["seed"]}))
+        self.dataset = dataset or build_dataset(DatasetConfig.from_options({**values, "random_seed": config["seed"]}))
         self.worker_index = worker_index
         self._send = send
         self.ranges = RangeQueue()
@@ -192,12 +195,19 @@ class LoadProcess:
         if self.settings.open_loop:
             self.queue = Queue()
             self._consumers = max(1, users)
+            if self.config.get("late"):
+                # the arrival rate was split among the workers present at the start; a share
+                # for this one would push the total above the requested rate
+                log.warning("rankperf: worker %d joined a running open-loop test; its rate share is 0, "
+                            "it sends nothing until the next run", self.worker_index)
+                self.queue.put(None)
+                return
         self._ask()
 
     def start_schedule(self) -> None:
         """Open loop: start the arrival schedule once every user is there to take arrivals
         (starting earlier would make the first second of arrivals late by construction)."""
-        if self.queue is None or self._scheduler is not None:
+        if self.queue is None or self._scheduler is not None or self.config.get("late"):
             return
         self._scheduler = gevent.spawn(self._schedule_loop, self._consumers)
         self._greenlets.append(self._scheduler)

@@ -14,6 +14,8 @@ import gevent
 from geventhttpclient.url import URL
 from locust import FastHttpUser, constant, task
 from locust.exception import StopUser
+from locust.runners import STATE_CLEANUP, STATE_STOPPED, STATE_STOPPING
+from locust.user.task import LOCUST_STATE_RUNNING, LOCUST_STATE_STOPPING
 
 from rankperf_data import apis, options
 from rankperf_data.apis.errors import ErrorKind, error_label
@@ -74,6 +76,18 @@ class RerankUser(FastHttpUser):
             headers["Authorization"] = f"Bearer {key}"
         self._headers = headers
         self._fire = environment.events.request.fire
+
+    def stop(self, force: bool = False) -> bool:
+        """Locust kills users it moves to another worker (rebalancing, a late worker joining)
+        mid-request; let such a user finish the request in flight instead, so a measurement
+        gets no cancelled requests from its own bookkeeping. A real stop (Ctrl-C, the Stop
+        button, quit) still ends the request at once and records it as cancelled."""
+        runner = self.environment.runner
+        stopping_run = runner is None or runner.state in (STATE_CLEANUP, STATE_STOPPING, STATE_STOPPED)
+        if force and not stopping_run and self._state in (LOCUST_STATE_RUNNING, LOCUST_STATE_STOPPING):
+            self._state = LOCUST_STATE_STOPPING  # Locust's own graceful stop: ends after this task
+            return False
+        return super().stop(force)
 
     def _default_path(self) -> str:
         return self.api.default_path
@@ -136,7 +150,11 @@ class RerankUser(FastHttpUser):
         end = time.perf_counter_ns()
         # let other users whose answers have also arrived take their end time before we spend CPU
         # on validation and the next body: otherwise that work lands in their measured latency
-        gevent.sleep(0)
+        stopped = None
+        try:
+            gevent.sleep(0)
+        except BaseException as exc:  # stopped here (e.g. rebalancing): the answer is in, record it first
+            stopped = exc
         results = -1
         if kind == ErrorKind.OK:
             verdict = self.api.validate(status, payload, request, self.settings.top_n or None)
@@ -162,6 +180,8 @@ class RerankUser(FastHttpUser):
             url=self._url,
             response=None,
         )
+        if stopped is not None:
+            raise stopped
 
 
 class TeiRerankUser(RerankUser):

@@ -92,14 +92,13 @@ def test_worker_dying_is_reported_and_marks_the_report_partial(slow_server, tmp_
     assert "partial" in (artifacts / "profile_export_console.txt").read_text().lower(), err[-2000:]
 
 
-@pytest.mark.skip(reason="known issue: a run where a worker joins after the start does not finish "
-                         "(configs/DISTRIBUTED.md); the config hand-over to late workers is in place")
-def test_worker_joining_late_leaves_the_count_exact(slow_server, tmp_path, clean_env):
-    # without --enable-rebalancing Locust gives a late worker no users; the run must still end
-    # exactly (with rebalancing, see the known issue in configs/DISTRIBUTED.md)
+@pytest.mark.parametrize("rebalancing", [False, True], ids=["plain", "enable-rebalancing"])
+def test_worker_joining_late_takes_part_and_the_count_stays_exact(slow_server, tmp_path, clean_env, rebalancing):
+    # Locust moves users to a worker that connects while the test runs; that worker asks the
+    # master for the run's configuration, draws indices from the same budget, and says done
     artifacts = tmp_path / "run"
     before = received(slow_server)
-    cluster = Cluster(slow_server.url, clean_env, artifacts, 1)
+    cluster = Cluster(slow_server.url, clean_env, artifacts, 1, *(["--enable-rebalancing"] if rebalancing else []))
     cluster.add_worker()
     assert wait_until(lambda: received(slow_server) - before > 100, timeout=60)
     cluster.add_worker()
@@ -107,5 +106,24 @@ def test_worker_joining_late_leaves_the_count_exact(slow_server, tmp_path, clean
     assert cluster.master.returncode == 0, err[-3000:]
     prof = profiling(artifacts)
     assert len(prof) == COUNT == received(slow_server) - before
+    assert len(set(prof["index"].tolist())) == COUNT
+    # users that Locust moves away finish the request they have in flight: nothing is cancelled
     assert (prof["error_kind"] == ErrorKind.OK).all()
+    assert set(prof["worker"].tolist()) == {0, 1}
+    assert export_json(artifacts)["partial"] is False
+
+
+def test_worker_joining_a_running_open_loop_test_adds_no_rate(slow_server, tmp_path, clean_env):
+    # the arrival rate is split among the workers present at the start: a late one sends nothing
+    artifacts = tmp_path / "run"
+    before = received(slow_server)
+    cluster = Cluster(slow_server.url, clean_env, artifacts, 1, "--request-rate", "150")
+    cluster.add_worker()
+    assert wait_until(lambda: received(slow_server) - before > 100, timeout=60)
+    cluster.add_worker()
+    err = cluster.wait()
+    assert cluster.master.returncode == 0, err[-3000:]
+    prof = profiling(artifacts)
+    assert len(prof) == COUNT == received(slow_server) - before
+    assert set(prof["worker"].tolist()) == {0}
     assert export_json(artifacts)["partial"] is False
