@@ -162,5 +162,14 @@ class Coordinator:
     def partial(self) -> bool:
         return any(s.lost for s in self.nodes.values())
 
+    def client_cpu(self) -> dict[str, float]:
+        """Worker index -> CPU busy fraction while it sent, from the workers' done reports."""
+        out = {}
+        for state in sorted(self.nodes.values(), key=lambda s: s.index):
+            done = state.done or {}
+            if done.get("wall_s", 0) > 0 and "cpu_s" in done:
+                out[str(state.index)] = round(float(done["cpu_s"]) / float(done["wall_s"]), 3)
+        return out
+
     def profiling_count(self) -> int:
         return sum(s.profiling_records for s in self.nodes.values())

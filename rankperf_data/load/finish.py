@@ -110,6 +110,7 @@ def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tup
         options=values,
         artifact_dir=str(Path(artifact_dir).resolve()),
         workers=len(coord.nodes),
+        client_cpu=coord.client_cpu(),
     )
     notes = list(coord.notes)
     if settings.request_count and not cancelled and not coord.partial and len(prof) != settings.request_count:

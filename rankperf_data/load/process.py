@@ -70,6 +70,7 @@ class LoadProcess:
         self._consumers = 1
         self._scheduler: gevent.Greenlet | None = None
         self._greenlets: list[gevent.Greenlet] = []
+        self._cpu0: tuple[float, float] | None = None  # (process CPU s, monotonic s) at the first send
 
     # ---- indices -------------------------------------------------------------------------
     def _ask(self) -> None:
@@ -114,6 +115,8 @@ class LoadProcess:
             got = self.ranges.take()
             if got is not None:
                 self.issued += 1
+                if self._cpu0 is None:
+                    self._cpu0 = (time.process_time(), time.monotonic())
                 if self.ranges.held() < PREFETCH_BELOW:
                     self._ask()
                 return got
@@ -187,7 +190,15 @@ class LoadProcess:
         self._done_sent = True
         self.flush()
         self._send("rankperf_done", {"issued": self.issued, "completed": self.completed,
-                                     "returned": [g.to_wire() for g in self.returned]})
+                                     "returned": [g.to_wire() for g in self.returned], **self.cpu_use()})
+
+    def cpu_use(self) -> dict:
+        """CPU seconds this process used from its first send until now, and the wall time.
+        A Locust process runs on one core: near 100 % it delays its own sends and end times."""
+        if self._cpu0 is None:
+            return {}
+        cpu0, wall0 = self._cpu0
+        return {"cpu_s": time.process_time() - cpu0, "wall_s": time.monotonic() - wall0}
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self, users: int) -> None:

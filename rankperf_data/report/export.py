@@ -126,6 +126,7 @@ def to_aiperf_json(summary: Summary, benchmark_id: str, artifact_dir: Path | Non
         "approximate_percentiles": summary.approximate,
         "rate_not_achieved": summary.rate_not_achieved,
         "warnings": list(summary.warnings),
+        "client_cpu": dict(summary.info.client_cpu) if summary.info else {},
         "dataset_distribution": summary.distribution.to_dict() if summary.distribution else None,
     }
     return out

@@ -55,6 +55,9 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
 RATE_SHORTFALL = 0.05
 # ...or when the scheduler sent requests late: p99 of (actual send - intended send) above this.
 LAG_P99_LIMIT_MS = 10.0
+# A load process busier than this (of its one core) delays its own sends and answer timestamps;
+# Locust warns at the same level.
+CLIENT_BUSY_LIMIT = 0.9
 
 # Per-record values an SLO (--goodput tag:threshold_ms) may name.
 GOODPUT_TAGS = ("request_latency", "intended_latency")
@@ -268,6 +271,17 @@ def phase_metrics(rec: np.ndarray, window_ns: int, info: RunInfo) -> dict[str, M
     return b.metrics
 
 
+def saturation_warning(info: RunInfo | None) -> str | None:
+    """The load generator itself was the bottleneck: a process near 100 % of its one core."""
+    busy = {w: f for w, f in (info.client_cpu if info else {}).items() if f >= CLIENT_BUSY_LIMIT}
+    if not busy:
+        return None
+    who = ", ".join(f"worker {w} {100 * f:.0f}%" for w, f in sorted(busy.items(), key=lambda kv: int(kv[0])))
+    return (f"WARNING: load generator saturated ({who} of a CPU core while sending): its own queueing "
+            "is in the latencies and it may not have reached the load asked for. Spread the users over "
+            "more processes (rankperf profile --workers N, locust --processes N).")
+
+
 def rate_warning(metrics: dict[str, Metric], info: RunInfo, sends: int) -> str | None:
     """Why the offered open-loop rate was not achieved, or None when it was."""
     if not is_open_loop(info):
@@ -372,6 +386,8 @@ def summarize(result: RunResult) -> Summary:
     warmup = phase_metrics(warm, _warmup_window(warm), info) if warm.size else {}
     warning = rate_warning(metrics, info, int(prof.size))
     warnings = [warning] if warning else []
+    saturated = saturation_warning(info)
+    warnings += [saturated] if saturated else []
     warnings += [f"goodput SLO {tag!r} ignored: supported are {', '.join(GOODPUT_TAGS)}"
                  for tag in unsupported_slos(info.goodput)]
     return Summary(

@@ -29,6 +29,8 @@ class RunInfo:
     options: dict = field(default_factory=dict)  # every rankperf option, redacted
     artifact_dir: str = ""
     workers: int = 1
+    # worker index -> CPU busy fraction of its one core from its first send to its last answer
+    client_cpu: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)

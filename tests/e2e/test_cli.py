@@ -77,6 +77,8 @@ def test_seed_tei_command(server_20ms, tmp_path, clean_env):
     assert received(server_20ms) - before == 10 == exported["request_count"]["avg"]
     assert 20 <= exported["request_latency"]["p50"] < 30  # known server latency (precision: test_open_loop)
     assert "rankperf | Ranking Metrics" in proc.stdout and "JSON Export:" in proc.stdout
+    # one load process, mostly waiting on a 20 ms server: busy well under one core
+    assert 0 < exported["rankperf"]["client_cpu"]["0"] < 0.9
     records = load_records(artifacts)
     prof = records[records["phase"] == PHASE_PROFILING]
     # unseeded: counts are N(5, 1) draws, so only a 4-sigma band is certain enough for CI

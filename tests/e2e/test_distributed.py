@@ -110,7 +110,9 @@ def test_worker_joining_late_takes_part_and_the_count_stays_exact(slow_server, t
     # users that Locust moves away finish the request they have in flight: nothing is cancelled
     assert (prof["error_kind"] == ErrorKind.OK).all()
     assert set(prof["worker"].tolist()) == {0, 1}
-    assert export_json(artifacts)["partial"] is False
+    exported = export_json(artifacts)
+    assert exported["partial"] is False
+    assert set(exported["rankperf"]["client_cpu"]) == {"0", "1"}  # each sender's CPU figure
 
 
 def test_worker_joining_a_running_open_loop_test_adds_no_rate(slow_server, tmp_path, clean_env):

@@ -98,3 +98,15 @@ def test_coordinator_notes_indices_nobody_can_take():
     coord.on_quota("a", {"want": 64})
     coord.on_done("a", {"returned": [Grant(5, 10).to_wire()]})
     assert "never sent" in coord.notes[-1]
+
+
+def test_coordinator_reports_each_workers_cpu_busy_fraction():
+    from rankperf_data.load.coordinator import Coordinator
+
+    coord = Coordinator(warmup=0, measured=10, duration=0, send=lambda *a: None)
+    for node, index in (("b", 1), ("a", 0), ("c", 2)):
+        coord.expect(node, index)
+    coord.on_done("a", {"cpu_s": 0.5, "wall_s": 2.0})
+    coord.on_done("b", {"cpu_s": 1.9, "wall_s": 2.0})
+    coord.on_done("c", {})  # never sent anything: no figure rather than a made-up one
+    assert coord.client_cpu() == {"0": 0.25, "1": 0.95}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import numpy as np
@@ -97,3 +98,13 @@ def test_plot_without_matplotlib_says_how_to_install(run_dir, monkeypatch, capsy
 def test_plot_on_a_dir_without_records_exits_2(tmp_path, capsys):
     assert main(["plot", str(tmp_path)]) == 2
     assert "no rankperf records" in capsys.readouterr().err
+
+
+def test_report_keeps_the_saturation_warning_of_the_run(tmp_path, capsys):
+    result = make_result(build_records(range(1, 21)), client_cpu={"0": 0.96})
+    write_artifacts(result, tmp_path / "run")
+    assert main(["report", str(tmp_path / "run"), "--output", str(tmp_path / "again")]) == 0
+    assert "load generator saturated (worker 0 96%" in capsys.readouterr().out
+    exported = json.loads((tmp_path / "again" / FILES["json"]).read_text())
+    assert exported["rankperf"]["client_cpu"] == {"0": 0.96}
+    assert any("saturated" in w for w in exported["rankperf"]["warnings"])

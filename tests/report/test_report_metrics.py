@@ -181,3 +181,13 @@ def test_cancelled_and_partial_runs_are_noted():
     s = summarize(result)
     assert not s.is_complete
     assert any("cancelled" in n for n in s.notes) and "worker 1 lost" in s.notes
+
+
+def test_a_saturated_load_process_is_a_warning_naming_it():
+    rec = build_records(range(1, 11))
+    calm = summarize(make_result(rec, client_cpu={"0": 0.42, "1": 0.899}))
+    assert not any("saturated" in w for w in calm.warnings)
+    busy = summarize(make_result(rec, client_cpu={"0": 0.42, "1": 0.97, "2": 1.0}))
+    [warning] = [w for w in busy.warnings if "saturated" in w]
+    assert "worker 1 97%" in warning and "worker 2 100%" in warning and "worker 0" not in warning
+    assert "--workers" in warning
