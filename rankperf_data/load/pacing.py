@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
+# numpy 2 imports numpy.random on first use: import it now, not inside the first scheduled send
+from numpy.random import PCG64, Generator
 
 _BLOCK = 4096  # exponential gaps drawn in blocks: one numpy call per 4096 arrivals
 
@@ -32,7 +33,7 @@ def poisson_offsets(rate: float, seed: int, worker: int = 0, workers: int = 1) -
     """Exponential gaps with mean ``workers / rate``: this worker's share of a Poisson process."""
     if rate <= 0:
         raise ValueError("rate must be > 0")
-    rng = np.random.Generator(np.random.PCG64([seed & 0xFFFFFFFF, worker, 0x5EED]))
+    rng = Generator(PCG64([seed & 0xFFFFFFFF, worker, 0x5EED]))
     scale = workers / rate
     t = 0.0
     while True:
