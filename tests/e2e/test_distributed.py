@@ -92,40 +92,36 @@ def test_worker_dying_is_reported_and_marks_the_report_partial(slow_server, tmp_
     assert "partial" in (artifacts / "profile_export_console.txt").read_text().lower(), err[-2000:]
 
 
+def run_with_a_late_worker(server, artifacts, env, *extra: str):
+    """One worker from the start, a second one after 100 requests; the measured records."""
+    before = received(server)
+    cluster = Cluster(server.url, env, artifacts, 1, *extra)
+    cluster.add_worker()
+    assert wait_until(lambda: received(server) - before > 100, timeout=60)
+    cluster.add_worker()
+    err = cluster.wait()
+    assert cluster.master.returncode == 0, err[-3000:]
+    prof = profiling(artifacts)
+    assert len(prof) == COUNT == received(server) - before
+    assert len(set(prof["index"].tolist())) == COUNT
+    assert export_json(artifacts)["partial"] is False
+    return prof
+
+
 @pytest.mark.parametrize("rebalancing", [False, True], ids=["plain", "enable-rebalancing"])
 def test_worker_joining_late_takes_part_and_the_count_stays_exact(slow_server, tmp_path, clean_env, rebalancing):
     # Locust moves users to a worker that connects while the test runs; that worker asks the
     # master for the run's configuration, draws indices from the same budget, and says done
     artifacts = tmp_path / "run"
-    before = received(slow_server)
-    cluster = Cluster(slow_server.url, clean_env, artifacts, 1, *(["--enable-rebalancing"] if rebalancing else []))
-    cluster.add_worker()
-    assert wait_until(lambda: received(slow_server) - before > 100, timeout=60)
-    cluster.add_worker()
-    err = cluster.wait()
-    assert cluster.master.returncode == 0, err[-3000:]
-    prof = profiling(artifacts)
-    assert len(prof) == COUNT == received(slow_server) - before
-    assert len(set(prof["index"].tolist())) == COUNT
+    prof = run_with_a_late_worker(slow_server, artifacts, clean_env,
+                                  *(["--enable-rebalancing"] if rebalancing else []))
     # users that Locust moves away finish the request they have in flight: nothing is cancelled
     assert (prof["error_kind"] == ErrorKind.OK).all()
     assert set(prof["worker"].tolist()) == {0, 1}
-    exported = export_json(artifacts)
-    assert exported["partial"] is False
-    assert set(exported["rankperf"]["client_cpu"]) == {"0", "1"}  # each sender's CPU figure
+    assert set(export_json(artifacts)["rankperf"]["client_cpu"]) == {"0", "1"}  # each sender's CPU figure
 
 
 def test_worker_joining_a_running_open_loop_test_adds_no_rate(slow_server, tmp_path, clean_env):
     # the arrival rate is split among the workers present at the start: a late one sends nothing
-    artifacts = tmp_path / "run"
-    before = received(slow_server)
-    cluster = Cluster(slow_server.url, clean_env, artifacts, 1, "--request-rate", "150")
-    cluster.add_worker()
-    assert wait_until(lambda: received(slow_server) - before > 100, timeout=60)
-    cluster.add_worker()
-    err = cluster.wait()
-    assert cluster.master.returncode == 0, err[-3000:]
-    prof = profiling(artifacts)
-    assert len(prof) == COUNT == received(slow_server) - before
+    prof = run_with_a_late_worker(slow_server, tmp_path / "run", clean_env, "--request-rate", "150")
     assert set(prof["worker"].tolist()) == {0}
-    assert export_json(artifacts)["partial"] is False
