@@ -86,6 +86,9 @@ class RerankUser(FastHttpUser):
         stopping_run = runner is None or runner.state in (STATE_CLEANUP, STATE_STOPPING, STATE_STOPPED)
         if force and not stopping_run and self._state in (LOCUST_STATE_RUNNING, LOCUST_STATE_STOPPING):
             self._state = LOCUST_STATE_STOPPING  # Locust's own graceful stop: ends after this task
+            # Out of Locust's user group now, so that a second rebalancing right after this one
+            # (several workers joining at once) counts and picks only the users that stay.
+            self._group.discard(self._greenlet)
             return False
         return super().stop(force)
 

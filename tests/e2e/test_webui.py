@@ -16,6 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 from e2e_support import BIN, LOCUSTFILE, REPO, private_master, received
@@ -522,3 +523,30 @@ def test_login_protects_every_route(server, env, tmp_path):
         # logged out: refused again
         ui.get("/logout", allow_redirects=False)
         assert ui.get("/stats/requests", allow_redirects=False).status_code == 302
+
+
+def test_ramping_down_mid_run_cancels_nothing_and_keeps_the_count(env, tmp_path):
+    # Two ramp-downs in quick succession: the users Locust stops finish their request in flight
+    # (none is cancelled), and the second ramp-down counts only the users that stay.
+    count = 500
+    with start_server(["--fixed-latency-ms", "40"]) as server, LocustWebUI(ui_args(), env, tmp_path) as ui:
+        before = received(server)
+        ui.swarm(server.url, request_count=count, user_count=8, spawn_rate=100)
+        wait_received(server, 80, before)
+        ui.swarm(server.url, request_count=count, user_count=4, spawn_rate=100)
+        ui.swarm(server.url, request_count=count, user_count=2, spawn_rate=100)
+        stats, rows = ui.wait_finished(timeout=60)
+        assert received(server) - before == count
+        assert row(rows, "Request Count (requests)")["avg"] == f"{count}.00"
+        assert row(rows, "Error Request Count (requests)")["avg"] == "0.00"
+        jsonl = tmp_path / "ramp.jsonl"
+        jsonl.write_bytes(ui.get("/rankings/artifacts/profile_export.jsonl").content)
+    records = read_records(jsonl)
+    prof = records[records["phase"] == PHASE_PROFILING]
+    assert len(prof) == count and (prof["error_kind"] == 0).all()
+    # the last part of the run: 2 users, each with one request in flight at a time
+    t0, t1 = int(prof["start_ns"].min()), int(prof["end_ns"].max())
+    a = t0 + (t1 - t0) * 0.7
+    late = prof[prof["start_ns"] >= a]
+    in_flight = np.clip(np.minimum(late["end_ns"], t1) - late["start_ns"], 0, None).sum() / (t1 - a)
+    assert 1.5 <= in_flight <= 2.05
