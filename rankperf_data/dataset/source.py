@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Protocol
 
 import numpy as np
@@ -33,16 +34,14 @@ class Dataset(Protocol):
 class FileDataset:
     """Requests from a validated JSONL file, lines picked by the sampling strategy (wrapping around)."""
 
-    def __init__(self, config: DatasetConfig, lines: list[FileEntry], counter: TokenCounter) -> None:
+    def __init__(self, config: DatasetConfig, rows: list[tuple], counter: TokenCounter) -> None:
+        """``rows``: from ``counted_rows`` (query, passages, query tokens, passage tokens, extra)."""
         self.config = config
         self.path = config.input_file
         self.tokenizer_description = counter.description
-        self.entries: int | None = len(lines)
-        self._order = EntryOrder(seed_key(config.random_seed), config.sampling_strategy, len(lines))
-        count = counter.count
-        self._rows = [
-            (e.query, e.passages, count(e.query), tuple(count(p) for p in e.passages), e.extra) for e in lines
-        ]
+        self.entries: int | None = len(rows)
+        self._order = EntryOrder(seed_key(config.random_seed), config.sampling_strategy, len(rows))
+        self._rows = rows
 
     def get(self, i: int) -> RankingRequest:
         """Request ``i`` (``i >= 0``)."""
@@ -98,6 +97,31 @@ def _weighted(values: np.ndarray, freq: np.ndarray, used: np.ndarray) -> dict:
     )
 
 
+def counted_rows(lines: list[FileEntry], counter: TokenCounter) -> list[tuple]:
+    count = counter.count
+    return [(e.query, e.passages, count(e.query), tuple(count(p) for p in e.passages), e.extra) for e in lines]
+
+
+# The last file read and counted in this process. A Locust master validates the input at start-up
+# and builds the run's dataset when the test starts, and a local run's load process shares it:
+# one read and count of a large file instead of two. Keyed on the file's identity and the counter.
+_last_file: tuple[tuple, list[tuple]] | None = None
+
+
+def _file_rows(path: str, counter: TokenCounter) -> list[tuple]:
+    global _last_file
+    try:
+        st = os.stat(path)
+    except OSError:
+        return counted_rows(read_jsonl(path), counter)  # read_jsonl says what is wrong with the path
+    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino, counter.description)
+    if _last_file is not None and _last_file[0] == key:
+        return _last_file[1]
+    rows = counted_rows(read_jsonl(path), counter)
+    _last_file = (key, rows)
+    return rows
+
+
 def build_dataset(config: DatasetConfig) -> Dataset:
     """The dataset for ``config``: reads and validates an input file, or prepares synthetic data.
 
@@ -106,5 +130,5 @@ def build_dataset(config: DatasetConfig) -> Dataset:
     """
     counter = resolve_counter(config.tokenizer, config.model)
     if config.input_file:
-        return FileDataset(config, read_jsonl(config.input_file), counter)
+        return FileDataset(config, _file_rows(config.input_file, counter), counter)
     return SyntheticDataset(config, counter, build_vocabulary(counter))

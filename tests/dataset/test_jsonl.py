@@ -265,3 +265,21 @@ def test_arbitrary_input_only_raises_input_error(tmp_path: Path, lines: list[byt
         assert e.line is None or 1 <= e.line <= max(1, len(b"\n".join(lines).split(b"\n")))
     else:
         assert entries and all(isinstance(e.query, str) and e.passages for e in entries)
+
+
+def test_a_file_is_read_once_per_process_until_it_changes(tmp_path, monkeypatch):
+    from rankperf_data.dataset import source
+
+    path = _write(tmp_path, [_aiperf("q one", ["a b", "c"]), _aiperf("q two", ["d e f"])])
+    reads = []
+    real = source.read_jsonl
+    monkeypatch.setattr(source, "read_jsonl", lambda p: reads.append(p) or real(p))
+    config = {"input_file": str(path), "custom_dataset_type": "single_turn"}
+    first = build_dataset(DatasetConfig.from_options({**config, "random_seed": 1}))
+    second = build_dataset(DatasetConfig.from_options({**config, "random_seed": 2}))  # same file, other order
+    assert len(reads) == 1
+    assert sorted(first.get(i).query for i in range(2)) == sorted(second.get(i).query for i in range(2))
+    assert {second.get(i).query for i in range(2)} == {"q one", "q two"}
+    path.write_text(json.dumps(_aiperf("q three", ["g"])) + "\n", encoding="utf-8")  # changed: read again
+    third = build_dataset(DatasetConfig.from_options({**config, "random_seed": 1}))
+    assert len(reads) == 2 and third.get(0).query == "q three" and third.entries == 1
