@@ -32,6 +32,7 @@ class NodeState:
     lost: bool = False
     active: bool = False  # asked for work at least once (a worker with no users never does)
     absent_since: float | None = None  # when the runner stopped listing this worker
+    shares: list[int] = field(default_factory=list)  # open loop: arrival schedules it sends (own first)
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Coordinator:
     measured: int
     duration: float
     send: Callable[[str, dict, str | None], None]  # (type, data, node or None = all)
+    open_loop: bool = False  # arrival schedules are split among the workers present at the start
     store: RecordStore = field(default_factory=RecordStore)
     nodes: dict[str, NodeState] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -55,8 +57,9 @@ class Coordinator:
     def __post_init__(self) -> None:
         self.ledger = QuotaLedger(self.warmup, self.measured)
 
-    def expect(self, node: str, index: int) -> None:
-        self.nodes.setdefault(node, NodeState(index))
+    def expect(self, node: str, index: int, late: bool = False) -> None:
+        """A worker of this run; one present at the start sends its own share of an open loop."""
+        self.nodes.setdefault(node, NodeState(index, shares=[] if late else [index]))
         self.ledger.workers = max(1, len(self.nodes))
 
     # ---- messages from workers -------------------------------------------------------------
@@ -89,10 +92,30 @@ class Coordinator:
 
     def on_done(self, node: str, data: dict) -> None:
         state = self.nodes.setdefault(node, NodeState(len(self.nodes)))
+        first = state.done is None
         state.done = data
         returned = [Grant.from_wire(g) for g in data.get("returned") or []]
         if returned and not self.ledger.stopped:
             self._regrant(node, returned)
+        if first and not self.budget_spent:
+            self._hand_over_shares(node)  # it left before the end
+
+    def _hand_over_shares(self, leaving: str) -> None:
+        """Open loop: a worker that leaves early takes its arrivals with it; give its schedules to
+        the worker still running that sends the fewest, so the offered rate stays the one asked for."""
+        state = self.nodes[leaving]
+        shares, state.shares = state.shares, []
+        if not self.open_loop or not shares:
+            return
+        takers = [s for s in self.nodes.values() if s.active and s.done is None and not s.lost and s.shares]
+        if not takers:
+            return
+        node_of = {id(s): name for name, s in self.nodes.items()}
+        for share in shares:
+            taker = min(takers, key=lambda s: (len(s.shares), s.index))
+            taker.shares.append(share)
+            self.send("rankperf_adopt", {"share": share}, node_of[id(taker)])
+            log.info("rankperf: worker %d left; worker %d sends its arrivals from now on", state.index, taker.index)
 
     def _regrant(self, leaving: str, ranges: list[Grant]) -> None:
         """A worker left with indices it never sent: hand them to a worker still running."""
@@ -146,6 +169,14 @@ class Coordinator:
             f"{unaccounted} granted indices unaccounted for (in flight, unreported, or never sent)"
         )
         log.warning("rankperf: %s", self.notes[-1])
+        if not self.budget_spent:
+            self._hand_over_shares(node)
+
+    @property
+    def budget_spent(self) -> bool:
+        """No index is left to grant (all granted, or the budget was closed)."""
+        ledger = self.ledger
+        return ledger.closed or (ledger.end_index is not None and ledger.next_index >= ledger.end_index)
 
     @property
     def complete(self) -> bool:
@@ -153,10 +184,7 @@ class Coordinator:
         active = [s for s in self.nodes.values() if s.active]
         if not active:
             return False
-        budget_spent = self.ledger.closed or (
-            self.ledger.end_index is not None and self.ledger.next_index >= self.ledger.end_index
-        )
-        return budget_spent and all(s.done is not None or s.lost for s in active)
+        return self.budget_spent and all(s.done is not None or s.lost for s in active)
 
     @property
     def partial(self) -> bool:

@@ -121,6 +121,7 @@ def _on_init(environment, **_kw) -> None:
         runner.register_message("rankperf_grant", _on_grant)
         runner.register_message("rankperf_close", _on_close)
         runner.register_message("rankperf_stop_now", _on_stop_now)
+        runner.register_message("rankperf_adopt", _on_adopt)
         if STATE.start_before_init:
             STATE.start_before_init = False
             _start_process(environment)
@@ -139,6 +140,11 @@ def _on_grant(environment, msg, **_kw) -> None:
         STATE.process.on_grant(msg.data)
 
 
+def _on_adopt(environment, msg, **_kw) -> None:
+    if STATE.process is not None:
+        STATE.process.adopt(int(msg.data["share"]))
+
+
 def _on_close(environment, msg, **_kw) -> None:
     if STATE.process is not None:
         STATE.process.on_close()
@@ -155,7 +161,7 @@ def _on_need_config(environment, msg, **_kw) -> None:
     runner = environment.runner
     if coord is None or coord.finished or not isinstance(runner, MasterRunner):
         return
-    coord.expect(msg.node_id, runner.get_worker_index(msg.node_id))
+    coord.expect(msg.node_id, runner.get_worker_index(msg.node_id), late=True)
     runner.send_message("rankperf_config", {**STATE.master_config, "late": True}, client_id=msg.node_id)
 
 
@@ -210,7 +216,7 @@ def _start_coordinator(environment) -> None:
         else:
             runner.send_message(msg_type, data)
 
-    coord = Coordinator(settings.warmup, settings.request_count, settings.duration, send)
+    coord = Coordinator(settings.warmup, settings.request_count, settings.duration, send, open_loop=settings.open_loop)
     for node, index in nodes.items():
         coord.expect(node, index)
     STATE.start_error = ""

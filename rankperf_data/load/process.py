@@ -71,6 +71,11 @@ class LoadProcess:
         self._scheduler: gevent.Greenlet | None = None
         self._greenlets: list[gevent.Greenlet] = []
         self._cpu0: tuple[float, float] | None = None  # (process CPU s, monotonic s) at the first send
+        self._anchor: tuple[int, int] | None = None  # open loop: (phase, perf ns) the schedules start from
+        self._loops = 0  # open loop: schedule loops running (this worker's share, adopted shares)
+        self._adopted: list[int] = []  # shares of workers that left, waiting for the schedule to start
+        self._waiting: dict[int, tuple[int, int]] = {}  # schedule loop -> (index, phase) it waits to put
+        self._schedules: list[gevent.Greenlet] = []  # open loop: the schedule loops
 
     # ---- indices -------------------------------------------------------------------------
     def _ask(self) -> None:
@@ -170,8 +175,26 @@ class LoadProcess:
     def abort(self, reason: str) -> None:
         """Interrupted: record what is in flight as cancelled, send nothing more, report now."""
         self.cancel_in_flight(reason)
+        self._recall_arrivals()
         self.on_close()
         self.flush()
+
+    def _recall_arrivals(self) -> None:
+        """Open loop: indices taken for arrivals not sent yet (a schedule waiting for their time,
+        or queued for a user) go back, so that this process can say it is done."""
+        if self.queue is None:
+            return
+        for g in self._schedules:
+            g.kill(block=False)
+        waiting, self._waiting = list(self._waiting.values()), {}
+        while not self.queue.empty():
+            item = self.queue.get_nowait()
+            if item is not None:
+                waiting.append(item[:2])
+        for index, phase in waiting:
+            self.give_back(index, phase)
+        for _ in range(self._consumers):  # users waiting for an arrival stop
+            self.queue.put(None)
 
     def flush(self) -> None:
         self._last_flush = time.monotonic()
@@ -220,38 +243,79 @@ class LoadProcess:
         (starting earlier would make the first second of arrivals late by construction)."""
         if self.queue is None or self._scheduler is not None or self.config.get("late"):
             return
-        self._scheduler = gevent.spawn(self._schedule_loop, self._consumers)
-        self._greenlets.append(self._scheduler)
+        self._scheduler = self._spawn_schedule(self.worker_index)
+        for share in self._adopted:
+            self._spawn_schedule(share)
+        self._adopted.clear()
+
+    def _spawn_schedule(self, share: int) -> gevent.Greenlet:
+        loop = gevent.spawn(self._schedule_loop, share)
+        self._schedules.append(loop)
+        self._greenlets.append(loop)
+        return loop
+
+    def adopt(self, share: int) -> None:
+        """Open loop: a worker left before the end; send its share of the arrivals too, from now on,
+        so the total rate stays the one asked for."""
+        if self.queue is None or self.config.get("late") or (self.ranges.closed and not self.ranges.held()):
+            return  # closed loop, no share of its own, or nothing left to send
+        log.info("rankperf: worker %d takes over the arrival schedule of worker %d", self.worker_index, share)
+        if self._scheduler is None:
+            self._adopted.append(share)
+        else:
+            self._spawn_schedule(share)
 
     def stop(self) -> None:
         for g in self._greenlets:
             g.kill(block=False)
         self._greenlets.clear()
 
-    def _schedule_loop(self, consumers: int) -> None:
-        """Open loop: put (index, phase, intended_ns) on the queue at each scheduled time."""
+    def _anchor_ns(self, phase: int) -> int:
+        """When the schedules of ``phase`` start: set by the first loop that reaches the phase."""
+        if self._anchor is None or self._anchor[0] != phase:
+            self._anchor = (phase, time.perf_counter_ns())
+        return self._anchor[1]
+
+    def _schedule_loop(self, share: int) -> None:
+        """Open loop: put (index, phase, intended_ns) on the queue at each time of schedule ``share``
+        (this worker's own, or one adopted from a worker that left: from the time it was adopted)."""
         s = self.settings
         workers = max(1, int(self.config.get("workers", 1)))
         assert self.queue is not None
         offsets = None
         t0 = 0
         phase_now = -1
-        while True:
-            got = self.take()
-            if got is None:
-                break
-            index, phase = got
-            if phase != phase_now:  # (re)anchor the schedule when a phase begins
-                phase_now = phase
-                offsets = pacing.schedule(s.pattern, s.rate, self.config["seed"], self.worker_index, workers)
-                t0 = time.perf_counter_ns()
-            intended = t0 + int(next(offsets) * 1e9)
-            delay = (intended - time.perf_counter_ns()) / 1e9
-            if delay > 0:
-                gevent.sleep(delay)
-            self.queue.put((index, phase, intended))
-        for _ in range(consumers):
-            self.queue.put(None)
+        self._loops += 1
+        key = id(gevent.getcurrent())
+        try:
+            while True:
+                got = self.take()
+                if got is None:
+                    break
+                index, phase = got
+                self._waiting[key] = got
+                if phase != phase_now:  # (re)anchor the schedule when a phase begins
+                    phase_now = phase
+                    t0 = self._anchor_ns(phase)
+                    offsets = pacing.schedule(s.pattern, s.rate, self.config["seed"], share, workers)
+                    offset = next(offsets)
+                    elapsed = (time.perf_counter_ns() - t0) / 1e9
+                    while share != self.worker_index and offset < elapsed:  # adopted: arrivals from now on
+                        offset = next(offsets)
+                else:
+                    offset = next(offsets)
+                intended = t0 + int(offset * 1e9)
+                delay = (intended - time.perf_counter_ns()) / 1e9
+                if delay > 0:
+                    gevent.sleep(delay)
+                if self._waiting.pop(key, None) is None:
+                    break  # recalled while waiting (interrupted)
+                self.queue.put((index, phase, intended))
+        finally:
+            self._loops -= 1
+            if self._loops == 0:  # the last schedule is over: let every consumer see the end
+                for _ in range(self._consumers):
+                    self.queue.put(None)
 
     def api_module(self, user_class: str) -> Any:
         return apis.BY_USER_CLASS[user_class]

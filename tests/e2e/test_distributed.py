@@ -140,3 +140,28 @@ def test_worker_joining_a_running_open_loop_test_adds_no_rate(slow_server, tmp_p
     # the arrival rate is split among the workers present at the start: a late one sends nothing
     prof = run_with_a_late_worker(slow_server, tmp_path / "run", clean_env, "--request-rate", "150")
     assert set(prof["worker"].tolist()) == {0}
+
+
+def test_open_loop_rate_holds_when_a_worker_leaves(slow_server, tmp_path, clean_env):
+    # 150/s split over two workers; one leaves: the other takes over its arrivals from then on
+    artifacts = tmp_path / "run"
+    before = received(slow_server)
+    cluster = Cluster(slow_server.url, clean_env, artifacts, 2, "--request-rate", "150")
+    cluster.add_worker()
+    leaving = cluster.add_worker()
+    assert wait_until(lambda: received(slow_server) - before > 300, timeout=60)
+    leaving.send_signal(signal.SIGTERM)
+    err = cluster.wait()
+    assert cluster.master.returncode == 0, err[-3000:]
+    prof = profiling(artifacts)
+    assert len(prof) == COUNT == received(slow_server) - before
+    assert set(prof["error_kind"].tolist()) <= {ErrorKind.OK, ErrorKind.CANCELLED}
+    # after the leave only one worker sends, at the whole rate (without the hand-over: half)
+    last_send = {w: int(prof["start_ns"][prof["worker"] == w].max()) for w in set(prof["worker"].tolist())}
+    assert len(last_send) == 2
+    a = min(last_send.values()) + 1_000_000_000  # a second after the leaver's last send
+    b = max(last_send.values()) - 500_000_000
+    assert b - a > 3e9, "too little of the run after the leave to measure a rate"
+    starts = prof["start_ns"]
+    rate = ((starts >= a) & (starts < b)).sum() / ((b - a) / 1e9)
+    assert rate == pytest.approx(150, rel=0.12)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 
+import gevent
+import numpy as np
+
 from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.load.process import LoadProcess
 from rankperf_data.load.quota import Grant
@@ -38,3 +41,51 @@ def test_a_process_that_never_sent_reports_no_cpu_figure():
     process.on_grant(Grant(closed=True).to_wire())
     [done] = [data for kind, data in sent if kind == "rankperf_done"]
     assert done["issued"] == 0 and "cpu_s" not in done
+
+
+def test_an_adopted_share_fills_the_gaps_of_the_open_loop_schedule():
+    # constant 200/s over 2 workers: worker 0's own share is 0, 10, 20 ms...; worker 1's share,
+    # taken over when worker 1 left, is 5, 15, 25 ms...: together, an arrival every 5 ms
+    process = LoadProcess({"values": {"request_count": 20, "request_rate": 200.0, "arrival_pattern": "constant"},
+                           "seed": 1, "workers": 2}, 0, lambda kind, data: None)
+    process.start(users=1)
+    process.on_grant(Grant(0, 20).to_wire())
+    process.on_grant(Grant(closed=True).to_wire())
+    process.adopt(1)  # before the schedule started: kept until it does
+    process.start_schedule()
+    items = []
+    while (item := process.queue.get(timeout=5)) is not None:
+        items.append(item)
+    assert sorted(index for index, _, _ in items) == list(range(20))
+    gaps_ms = np.diff(sorted(intended for _, _, intended in items)) / 1e6
+    assert np.allclose(gaps_ms, 5.0, atol=0.01)
+
+
+def test_without_an_adopted_share_the_rate_is_this_workers_half():
+    process = LoadProcess({"values": {"request_count": 10, "request_rate": 200.0, "arrival_pattern": "constant"},
+                           "seed": 1, "workers": 2}, 0, lambda kind, data: None)
+    process.start(users=1)
+    process.on_grant(Grant(0, 10).to_wire())
+    process.on_grant(Grant(closed=True).to_wire())
+    process.start_schedule()
+    items = []
+    while (item := process.queue.get(timeout=5)) is not None:
+        items.append(item)
+    assert np.allclose(np.diff(sorted(intended for _, _, intended in items)) / 1e6, 10.0, atol=0.01)
+
+
+def test_an_interrupted_open_loop_gives_back_every_arrival_not_sent():
+    # no user takes arrivals here: some wait in the queue, one waits for its time in the schedule
+    sent: list[tuple[str, dict]] = []
+    process = LoadProcess({"values": {"request_count": 20, "request_rate": 100.0, "arrival_pattern": "constant"},
+                           "seed": 1, "workers": 1}, 0, lambda kind, data: sent.append((kind, data)))
+    process.start(users=2)
+    process.on_grant(Grant(0, 20).to_wire())
+    process.start_schedule()
+    gevent.sleep(0.055)  # arrivals 0-5 are due by now
+    assert process.queue.qsize() >= 3
+    process.abort("test")
+    [done] = [data for kind, data in sent if kind == "rankperf_done"]
+    returned = sorted(i for g in done["returned"] for i in range(g["start"], g["end"]))
+    assert done["completed"] == done["issued"] == 0 and returned == list(range(20))
+    assert [process.queue.get(timeout=1) for _ in range(2)] == [None, None]  # each user is told to stop

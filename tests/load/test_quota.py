@@ -1,5 +1,7 @@
 """The global budget: exact counts, index ranges, the warmup barrier, closing."""
 
+import pytest
+
 from rankperf_data.load.quota import MAX_CHUNK, Grant, QuotaLedger, RangeQueue
 from rankperf_data.load.records import PHASE_PROFILING, PHASE_WARMUP
 
@@ -110,3 +112,40 @@ def test_coordinator_reports_each_workers_cpu_busy_fraction():
     coord.on_done("b", {"cpu_s": 1.9, "wall_s": 2.0})
     coord.on_done("c", {})  # never sent anything: no figure rather than a made-up one
     assert coord.client_cpu() == {"0": 0.25, "1": 0.95}
+
+
+def test_open_loop_shares_of_a_worker_that_leaves_go_to_those_still_sending():
+    from rankperf_data.load.coordinator import Coordinator
+
+    sent = []
+    coord = Coordinator(warmup=0, measured=1000, duration=0, send=lambda t, d, n: sent.append((t, d, n)),
+                        open_loop=True)
+    for node, index in (("a", 0), ("b", 1), ("c", 2)):
+        coord.expect(node, index)
+        coord.on_quota(node, {"want": 8})
+    coord.expect("late", 3, late=True)  # joined after the start: sends no share, so takes none
+    coord.on_quota("late", {"want": 8})
+    coord.on_done("a", {"returned": []})  # left early
+    coord.on_done("b", {"returned": []})  # left early too: its own share and the one it took over
+    adopt = [(d, n) for t, d, n in sent if t == "rankperf_adopt"]
+    assert adopt == [({"share": 0}, "b"), ({"share": 1}, "c"), ({"share": 0}, "c")]
+    assert coord.nodes["c"].shares == [2, 1, 0]
+
+
+@pytest.mark.parametrize("open_loop", [True, False])
+def test_no_hand_over_at_the_normal_end_or_in_closed_loop(open_loop):
+    from rankperf_data.load.coordinator import Coordinator
+
+    sent = []
+    coord = Coordinator(warmup=0, measured=4, duration=0, send=lambda t, d, n: sent.append((t, d, n)),
+                        open_loop=open_loop)
+    for node, index in (("a", 0), ("b", 1)):
+        coord.expect(node, index)
+        coord.on_quota(node, {"want": 1})
+    if open_loop:  # the normal end: every index granted before "a" says done
+        while not coord.budget_spent:
+            coord.on_quota("a", {"want": 1})
+    else:
+        assert not coord.budget_spent  # closed loop: mid-run, still nothing to hand over
+    coord.on_done("a", {"returned": []})
+    assert not [t for t, _, _ in sent if t == "rankperf_adopt"]
