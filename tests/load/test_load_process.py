@@ -43,35 +43,35 @@ def test_a_process_that_never_sent_reports_no_cpu_figure():
     assert done["issued"] == 0 and "cpu_s" not in done
 
 
-def test_an_adopted_share_fills_the_gaps_of_the_open_loop_schedule():
-    # constant 200/s over 2 workers: worker 0's own share is 0, 10, 20 ms...; worker 1's share,
-    # taken over when worker 1 left, is 5, 15, 25 ms...: together, an arrival every 5 ms
-    process = LoadProcess({"values": {"request_count": 20, "request_rate": 200.0, "arrival_pattern": "constant"},
+def constant_arrivals(count: int, adopt: tuple[int, ...] = ()) -> list[tuple[int, int, int]]:
+    """Worker 0 of 2 at a constant 200/s: every (index, phase, intended_ns) its schedules put out."""
+    process = LoadProcess({"values": {"request_count": count, "request_rate": 200.0, "arrival_pattern": "constant"},
                            "seed": 1, "workers": 2}, 0, lambda kind, data: None)
     process.start(users=1)
-    process.on_grant(Grant(0, 20).to_wire())
+    process.on_grant(Grant(0, count).to_wire())
     process.on_grant(Grant(closed=True).to_wire())
-    process.adopt(1)  # before the schedule started: kept until it does
+    for share in adopt:
+        process.adopt(share)  # before the schedule started: kept until it does
     process.start_schedule()
     items = []
     while (item := process.queue.get(timeout=5)) is not None:
         items.append(item)
-    assert sorted(index for index, _, _ in items) == list(range(20))
-    gaps_ms = np.diff(sorted(intended for _, _, intended in items)) / 1e6
-    assert np.allclose(gaps_ms, 5.0, atol=0.01)
+    assert sorted(index for index, _, _ in items) == list(range(count))
+    return items
+
+
+def gaps_ms(items) -> np.ndarray:
+    return np.diff(sorted(intended for _, _, intended in items)) / 1e6
+
+
+def test_an_adopted_share_fills_the_gaps_of_the_open_loop_schedule():
+    # worker 0's own share is 0, 10, 20 ms...; worker 1's, taken over when it left, is 5, 15,
+    # 25 ms...: together, an arrival every 5 ms
+    assert np.allclose(gaps_ms(constant_arrivals(20, adopt=(1,))), 5.0, atol=0.01)
 
 
 def test_without_an_adopted_share_the_rate_is_this_workers_half():
-    process = LoadProcess({"values": {"request_count": 10, "request_rate": 200.0, "arrival_pattern": "constant"},
-                           "seed": 1, "workers": 2}, 0, lambda kind, data: None)
-    process.start(users=1)
-    process.on_grant(Grant(0, 10).to_wire())
-    process.on_grant(Grant(closed=True).to_wire())
-    process.start_schedule()
-    items = []
-    while (item := process.queue.get(timeout=5)) is not None:
-        items.append(item)
-    assert np.allclose(np.diff(sorted(intended for _, _, intended in items)) / 1e6, 10.0, atol=0.01)
+    assert np.allclose(gaps_ms(constant_arrivals(10)), 10.0, atol=0.01)
 
 
 def test_an_interrupted_open_loop_gives_back_every_arrival_not_sent():
