@@ -15,6 +15,10 @@ from rankperf_data.server.testing import start_server, wait_until
 
 COUNT = 1500
 
+# 15-40 s each with several locust processes; the everyday run keeps test_exact_counts' master
+# and workers, CI runs these too
+pytestmark = pytest.mark.slow
+
 
 class Cluster:
     """A master and workers on loopback, each a real `locust` process."""
