@@ -17,6 +17,8 @@ from rankperf_data.server.testing import start_server, wait_until
     pytest.param(signal.SIGINT, [], id="sigint-local"),
     pytest.param(signal.SIGTERM, [], id="sigterm-local"),
     pytest.param(signal.SIGINT, ["--processes", "2"], id="sigint-processes-2"),
+    # open loop: arrivals scheduled or queued but not sent go back, so each worker reports done
+    pytest.param(signal.SIGINT, ["--processes", "2", "--request-rate", "60"], id="sigint-processes-2-open-loop"),
 ])
 def test_interrupt_leaves_a_cancelled_report(tmp_path, clean_env, sig, extra):
     if extra:
@@ -41,6 +43,7 @@ def test_interrupt_leaves_a_cancelled_report(tmp_path, clean_env, sig, extra):
     assert took < 8, f"shutdown took {took:.1f}s"
     exported = export_json(artifacts)
     assert exported["was_cancelled"] is True
+    assert exported["partial"] is False, exported["notes"]  # every worker reported before the end
     records = load_records(artifacts)
     kinds = records["error_kind"]
     # every request the server saw is in the records: a success, or cancelled while in flight
