@@ -94,20 +94,28 @@ def _stat(metric: dict | None, key: str) -> float | None:
     return None if not metric else metric.get(key)
 
 
+def _common_metrics(d: dict) -> dict:
+    """The fields both tools' profile_export_aiperf.json share (AIPerf's names)."""
+    lat = d.get("request_latency")
+    return {
+        "req_s": _stat(d.get("request_throughput"), "avg"),
+        "requests": int(_stat(d.get("request_count"), "avg") or 0),
+        "errors": int(_stat(d.get("error_request_count"), "avg") or 0),
+        "duration_s": _stat(d.get("benchmark_duration"), "avg"),
+        "p50_ms": _stat(lat, "p50"), "p99_ms": _stat(lat, "p99"),
+    }
+
+
 def parse_rankperf(art: Path, proc: Proc, records: bool) -> dict:
     """rankperf's profile_export_aiperf.json (+ start_ns - intended_ns from the jsonl)."""
     path = art / "profile_export_aiperf.json"
     if not path.exists():
         return {}
     d = json.loads(path.read_text())
-    lat, intended = d.get("request_latency"), d.get("intended_latency")
+    intended = d.get("intended_latency")
     rp = d.get("rankperf", {})
     out = {
-        "req_s": _stat(d.get("request_throughput"), "avg"),
-        "requests": int(_stat(d.get("request_count"), "avg") or 0),
-        "errors": int(_stat(d.get("error_request_count"), "avg") or 0),
-        "duration_s": _stat(d.get("benchmark_duration"), "avg"),
-        "p50_ms": _stat(lat, "p50"), "p99_ms": _stat(lat, "p99"),
+        **_common_metrics(d),
         "intended_p50_ms": _stat(intended, "p50"), "intended_p99_ms": _stat(intended, "p99"),
         "achieved_rate": _stat(d.get("achieved_rate"), "avg"),
         "rate_not_achieved": rp.get("rate_not_achieved"),
@@ -151,13 +159,9 @@ def parse_aiperf(art: Path, proc: Proc, records: bool) -> dict:
     if not path.exists():
         return {}
     d = json.loads(path.read_text())
-    lat, eff, c2s = d.get("request_latency"), d.get("effective_latency"), d.get("credit_to_start_latency")
+    eff, c2s = d.get("effective_latency"), d.get("credit_to_start_latency")
     out = {
-        "req_s": _stat(d.get("request_throughput"), "avg"),
-        "requests": int(_stat(d.get("request_count"), "avg") or 0),
-        "errors": int(_stat(d.get("error_request_count"), "avg") or 0),
-        "duration_s": _stat(d.get("benchmark_duration"), "avg"),
-        "p50_ms": _stat(lat, "p50"), "p99_ms": _stat(lat, "p99"),
+        **_common_metrics(d),
         "effective_p50_ms": _stat(eff, "p50"), "effective_p99_ms": _stat(eff, "p99"),
         "credit_to_start_p99_ms": _stat(c2s, "p99"),
     }
