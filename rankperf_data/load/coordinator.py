@@ -92,30 +92,27 @@ class Coordinator:
 
     def on_done(self, node: str, data: dict) -> None:
         state = self.nodes.setdefault(node, NodeState(len(self.nodes)))
-        first = state.done is None
         state.done = data
         returned = [Grant.from_wire(g) for g in data.get("returned") or []]
         if returned and not self.ledger.stopped:
             self._regrant(node, returned)
-        if first and not self.budget_spent:
-            self._hand_over_shares(node)  # it left before the end
+        self._hand_over_shares(node)
 
     def _hand_over_shares(self, leaving: str) -> None:
-        """Open loop: a worker that leaves early takes its arrivals with it; give its schedules to
-        the worker still running that sends the fewest, so the offered rate stays the one asked for."""
+        """Open loop: a worker that leaves before the end takes its arrivals with it; give its
+        schedules to the worker still running that sends the fewest, so the offered rate holds."""
         state = self.nodes[leaving]
+        if not self.open_loop or self.budget_spent or not state.shares:
+            return  # closed loop, the normal end, or handed over already
         shares, state.shares = state.shares, []
-        if not self.open_loop or not shares:
-            return
-        takers = [s for s in self.nodes.values() if s.active and s.done is None and not s.lost and s.shares]
-        if not takers:
-            return
-        node_of = {id(s): name for name, s in self.nodes.items()}
-        for share in shares:
-            taker = min(takers, key=lambda s: (len(s.shares), s.index))
-            taker.shares.append(share)
-            self.send("rankperf_adopt", {"share": share}, node_of[id(taker)])
-            log.info("rankperf: worker %d left; worker %d sends its arrivals from now on", state.index, taker.index)
+        takers = {name: s for name, s in self.nodes.items()
+                  if s.active and s.done is None and not s.lost and s.shares}
+        for share in shares if takers else []:
+            name = min(takers, key=lambda n: (len(takers[n].shares), takers[n].index))
+            takers[name].shares.append(share)
+            self.send("rankperf_adopt", {"share": share}, name)
+            log.info("rankperf: worker %d left; worker %d sends its arrivals from now on",
+                     state.index, takers[name].index)
 
     def _regrant(self, leaving: str, ranges: list[Grant]) -> None:
         """A worker left with indices it never sent: hand them to a worker still running."""
@@ -169,8 +166,7 @@ class Coordinator:
             f"{unaccounted} granted indices unaccounted for (in flight, unreported, or never sent)"
         )
         log.warning("rankperf: %s", self.notes[-1])
-        if not self.budget_spent:
-            self._hand_over_shares(node)
+        self._hand_over_shares(node)
 
     @property
     def budget_spent(self) -> bool:

@@ -68,14 +68,13 @@ class LoadProcess:
         self._token = 0
         self.queue: Queue | None = None
         self._consumers = 1
-        self._scheduler: gevent.Greenlet | None = None
         self._greenlets: list[gevent.Greenlet] = []
         self._cpu0: tuple[float, float] | None = None  # (process CPU s, monotonic s) at the first send
         self._anchor: tuple[int, int] | None = None  # open loop: (phase, perf ns) the schedules start from
         self._loops = 0  # open loop: schedule loops running (this worker's share, adopted shares)
         self._adopted: list[int] = []  # shares of workers that left, waiting for the schedule to start
         self._waiting: dict[int, tuple[int, int]] = {}  # schedule loop -> (index, phase) it waits to put
-        self._schedules: list[gevent.Greenlet] = []  # open loop: the schedule loops
+        self._schedules: list[gevent.Greenlet] = []  # open loop: the schedule loops (own share first)
 
     # ---- indices -------------------------------------------------------------------------
     def _ask(self) -> None:
@@ -241,18 +240,17 @@ class LoadProcess:
     def start_schedule(self) -> None:
         """Open loop: start the arrival schedule once every user is there to take arrivals
         (starting earlier would make the first second of arrivals late by construction)."""
-        if self.queue is None or self._scheduler is not None or self.config.get("late"):
+        if self.queue is None or self._schedules or self.config.get("late"):
             return
-        self._scheduler = self._spawn_schedule(self.worker_index)
+        self._spawn_schedule(self.worker_index)
         for share in self._adopted:
             self._spawn_schedule(share)
         self._adopted.clear()
 
-    def _spawn_schedule(self, share: int) -> gevent.Greenlet:
+    def _spawn_schedule(self, share: int) -> None:
         loop = gevent.spawn(self._schedule_loop, share)
         self._schedules.append(loop)
         self._greenlets.append(loop)
-        return loop
 
     def adopt(self, share: int) -> None:
         """Open loop: a worker left before the end; send its share of the arrivals too, from now on,
@@ -260,7 +258,7 @@ class LoadProcess:
         if self.queue is None or self.config.get("late") or (self.ranges.closed and not self.ranges.held()):
             return  # closed loop, no share of its own, or nothing left to send
         log.info("rankperf: worker %d takes over the arrival schedule of worker %d", self.worker_index, share)
-        if self._scheduler is None:
+        if not self._schedules:
             self._adopted.append(share)
         else:
             self._spawn_schedule(share)
