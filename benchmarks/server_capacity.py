@@ -1,13 +1,17 @@
 """How many requests/s `rankperf serve` sustains on one core at zero model latency.
 
-    python benchmarks/server_capacity.py [--route /rerank] [--duration 8] [--connections 64]
+    python benchmarks/server_capacity.py [--route all] [--duration 8] [--connections 64] [--json]
     python benchmarks/server_capacity.py --fixed-latency-ms 10     # timing accuracy instead
 
-The server runs pinned to one CPU; the load comes from `wrk` (if installed) or from keep-alive
-raw-socket client processes, pinned to the other CPUs. Besides the achieved rate it prints the
-server's CPU time per request, read from /proc, and the capacity that implies for a whole core:
-on a shared or small machine the client may not be able to saturate the server, and the
-per-request CPU cost is the steadier figure. Bounded to about `duration + 3` seconds.
+For each route (/rerank, /v2/rerank and /v1/ranking by default, one fresh server each) the server
+runs pinned to one CPU; the load comes from `wrk` (if installed) or from keep-alive raw-socket
+client processes, pinned to the other CPUs. Besides the achieved rate it prints the server's CPU
+time per request, read from /proc, and the capacity that implies for a whole core: on a shared or
+small machine the client may not be able to saturate the server, and the per-request CPU cost is
+the steadier figure. Bounded to about `duration + 3` seconds per route.
+
+From Python: `measure_capacity(route, duration)` returns one route's figures as a dict,
+`measure_routes(duration)` all three.
 
 With --fixed-latency-ms X it instead sends sequential requests on one keep-alive connection and
 prints how much later than X the answers arrive (median, p90), from a busy-polling client (no
@@ -144,10 +148,64 @@ def _timing(route: str, body: bytes, fixed_ms: float, duration: float, extra: li
                       f"p90 {times[int(len(times) * 0.9)]:.3f} ms, min {times[0]:.3f} ms")
 
 
+ROUTES = ("/rerank", "/v2/rerank", "/v1/ranking")
+
+
+def measure_capacity(route: str = "/rerank", duration: float = 8.0, connections: int = 64, client: str = "auto",
+                     processes: int = 2, server_cpu: int | None = None,
+                     server_args: list[str] | None = None) -> dict:
+    """One zero-latency server pinned to `server_cpu` (default: the lowest usable CPU) under `duration`
+    seconds (at most 15) of closed-loop load on `route`: achieved req/s and the server's CPU per request."""
+    duration = min(duration, 15.0)
+    if client == "auto":
+        client = "wrk" if shutil.which("wrk") else "sockets"
+    if server_cpu is None:
+        server_cpu = min(os.sched_getaffinity(0))
+    body = orjson.dumps(BODIES[route])
+    cpus = _client_cpus(server_cpu)
+    with start_server(["--zero-latency", "--log-level", "warning", *(server_args or [])]) as srv:
+        os.sched_setaffinity(srv.proc.pid, {server_cpu})
+        warm = socket.create_connection(("127.0.0.1", srv.port))
+        warm.close()
+        cpu0, t0 = _cpu_seconds(srv.proc.pid), time.monotonic()
+        if client == "wrk":
+            done = _run_wrk(srv.port, route, body, connections, duration, cpus)
+        else:
+            done = _run_sockets(srv.port, route, body, connections, duration, cpus, processes)
+        wall = time.monotonic() - t0
+        cpu = _cpu_seconds(srv.proc.pid) - cpu0
+        received = srv.metric("rankperf_requests_received_total", route=route)
+    return {
+        "route": route, "body_bytes": len(body), "client": client, "connections": connections,
+        "client_cpus": sorted(cpus), "server_cpu": server_cpu, "seconds": round(wall, 2),
+        "requests": done, "server_received": int(received), "req_per_s": round(done / wall, 1),
+        "server_cpu_seconds": round(cpu, 3), "server_core_share": round(cpu / wall, 3),
+        "cpu_us_per_request": round(cpu / done * 1e6, 1) if done else None,
+        "req_per_s_per_core": round(done / cpu, 1) if cpu else None,
+    }
+
+
+def measure_routes(duration: float = 8.0, routes: tuple[str, ...] = ROUTES, **kw) -> list[dict]:
+    """`measure_capacity` for each route in turn, each on a fresh server."""
+    return [measure_capacity(route, duration, **kw) for route in routes]
+
+
+def describe(r: dict) -> str:
+    return (f"route {r['route']}, {r['body_bytes']} B body, client {r['client']} ({r['connections']} connections "
+            f"on CPUs {r['client_cpus']}), server on CPU {r['server_cpu']}, {r['seconds']:.1f} s\n"
+            f"  completed {r['requests']} requests (server received {r['server_received']}): "
+            f"{r['req_per_s']:,.0f} req/s\n"
+            f"  server CPU {r['server_cpu_seconds']:.2f} s = {r['server_core_share']:.0%} of one core; "
+            f"{r['cpu_us_per_request']:.0f} us CPU per request -> {r['req_per_s_per_core']:,.0f} req/s per "
+            f"fully used core")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--route", choices=sorted(BODIES), default="/rerank")
-    parser.add_argument("--duration", type=float, default=8.0, help="seconds of load (default: 8, max 15)")
+    parser.add_argument("--route", choices=["all", *sorted(BODIES)], default="all")
+    parser.add_argument("--duration", type=float, default=8.0,
+                        help="seconds of load per route (default: 8, max 15)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per route instead")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--client", choices=["auto", "wrk", "sockets"], default="auto")
     parser.add_argument("--processes", type=int, default=2, help="socket client processes (default: 2)")
@@ -159,33 +217,14 @@ def main() -> int:
     args = parser.parse_args()
     duration = min(args.duration, 15.0)
     if args.fixed_latency_ms is not None:
-        _timing(args.route, orjson.dumps(BODIES[args.route]), args.fixed_latency_ms, duration, args.server_arg)
+        route = "/rerank" if args.route == "all" else args.route
+        _timing(route, orjson.dumps(BODIES[route]), args.fixed_latency_ms, duration, args.server_arg)
         return 0
-    client = args.client
-    if client == "auto":
-        client = "wrk" if shutil.which("wrk") else "sockets"
-    body = orjson.dumps(BODIES[args.route])
-    cpus = _client_cpus(args.server_cpu)
-
-    with start_server(["--zero-latency", "--log-level", "warning", *args.server_arg]) as srv:
-        os.sched_setaffinity(srv.proc.pid, {args.server_cpu})
-        warm = socket.create_connection(("127.0.0.1", srv.port))
-        warm.close()
-        cpu0, t0 = _cpu_seconds(srv.proc.pid), time.monotonic()
-        if client == "wrk":
-            done = _run_wrk(srv.port, args.route, body, args.connections, duration, cpus)
-        else:
-            done = _run_sockets(srv.port, args.route, body, args.connections, duration, cpus, args.processes)
-        wall = time.monotonic() - t0
-        cpu = _cpu_seconds(srv.proc.pid) - cpu0
-        received = srv.metric("rankperf_requests_received_total", route=args.route)
-
-    rate = done / wall
-    print(f"route {args.route}, {len(body)} B body, client {client} ({args.connections} connections on CPUs "
-          f"{sorted(cpus)}), server on CPU {args.server_cpu}, {wall:.1f} s")
-    print(f"completed {done} requests (server received {received:.0f}): {rate:,.0f} req/s")
-    print(f"server CPU {cpu:.2f} s = {cpu / wall:.0%} of one core; {cpu / done * 1e6:.0f} us CPU per request "
-          f"-> {done / cpu:,.0f} req/s per fully used core")
+    routes = ROUTES if args.route == "all" else (args.route,)
+    for route in routes:
+        r = measure_capacity(route, duration, args.connections, args.client, args.processes, args.server_cpu,
+                             args.server_arg)
+        print(orjson.dumps(r).decode() if args.json else describe(r), flush=True)
     return 0
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -21,10 +20,21 @@ from rankperf_data.server.capacity import (
     Engine,
     Ticket,
     Timing,
+    engine_mode,
 )
 from rankperf_data.server.cohere import CohereCodec
 from rankperf_data.server.faults import CONTENT_KINDS, EARLY_KINDS, STATUS_KINDS, Fault, FaultPlan
-from rankperf_data.server.http import ABORT, JSON, TEXT, HttpError, HttpServer, Request, Response
+from rankperf_data.server.http import (
+    ABORT,
+    JSON,
+    TEXT,
+    HttpError,
+    HttpServer,
+    Request,
+    Response,
+    arrival_clock,
+    new_event_loop,
+)
 from rankperf_data.server.metrics import Metrics
 from rankperf_data.server.nim import NimCodec
 from rankperf_data.server.scoring import Model, RankJob
@@ -198,64 +208,113 @@ class App:
             if fault.kind == "reset":
                 return ABORT
             return codec.fault(STATUS_KINDS[fault.kind])
-        start = time.perf_counter()
+        arrived = req.received or self.loop.time()
         try:
             job = codec.parse(req)
         except HttpError as e:
             if e.reason is not None:
                 m.te_count["rerank"] += 1
                 m.te_failure[e.reason] += 1
-            return e.response
+            return self._respond(route, e.response, fault, None)
         m.te_count["rerank"] += 1
-        n = len(job.passages)
-        granted = self.engine.admit(n)
+        return self._admit(codec, job, route, fault, arrived)
+
+    def _admit(self, codec: Codec, job: RankJob, route: str, fault: Fault | None, arrived: float) -> object:
+        """Permits, then the simulated computation of the admitted pairs, then the answer."""
+        m = self.metrics
+        granted = self.engine.admit(len(job.passages))
         m.pairs[route] += granted
-        if granted == 0:
-            m.te_failure["overloaded"] += 1
-            return codec.overloaded()
-        build = partial(self._build, codec, job, route, fault, start, granted < n)
+        failure = self._outcome(codec, job, granted)
+        computed_tokens = job.pair_tokens[:granted]
+        if job.pair_error is not None:  # pairs that failed their own check are not computed
+            computed_tokens = [t for t in computed_tokens if t]
+            self.engine.release(granted - len(computed_tokens))
+        if not computed_tokens:  # nothing to wait for: refused outright
+            m.te_failure[failure[0]] += 1
+            return self._respond(route, failure[1], fault, None)
+        answer = partial(self._answer, codec, job, route, fault, failure, arrived)
         if self.engine.immediate:
-            return self._respond(route, build(NO_TIME), fault, None)
+            return self._respond(route, answer(NO_TIME, self.loop.time() - arrived)(), fault, None)
+        fixed = self.engine.fixed_timing
         fut: asyncio.Future | None = None
+        if fixed is not None:
+            # Fixed latency: the answer is prepared now, so that only its delivery is due at the deadline
+            # (many answers due together would otherwise be built one after another, each one late).
+            ready = answer(fixed, fixed.inference)
 
-        def computed(timing: Timing) -> None:
-            self._respond(route, build(timing), fault, fut)
+            def computed(timing: Timing) -> None:
+                self._respond(route, ready(), fault, fut)
+        else:
+            def computed(timing: Timing) -> None:
+                self._respond(route, answer(timing, self.loop.time() - arrived)(), fault, fut)
 
-        ticket = self.engine.submit(job.pair_tokens[:granted], computed)
+        ticket = self.engine.submit(computed_tokens, computed, arrived)
         fut = self._deferred(route, ticket)
         return fut
 
-    def _build(self, codec: Codec, job: RankJob, route: str, fault: Fault | None, start: float, overloaded: bool,
-               timing: Timing) -> Response:
-        """The answer of an admitted request, once the engine has computed its pairs."""
-        m = self.metrics
-        elapsed = time.perf_counter() - start
-        m.duration.observe(elapsed)
-        m.queue_duration.observe(timing.queue)
-        m.inference_duration.observe(timing.inference)
-        if overloaded:  # TEI answers 429 only after the admitted pairs were computed
-            m.te_failure["overloaded"] += 1
-            return codec.overloaded()
+    def _outcome(self, codec: Codec, job: RankJob, granted: int) -> tuple[str, Response] | None:
+        """The failure (metrics reason, answer) of an admitted request, or None when it succeeds.
+
+        Like TEI, the answer is the first error in text order: a pair without a permit is refused with
+        429, and one with a permit may still fail its own check (empty or over-long input).
+        """
+        if job.pair_error is not None:
+            index, err = job.pair_error
+            if index < granted:
+                return err.reason or "validation", err.response
+        if granted < len(job.passages):
+            return "overloaded", codec.overloaded()
+        return None
+
+    def _answer(self, codec: Codec, job: RankJob, route: str, fault: Fault | None,
+                failure: tuple[str, Response] | None, arrived: float, timing: Timing,
+                elapsed: float) -> Callable[[], Response]:
+        """Build the answer of an admitted request now; the returned function records the metrics and
+        hands it over, once the answer is due."""
+        if failure is not None:  # TEI answers only after the admitted pairs were computed
+            resp = failure[1]
+            reason: str | None = failure[0]
+            kind = None
+        else:
+            resp = self._render(codec, job, fault, timing, elapsed)
+            reason = None
+            kind = fault.kind if fault is not None and fault.kind in CONTENT_KINDS else None
+
+        def due() -> Response:
+            m = self.metrics
+            m.duration.observe(self.loop.time() - arrived)
+            m.queue_duration.observe(timing.queue)
+            m.inference_duration.observe(timing.inference)
+            if reason is not None:
+                m.te_failure[reason] += 1
+            else:
+                if kind is not None:
+                    m.faults[(kind, route)] += 1
+                m.te_success["rerank"] += 1
+            return resp
+
+        return due
+
+    def _render(self, codec: Codec, job: RankJob, fault: Fault | None, timing: Timing, elapsed: float) -> Response:
+        """The 200 answer: scores, ranking, the API's body and headers, altered by a content fault."""
         logits = self.model.logits(job.query, job.passages)
         ranked = codec.rank(logits)
         if 0 < job.top_n < len(ranked):
             ranked = ranked[:job.top_n]
         labels = ranked
         kind = fault.kind if fault is not None else None
-        if kind in CONTENT_KINDS:
-            m.faults[(kind, route)] += 1
-            if kind == "wrong-count":
-                ranked = labels = ranked[:-1]
-            elif kind == "bad-index":
-                labels = [len(job.passages), *ranked[1:]]
+        if kind == "wrong-count":
+            ranked = labels = ranked[:-1]
+        elif kind == "bad-index":
+            labels = [len(job.passages), *ranked[1:]]
         resp = codec.render(job, ranked, labels, logits, timing, elapsed)
         if kind == "bad-json":
             resp.body = resp.body[: len(resp.body) // 2]
-        m.te_success["rerank"] += 1
         return resp
 
     def _respond(self, route: str, resp: Response, fault: Fault | None, fut: asyncio.Future | None) -> object:
-        """Send `resp` now (immediate mode: returned to the HTTP layer) or through `fut`; `slow` delays it."""
+        """Send `resp` now (returned to the HTTP layer) or through `fut`; a `slow` fault delays any answer,
+        errors included, as a slow server would."""
         if fault is not None and fault.kind == "slow":
             self.metrics.faults[("slow", route)] += 1
             if fut is None:
@@ -290,6 +349,14 @@ class App:
             fut.set_result(resp)
 
 
+def event_loop_for(config: ServeConfig, spin_s: float = 0.0) -> asyncio.AbstractEventLoop:
+    """The event loop `serve` should run on: timers must be sub-millisecond accurate whenever the model
+    (or a slow fault) takes time; `spin_s` busy-polls that long before each deadline."""
+    mode = engine_mode(config.batch_overhead_ms, config.per_token_us, config.fixed_latency_ms)
+    precise = mode != "immediate" or any(f.kind == "slow" for f in config.faults)
+    return new_event_loop(precise_timers=precise, spin_s=spin_s)
+
+
 class ListenError(Exception):
     """The listening socket could not be opened (port in use, bad address, no permission)."""
 
@@ -299,7 +366,7 @@ async def serve(config: ServeConfig, host: str, port: int, ready: Callable[[int]
     """Run until `stop` is set; `ready(port)` is called once listening."""
     loop = asyncio.get_running_loop()
     app = App(config, loop)
-    server = HttpServer(app.handle, config.payload_limit)
+    server = HttpServer(app.handle, config.payload_limit, arrival_clock(loop))
     app.metrics.gauge("rankperf_connections_open", "Open client connections", lambda: len(server.connections))
     app.metrics.gauge("rankperf_connections_opened", "Connections accepted since start", lambda: server.opened)
     try:

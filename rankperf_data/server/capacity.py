@@ -97,13 +97,29 @@ class Engine:
             self.in_flight += granted
         return granted
 
-    def submit(self, pair_tokens: list[int], on_done: Callable[[Timing], None]) -> Ticket:
-        """Run admitted pairs; `on_done` gets the timing once the last one is computed (not if cancelled)."""
+    def release(self, pairs: int) -> None:
+        """Give back permits of admitted pairs that will not be computed (they failed a per-pair check)."""
+        if not self.immediate:
+            self.in_flight -= pairs
+
+    @property
+    def fixed_timing(self) -> Timing | None:
+        """In fixed mode, the timing every request gets (known before it is computed); else None."""
+        return Timing(0.0, self._fixed) if self.mode == "fixed" else None
+
+    def submit(self, pair_tokens: list[int], on_done: Callable[[Timing], None],
+               arrived: float | None = None) -> Ticket:
+        """Run admitted pairs; `on_done` gets the timing once the last one is computed (not if cancelled).
+
+        `arrived` (loop time) is when the request was received: fixed latency counts from there, so the
+        time spent parsing and preparing the answer is inside the X ms, not added to it.
+        """
         loop = self._loop
         now = loop.time()
         ticket = Ticket(len(pair_tokens), now, on_done)
         if self.mode == "fixed":
-            ticket.handle = loop.call_at(now + self._fixed, self._fixed_done, ticket)
+            start = now if arrived is None else min(arrived, now)
+            ticket.handle = loop.call_at(start + self._fixed, self._fixed_done, ticket)
             return ticket
         queue = self._queue
         for n in pair_tokens:

@@ -55,9 +55,9 @@ class FaultPlan:
     """Draws per request, in the order given; the first fault whose draw hits wins.
 
     The app draws once for every authorised request to a rerank route, before parsing it: 429, 500,
-    503, hang and reset replace the answer; slow delays whatever the answer is; bad-json,
-    wrong-count and bad-index alter a 200 answer and are neither applied nor counted when the
-    request fails anyway (e.g. a 400).
+    503, hang and reset replace the answer; slow delays whatever the answer is, errors (400, 422,
+    429 overload...) included, like a slow server; bad-json, wrong-count and bad-index alter a 200
+    answer and are neither applied nor counted when the request fails anyway (e.g. a 400).
     """
 
     def __init__(self, faults: list[Fault], seed: int | None = None) -> None:

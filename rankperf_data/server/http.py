@@ -23,7 +23,7 @@ LINGER_S = 2.0
 class Request:
     """One parsed request. `error` is set (status, reason) when the framing itself was bad or too large."""
 
-    __slots__ = ("method", "path", "query", "headers", "body", "keep_alive", "error")
+    __slots__ = ("method", "path", "query", "headers", "body", "keep_alive", "error", "received")
 
     def __init__(self, method: str, path: str, query: str, headers: dict[bytes, bytes], body: bytes,
                  keep_alive: bool, error: tuple[int, str] | None = None) -> None:
@@ -34,6 +34,7 @@ class Request:
         self.body = body
         self.keep_alive = keep_alive
         self.error = error
+        self.received = 0.0  # loop time at which the server noticed the complete request
 
 
 class Response:
@@ -204,7 +205,7 @@ class HttpProtocol(asyncio.Protocol):
     """One connection. Requests are answered strictly in order; later pipelined ones wait in the buffer."""
 
     __slots__ = ("_server", "_transport", "_buf", "_need", "_head", "_pending", "_pending_keep", "_paused",
-                 "_write_blocked", "_closing", "_draining", "_linger_timer", "_skip", "_continued")
+                 "_write_blocked", "_closing", "_draining", "_linger_timer", "_skip", "_continued", "_received")
 
     def __init__(self, server: HttpServer) -> None:
         self._server = server
@@ -222,6 +223,7 @@ class HttpProtocol(asyncio.Protocol):
         self._linger_timer: asyncio.TimerHandle | None = None
         self._skip = 0  # body bytes of a rejected (413) request still to discard
         self._continued = False
+        self._received = 0.0  # when the input being parsed was noticed (see HttpServer.clock)
 
     # -- asyncio callbacks --------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -300,6 +302,7 @@ class HttpProtocol(asyncio.Protocol):
         pos = 0
         n = len(data)
         self._need = 0
+        self._received = self._server.clock()
         while not self._closing and self._pending is None:
             if self._head is None:
                 if pos >= n:
@@ -373,6 +376,7 @@ class HttpProtocol(asyncio.Protocol):
 
     # -- dispatch --------------------------------------------------------------------------------------
     def _dispatch(self, req: Request) -> None:
+        req.received = self._received
         result = self._server.handler(req)
         if isinstance(result, Response):
             self._send(result, req.keep_alive)
@@ -440,9 +444,11 @@ class HttpProtocol(asyncio.Protocol):
 class HttpServer:
     """Owns the listening socket and the open connections."""
 
-    def __init__(self, handler: Handler, payload_limit: int) -> None:
+    def __init__(self, handler: Handler, payload_limit: int, clock: Callable[[], float] | None = None) -> None:
         self.handler = handler
         self.payload_limit = payload_limit
+        # When the current input was noticed, in loop time (see arrival_clock); default: now.
+        self.clock = clock or time.monotonic
         self.connections: set[HttpProtocol] = set()
         self.opened = 0
         self._server: asyncio.base_events.Server | None = None
@@ -475,8 +481,14 @@ class PreciseEpollSelector(selectors.EpollSelector):
     def __init__(self, spin_s: float = 0.0) -> None:
         super().__init__()
         self._spin = spin_s
+        self.woke = time.monotonic()  # when the last wait returned: input it reported arrived by then
 
     def select(self, timeout: float | None = None):  # type: ignore[override]
+        ready = self._wait(timeout)
+        self.woke = time.monotonic()
+        return ready
+
+    def _wait(self, timeout: float | None):
         if timeout is None or timeout <= 0:
             return super().select(timeout)
         fd = self._selector.fileno()
@@ -490,6 +502,18 @@ class PreciseEpollSelector(selectors.EpollSelector):
         while not ready and time.monotonic() < deadline:
             ready = super().select(0)
         return ready
+
+
+def arrival_clock(loop: asyncio.AbstractEventLoop) -> Callable[[], float]:
+    """A clock telling when the input being handled arrived, in `loop.time()` units.
+
+    With the precise selector that is the moment its last wait returned, so requests that arrive
+    together are stamped together, however long the ones handled first take; otherwise it is now.
+    """
+    selector = getattr(loop, "_selector", None)  # asyncio's SelectorEventLoop keeps it there
+    if isinstance(selector, PreciseEpollSelector):
+        return lambda: selector.woke
+    return loop.time
 
 
 def new_event_loop(precise_timers: bool, spin_s: float = 0.0) -> asyncio.AbstractEventLoop:

@@ -11,10 +11,9 @@ import signal
 import sys
 
 from rankperf_data.argtypes import non_negative_float, non_negative_int, positive_int
-from rankperf_data.server.app import APIS, ListenError, ServeConfig, serve
-from rankperf_data.server.capacity import DEFAULT_BATCH_OVERHEAD_MS, DEFAULT_PER_TOKEN_US, engine_mode
+from rankperf_data.server.app import APIS, ListenError, ServeConfig, event_loop_for, serve
+from rankperf_data.server.capacity import DEFAULT_BATCH_OVERHEAD_MS, DEFAULT_PER_TOKEN_US
 from rankperf_data.server.faults import KINDS, parse_delay_ms, parse_fault
-from rankperf_data.server.http import new_event_loop
 from rankperf_data.server.scoring import Model
 
 API_KEY_ENV = "RANKPERF_SERVER_API_KEY"
@@ -125,10 +124,7 @@ def run_serve(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"rankperf serve: error: {e}", file=sys.stderr)
         return 2
-    # Timers must be sub-millisecond accurate whenever the model (or a slow fault) takes time.
-    mode = engine_mode(config.batch_overhead_ms, config.per_token_us, config.fixed_latency_ms)
-    loop = new_event_loop(precise_timers=mode != "immediate" or any(f.kind == "slow" for f in config.faults),
-                          spin_s=args.timer_spin_us / 1e6)
+    loop = event_loop_for(config, spin_s=args.timer_spin_us / 1e6)
     asyncio.set_event_loop(loop)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -38,6 +38,9 @@ class RankJob:
     pair_tokens: list[int] = field(default_factory=list)  # after truncation
     top_n: int = 0  # 0 = all
     options: dict = field(default_factory=dict)  # API-specific rendering flags and originals
+    # (index, error) of the first pair that fails a per-pair check the API makes only after the pair got
+    # its permit (TEI: empty or over-long input); such pairs count 0 tokens and are not computed.
+    pair_error: tuple[int, Exception] | None = None
 
     @property
     def tokens(self) -> int:
@@ -70,11 +73,21 @@ class Model:
         `truncate=None` uses the server's auto-truncate default; `max_passage_tokens` (>0) caps each
         passage first (Cohere's max_tokens_per_doc).
         """
+        tokens, too_long = self.fit_each(query, passages, truncate, max_passage_tokens)
+        if too_long is not None:
+            raise too_long
+        return tokens
+
+    def fit_each(self, query: str, passages: list[str], truncate: bool | None,
+                 max_passage_tokens: int = 0) -> tuple[list[int], TooLong | None]:
+        """Like `fit`, but every pair is judged on its own: an over-long pair counts 0 tokens and the
+        first one is returned (not raised), for servers that check each pair separately (TEI)."""
         if truncate is None:
             truncate = self.auto_truncate
         limit = self.max_input_length
         q_tokens = estimate_tokens(query) + SPECIAL_TOKENS
         out = []
+        first: TooLong | None = None
         for i, text in enumerate(passages):
             p = estimate_tokens(text)
             if 0 < max_passage_tokens < p:
@@ -82,11 +95,14 @@ class Model:
             n = q_tokens + p
             if n > limit:
                 if not truncate:
-                    chars = len(query) + len(text)
-                    raise TooLong(i, n, chars, chars > limit * CHARS_PER_TOKEN_LIMIT)
-                n = limit
+                    if first is None:
+                        chars = len(query) + len(text)
+                        first = TooLong(i, n, chars, chars > limit * CHARS_PER_TOKEN_LIMIT)
+                    n = 0
+                else:
+                    n = limit
             out.append(n)
-        return out
+        return out, first
 
     def logits(self, query: str, passages: list[str]) -> list[float]:
         return relevance_logits(query, passages)

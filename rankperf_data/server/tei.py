@@ -112,14 +112,23 @@ class TeiCodec:
         if n > self.max_client_batch_size:
             message = f"batch size {n} > maximum allowed batch size {self.max_client_batch_size}"
             raise HttpError(error(self.validation_status, message, "Validation"), "batch_size")
-        if not query and not all(texts):
-            raise HttpError(error(400, "Input validation error: `inputs` cannot be empty", "Empty"), "validation")
-        try:
-            tokens = self.model.fit(query, texts, data.get("truncate"))
-        except TooLong as e:
-            raise HttpError(self._too_long(e), "validation") from None
         options = {"raw_scores": data.get("raw_scores", False), "return_text": data.get("return_text", False)}
-        return RankJob(query, texts, tokens, 0, options)
+        tokens, too_long = self.model.fit_each(query, texts, data.get("truncate"))
+        job = RankJob(query, texts, tokens, 0, options)
+        # TEI checks each pair only once it holds a permit, so these errors lose to a 429 for a pair
+        # that got none; the app decides which comes first (see App._outcome).
+        empty_at = -1
+        if not query:  # a pair is empty when both its query and its text are
+            for i, text in enumerate(texts):
+                if not text:
+                    tokens[i] = 0
+                    empty_at = i if empty_at < 0 else empty_at
+        if empty_at >= 0 and (too_long is None or empty_at < too_long.index):
+            job.pair_error = (empty_at, HttpError(
+                error(400, "Input validation error: `inputs` cannot be empty", "Empty"), "validation"))
+        elif too_long is not None:
+            job.pair_error = (too_long.index, HttpError(self._too_long(too_long), "validation"))
+        return job
 
     def _too_long(self, e: TooLong) -> Response:
         limit = self.model.max_input_length

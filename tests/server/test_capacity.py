@@ -80,6 +80,58 @@ def test_fixed_latency_answers_after_exactly_x_ms(fresh_server):
     # on a shared test machine it mostly measures the neighbours.
 
 
+# 10 passages x 128 words: preparing one answer takes the server a few hundred microseconds.
+_WORDS = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi " * 8).split()
+WIDE = {"query": "gamma delta kappa", "texts": [" ".join(_WORDS[i:] + _WORDS[:i]) for i in range(10)]}
+
+
+def test_fixed_latency_burst_is_answered_together_on_time(fresh_server):
+    """16 requests arriving together are all due together: answers are prepared when the requests
+    arrive, so at the deadline only their delivery is left (built then, the 16th would be ~16 builds late)."""
+    srv = fresh_server("--fixed-latency-ms", "20")
+    raw = post_bytes("/rerank", orjson.dumps(WIDE))
+    socks = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(16)]
+    try:
+        bursts = [_burst(socks, raw) for _ in range(12)]
+    finally:
+        for s in socks:
+            s.close()
+    shown = [[round(x, 2) for x in sorted(b)] for b in bursts]
+    assert min(min(b) for b in bursts) >= 20.0, shown  # never early
+    # The best burst shows the server's own accuracy; the others mostly measure neighbouring processes.
+    # Answers built at the deadline all wait for 16 builds (~5-10 ms here); timed from when each request
+    # was handled rather than received, the last is due ~15 builds after the first (~3-5 ms).
+    assert min(max(b) for b in bursts) - 20.0 < 2.5, shown
+
+
+def _burst(socks: list[socket.socket], raw: bytes) -> list[float]:
+    """Send one request on every connection at once; the latency of each answer, in ms."""
+    import selectors
+
+    sel = selectors.DefaultSelector()
+    sent = {}
+    for s in socks:
+        sel.register(s, selectors.EVENT_READ)
+    for s in socks:
+        sent[s] = time.perf_counter()
+        s.sendall(raw)
+    got: dict[socket.socket, bytes] = {s: b"" for s in socks}
+    latency = {}
+    while len(latency) < len(socks):
+        events = sel.select(5)
+        assert events, "no answer within 5 s"
+        for key, _ in events:
+            s = key.fileobj
+            got[s] += s.recv(65536)
+            head, sep, body = got[s].partition(b"\r\n\r\n")
+            if sep and len(body) >= int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0]):
+                latency[s] = (time.perf_counter() - sent[s]) * 1e3
+                sel.unregister(s)
+    sel.close()
+    time.sleep(0.01)
+    return list(latency.values())
+
+
 def _spin_request(s: socket.socket, raw: bytes) -> float:
     t0 = time.perf_counter()
     s.send(raw)

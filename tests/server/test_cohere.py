@@ -127,3 +127,29 @@ def test_overload_is_429_with_retry_after(fresh_server):
     assert r.headers["retry-after"] == "1"
     assert c.post("/v2/rerank", {"model": "m", "query": QUERY, "documents": DOCS[:2]}).status == 200
     c.close()
+
+
+@pytest.mark.parametrize("path, body, status, message", [
+    ("/v2/rerank", {"model": "m", "query": QUERY, "documents": DOCS, "max_tokens_per_doc": -1}, 400,
+     "invalid request: max_tokens_per_doc must be a non-negative integer"),
+    ("/v1/rerank", {"query": QUERY, "documents": [{"title": "Paris"}], "rank_fields": "title"}, 422,
+     "invalid request: rank_fields must be a list of strings"),
+    ("/v1/rerank", {"query": QUERY, "documents": [{"title": "Paris"}], "rank_fields": ["title", 3]}, 422,
+     "invalid request: rank_fields must be a list of strings"),
+])
+def test_bad_option_values(client, path, body, status, message):
+    _error(client.post(path, body), status, message)
+
+
+@pytest.mark.parametrize("path", ["/v1/rerank", "/v2/rerank"])
+def test_over_long_pair_is_400_without_auto_truncate(fresh_server, path):
+    srv = fresh_server("--zero-latency", "--no-auto-truncate")
+    c = Client(srv.url)
+    long_doc = "word " * 1000  # 1,250 tokens + 8 for the query and specials: over 512
+    message = _error(c.post(path, {"model": "m", "query": QUERY, "documents": [DOCS[0], long_doc]}), 400)
+    assert message.startswith("invalid request: This model's maximum context length is 512 tokens. "
+                              "However, your prompt contains 1258 input tokens.")
+    # max_tokens_per_doc truncates the document itself, so the pair fits
+    r = c.post(path, {"model": "m", "query": QUERY, "documents": [long_doc], "max_tokens_per_doc": 100})
+    assert r.status == 200
+    c.close()

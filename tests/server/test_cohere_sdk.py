@@ -1,4 +1,5 @@
-"""The official `cohere` SDK against the reference server: v1 and v2 rerank, and 401 as UnauthorizedError."""
+"""The official `cohere` SDK against the reference server: v1 and v2 rerank, 401 as UnauthorizedError, and
+max_retries=0 really sending one request per call (503 and 429 are retried by default)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,22 @@ def test_cohere_sdk_v1_and_v2_rerank(fresh_server, server_env):
         bad1.rerank(model="m", query=QUERY, documents=DOCS, **kw)
     # retries really are off: one request per failed call
     assert srv.metric("rankperf_responses_total", route="/v2/rerank", status=401) == 1
+
+
+@pytest.mark.parametrize("status, error", [(503, "ServiceUnavailableError"), (429, "TooManyRequestsError")])
+def test_cohere_sdk_with_max_retries_0_sends_each_call_once(fresh_server, status, error):
+    # The SDK retries 429 and 5xx twice by default (429 after our Retry-After: 1): a load tester that
+    # left retries on would count one failure for three requests.
+    srv = fresh_server("--zero-latency", "--fault", f"{status}:1")
+    v1 = cohere.Client(base_url=srv.url, api_key="k", max_retries=0)
+    v2 = cohere.ClientV2(base_url=srv.url, api_key="k", max_retries=0)
+    expected = getattr(cohere.errors, error)
+    calls = (("/v1/rerank", lambda: v1.rerank(model="rerank-v3.5", query=QUERY, documents=DOCS)),
+             ("/v2/rerank", lambda: v2.rerank(model="rerank-v3.5", query=QUERY, documents=DOCS)))
+    for route, call in calls:
+        for n in (1, 2):
+            with pytest.raises(expected) as caught:
+                call()
+            assert caught.value.status_code == status
+            assert srv.metric("rankperf_requests_received_total", route=route) == n
+            assert srv.metric("rankperf_faults_injected_total", kind=str(status), route=route) == n

@@ -76,6 +76,30 @@ def test_slow_adds_its_delay_then_answers_normally(fresh_server):
     assert srv2.metric("rankperf_faults_injected_total", kind="slow", route="/v1/rerank") == 1
 
 
+@pytest.mark.parametrize("args, path, body, status", [
+    ([], "/rerank", {"query": "q", "texts": []}, 400),  # a validation error
+    ([], "/v1/ranking", {"model": "m"}, 422),
+    ([], "/v2/rerank", None, 400),  # unparseable JSON
+    (["--max-concurrent-requests", "1"], "/rerank", {"query": "q", "texts": ["a", "b"]}, 429),  # overload
+])
+def test_slow_delays_error_answers_too(fresh_server, args, path, body, status):
+    import time
+
+    srv = fresh_server("--zero-latency", "--fault", "slow:1:150ms", *args)
+    c = Client(srv.url)
+    t0 = time.perf_counter()
+    if body is None:
+        r = c.post(path, body=b"{nope", headers={"Content-Type": "application/json"})
+    else:
+        r = c.post(path, body)
+    elapsed = time.perf_counter() - t0
+    c.close()
+    assert r.status == status
+    assert 0.14 < elapsed < 0.6
+    assert srv.metric("rankperf_faults_injected_total", kind="slow", route=path) == 1
+    assert srv.metric("rankperf_responses_total", route=path, status=status) == 1
+
+
 def test_bad_json_is_200_with_a_broken_body(fresh_server):
     srv = faulty(fresh_server, "bad-json:1")
     c = Client(srv.url)
@@ -105,7 +129,11 @@ def test_bad_index_puts_one_index_out_of_range(fresh_server):
     assert len(indices) == 3 and max(indices) == 3
     indices = [x["index"] for x in c.post(*COHERE).json()["results"]]
     assert max(indices) == 3
+    rankings = c.post(*NIM).json()["rankings"]
+    assert len(rankings) == 2 and rankings[0]["index"] == 2  # NIM's top result points past the 2 passages
     c.close()
+    for route in ("/rerank", "/v1/rerank", "/v1/ranking"):
+        assert srv.metric("rankperf_faults_injected_total", kind="bad-index", route=route) == 1
 
 
 def test_content_faults_do_not_touch_error_answers(fresh_server):

@@ -73,3 +73,36 @@ def test_api_nim_serves_only_nim(fresh_server):
     assert c.get("/metrics").status == 200
     c.close()
     assert "api=nim" in srv.output()[0]
+
+
+@pytest.mark.parametrize("body, content_type, kind", [
+    (b'{"model": "m", "query": {"text": "q"}, "passages": [', "application/json", "json_invalid"),
+    (b'{"model": "m", "query": {"text": "q"}, "passages": [{"text": "a"}]}', "text/plain", "model_attributes_type"),
+])
+def test_malformed_json_or_wrong_content_type_are_422(client, body, content_type, kind):
+    r = client.post("/v1/ranking", body=body, headers={"Content-Type": content_type})
+    assert r.status == 422 and r.headers["content-type"] == "application/json"
+    detail = r.json()["detail"]
+    assert detail[0]["type"] == kind and detail[0]["loc"] == ["body"]
+
+
+def test_overload_is_429_with_detail(fresh_server):
+    srv = fresh_server("--zero-latency", "--max-concurrent-requests", "2")
+    c = Client(srv.url)
+    three = c.post("/v1/ranking", {"model": "m", "query": QUERY, "passages": PASSAGES})
+    assert three.status == 429 and three.json() == {"detail": "Too many requests: model is overloaded"}
+    assert c.post("/v1/ranking", {"model": "m", "query": QUERY, "passages": PASSAGES[:2]}).status == 200
+    c.close()
+    assert srv.metric("rankperf_responses_total", route="/v1/ranking", status=429) == 1
+    assert srv.metric("te_request_failure", err="overloaded") == 1
+
+
+def test_body_over_the_payload_limit_is_413_before_it_is_read(fresh_server):
+    srv = fresh_server("--zero-latency", "--payload-limit", "1000")
+    c = Client(srv.url)
+    big = {"model": "m", "query": QUERY, "passages": [{"text": "x" * 1000}]}
+    r = c.post("/v1/ranking", big)
+    assert r.status == 413 and r.json() == {"detail": "Request body too large"}
+    # the body was skipped, not parsed as the next request: the connection still works
+    assert c.post("/v1/ranking", {"model": "m", "query": QUERY, "passages": PASSAGES[:1]}).status == 200
+    c.close()

@@ -177,3 +177,58 @@ def test_no_auto_truncate_and_legacy_413(fresh_server):
     info = c.get("/info").json()
     assert info["auto_truncate"] is False and info["max_client_batch_size"] == 4
     c.close()
+
+
+LONG = "word " * 1000  # ~1250 estimated tokens > 512
+
+
+@pytest.mark.parametrize("query, texts, status", [
+    ("q", [LONG], 422),  # the only pair got a permit, then fails its length check
+    ("q", [LONG, "a"], 422),  # pair 0's error comes first in text order
+    ("q", ["a", LONG], 429),  # pair 1 got no permit: refused before its length is looked at
+    ("", ["", "a"], 400),
+    ("", ["a", ""], 429),  # same for the empty-input check
+])
+def test_permit_check_comes_before_the_per_pair_checks(fresh_server, query, texts, status):
+    from server_http import Client
+
+    # One permit: with zero latency nothing stays in flight, so each request gets exactly one.
+    srv = fresh_server("--zero-latency", "--no-auto-truncate", "--max-concurrent-requests", "1")
+    c = Client(srv.url)
+    r = c.post("/rerank", {"query": query, "texts": texts})
+    c.close()
+    error_type = {400: "Empty", 422: "Validation", 429: "Overloaded"}[status]
+    _json_error(r, status, error_type)
+    reason = "overloaded" if status == 429 else "validation"
+    assert srv.metric("te_request_failure", err=reason) == 1
+
+
+def test_exhausted_permits_turn_an_invalid_request_into_429(fresh_server):
+    import threading
+    import time
+
+    from server_http import Client
+
+    from rankperf_data.server.testing import wait_until
+
+    srv = fresh_server("--fixed-latency-ms", "300", "--no-auto-truncate", "--max-concurrent-requests", "3")
+    holder = threading.Thread(target=lambda: Client(srv.url).post("/rerank", {"query": "q", "texts": ["a"] * 3}))
+    holder.start()
+    assert wait_until(lambda: srv.metric("rankperf_pairs_in_flight") == 3)
+    c = Client(srv.url)
+    t0 = time.perf_counter()
+    _json_error(c.post("/rerank", {"query": "q", "texts": [LONG]}), 429, "Overloaded")
+    assert time.perf_counter() - t0 < 0.25  # refused at once, not after the holder's 300 ms
+    holder.join(5)
+    # With permits, the pair's own check fails; TEI still waits for the other admitted pairs to be
+    # computed (one future per pair, all joined) before it answers with the first error.
+    t0 = time.perf_counter()
+    r = c.post("/rerank", {"query": "q", "texts": ["a", LONG, "b"]})
+    elapsed = time.perf_counter() - t0
+    _json_error(r, 422, "Validation")
+    assert 0.29 < elapsed < 1.0
+    t0 = time.perf_counter()
+    assert c.post("/rerank", {"query": "q", "texts": [LONG]}).status == 422
+    assert time.perf_counter() - t0 < 0.25  # no other pair to wait for: at once
+    c.close()
+    assert srv.metric("rankperf_pairs_in_flight") == 0  # the invalid pairs' permits were given back
