@@ -11,6 +11,9 @@ from hypothesis import settings
 
 from rankperf_data.ports import free_port as pick_free_port
 
+# No test may reach the Hugging Face hub (or anything off loopback); child processes inherit this.
+os.environ["HF_HUB_OFFLINE"] = "1"
+
 # CI replays the same examples every run (a red build must be reproducible); locally each run
 # explores new ones.
 settings.register_profile("ci", derandomize=True)

@@ -9,20 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from rankperf_data.dataset.errors import InputError
+from rankperf_data.dataset.notices import say_once
 from rankperf_data.dataset.order import STRATEGIES
-from rankperf_data.options import BY_DEST
+from rankperf_data.options import BY_DEST, ISL, SYNTHETIC_SHAPE, conflict
 from rankperf_data.options import flag as option_flag
 from rankperf_data.options import value as option_value
 
 # Synthetic-only options (dest -> flag), in the order messages name them.
-RANKINGS_OPTIONS: dict[str, str] = {
-    "rankings_passages_mean": "--rankings-passages-mean",
-    "rankings_passages_stddev": "--rankings-passages-stddev",
-    "rankings_passages_prompt_token_mean": "--rankings-passages-prompt-token-mean",
-    "rankings_passages_prompt_token_stddev": "--rankings-passages-prompt-token-stddev",
-    "rankings_query_prompt_token_mean": "--rankings-query-prompt-token-mean",
-    "rankings_query_prompt_token_stddev": "--rankings-query-prompt-token-stddev",
-}
+RANKINGS_OPTIONS: dict[str, str] = {dest: option_flag(dest) for dest in SYNTHETIC_SHAPE}
 _DESTS = (
     "model",
     "tokenizer",
@@ -93,27 +87,14 @@ class DatasetConfig:
         one with :func:`pick_seed` and broadcasts it); ``-1`` here picks a fresh one locally.
         """
         v = {dest: _value(values, dest) for dest in _DESTS}
-
-        isl = [d for d in ("prompt_input_tokens_mean", "prompt_input_tokens_stddev") if v[d] is not None]
-        if isl:
-            raise InputError(
-                "--prompt-input-tokens-mean/--prompt-input-tokens-stddev cannot be used for ranking requests: "
-                "rankings endpoints take their sizes from --rankings-query-prompt-token-mean/-stddev and "
-                "--rankings-passages-prompt-token-mean/-stddev (and --rankings-passages-mean/-stddev)"
-            )
-
         input_file = str(v["input_file"] or "")
-        if input_file:
-            changed = [flag for dest, flag in RANKINGS_OPTIONS.items() if _differs(v[dest], BY_DEST[dest].default)]
-            if changed:
-                raise InputError(
-                    f"{', '.join(changed)} cannot be combined with --input-file: they shape synthetic data only, "
-                    "and the file's lines are sent as they are"
-                )
-            if int(v["num_dataset_entries"] or 0) > 0:
-                raise InputError(
-                    "--num-dataset-entries cannot be combined with --input-file: the file's lines are the entries"
-                )
+        problem = conflict(_given_by_value(v))
+        if problem:
+            raise InputError(problem)
+        if input_file and int(v["num_dataset_entries"] or 0) > 0:
+            raise InputError(
+                "--num-dataset-entries cannot be combined with --input-file: the file's lines are the entries"
+            )
 
         for dest in ("rankings_passages_mean", "rankings_passages_prompt_token_mean", "rankings_query_prompt_token_mean"):
             if isinstance(v[dest], float) and v[dest].is_integer():
@@ -141,6 +122,7 @@ class DatasetConfig:
         if raw_seed is not None and (isinstance(raw_seed, bool) or not isinstance(raw_seed, int)):
             raise InputError(f"--random-seed must be an integer, got {raw_seed!r}")
         seed = resolve_seed(raw_seed)
+        _say_isl_ignored(v)
         return cls(
             model=str(v["model"] or ""),
             tokenizer=str(v["tokenizer"] or ""),
@@ -161,6 +143,28 @@ class DatasetConfig:
 
 def _flag(dest: str) -> str:
     return option_flag(dest)
+
+
+def _say_isl_ignored(v: Mapping[str, Any]) -> None:
+    isl = [option_flag(d) for d in ISL if v[d] is not None]
+    if isl:
+        say_once(
+            "isl-ignored",
+            "%s ignored: ranking requests take their sizes from --rankings-query-prompt-token-mean/-stddev, "
+            "--rankings-passages-prompt-token-mean/-stddev and --rankings-passages-mean/-stddev",
+            "/".join(isl),
+        )
+
+
+def _given_by_value(v: Mapping[str, Any]) -> set[str]:
+    """The conflicting options a values mapping sets, judged by value: a web UI form sends every
+    field, so a synthetic option counts only when it differs from its default (the command line,
+    config files and environment variables are judged at parse time, see ``options.NoteGiven``)."""
+    given = {d for d in SYNTHETIC_SHAPE if _differs(v[d], BY_DEST[d].default)}
+    given |= {d for d in ISL if v[d] is not None}
+    if v["input_file"]:
+        given.add("input_file")
+    return given
 
 
 def _differs(value: Any, default: Any) -> bool:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from rankperf_data.dataset import notices
 from rankperf_data.dataset import tokenizer as tokenizer_mod
 from rankperf_data.dataset.demo_tokenizers import (
     faker_corpus,
@@ -58,9 +59,13 @@ def unsplit_json(tokenizer_dir: Path, corpus: list[str]) -> Path:
 
 @pytest.fixture(autouse=True)
 def hermetic_hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the Hugging Face cache at an empty directory, and re-arm the once-per-process warning."""
+    """Point the Hugging Face cache at an empty directory and keep the hub offline (no traffic ever
+    leaves loopback: tokenizers come from this cache through huggingface_hub's own code), resolve
+    tokenizers afresh and re-arm the once-per-run warnings."""
     cache = tmp_path / "hf-cache"
     cache.mkdir()
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(tokenizer_mod, "_fallback_warned", False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    tokenizer_mod.forget_resolved()
+    notices.forget()
     return cache

@@ -1,27 +1,33 @@
-"""Finding a tokenizer: file, directory, local HF cache (never the network), or the word estimate."""
+"""Finding a tokenizer: file, directory, hub repo through huggingface_hub (offline here: a fake
+cache), or the word estimate."""
 
 from __future__ import annotations
 
 import logging
 import shutil
+import sys
+import types
 from pathlib import Path
 
 import pytest
 
+from rankperf_data.dataset import notices
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.errors import InputError
 from rankperf_data.dataset.source import build_dataset
-from rankperf_data.dataset.tokenizer import HFCounter, WordCounter, find_in_hf_cache, resolve_counter
+from rankperf_data.dataset.tokenizer import HFCounter, WordCounter, fetch_from_hub, resolve_counter
 
 
-def _cache_model(cache: Path, name: str, tokenizer_json: Path, revision: str = "abc123") -> Path:
+def _cache_model(cache: Path, name: str, tokenizer_json: Path, revision: str = "abc123", main: bool = True) -> Path:
+    """The hub cache layout huggingface_hub reads: models--org--name/snapshots/<rev>/, refs/main."""
     repo = cache / ("models--" + name.replace("/", "--"))
     snap = repo / "snapshots" / revision
     snap.mkdir(parents=True)
     shutil.copy(tokenizer_json, snap / "tokenizer.json")
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(revision)
-    return snap / "tokenizer.json"
+    if main:
+        (repo / "refs").mkdir(exist_ok=True)
+        (repo / "refs" / "main").write_text(revision)
+    return (snap / "tokenizer.json").resolve()
 
 
 def test_file_and_directory(wordpiece_json: Path, tmp_path: Path) -> None:
@@ -48,7 +54,7 @@ def test_not_a_tokenizer_file(tmp_path: Path) -> None:
 
 def test_hub_name_from_cache(hermetic_hf_cache: Path, bpe_json: Path) -> None:
     path = _cache_model(hermetic_hf_cache, "org/reranker", bpe_json)
-    assert find_in_hf_cache("org/reranker") == path
+    assert fetch_from_hub("org/reranker") == (path, "")
     counter = resolve_counter("org/reranker", "other")
     assert isinstance(counter, HFCounter) and counter.description == str(path)
 
@@ -57,7 +63,8 @@ def test_hub_name_missing_is_an_error(hermetic_hf_cache: Path) -> None:
     with pytest.raises(InputError) as info:
         resolve_counter("org/not-here", "m")
     msg = str(info.value)
-    assert "--tokenizer" in msg and "org/not-here" in msg and "never downloads" in msg
+    assert "--tokenizer" in msg and "org/not-here" in msg
+    assert str(hermetic_hf_cache) in msg and "HF_HUB_OFFLINE is set" in msg
 
 
 def test_model_found_in_cache(hermetic_hf_cache: Path, unigram_json: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -68,10 +75,31 @@ def test_model_found_in_cache(hermetic_hf_cache: Path, unigram_json: Path, caplo
     assert not caplog.records
 
 
-def test_snapshot_without_ref(hermetic_hf_cache: Path, bpe_json: Path) -> None:
-    path = _cache_model(hermetic_hf_cache, "solo", bpe_json)
-    (path.parents[2] / "refs" / "main").unlink()
-    assert find_in_hf_cache("solo") == path
+def test_cached_revision_is_the_one_refs_main_names(hermetic_hf_cache: Path, bpe_json: Path, wordpiece_json: Path) -> None:
+    _cache_model(hermetic_hf_cache, "org/two", bpe_json, revision="old", main=False)
+    current = _cache_model(hermetic_hf_cache, "org/two", wordpiece_json, revision="new")
+    old = hermetic_hf_cache / "models--org--two" / "snapshots" / "old" / "tokenizer.json"
+    old.touch()  # the newest file on disk is not what main points to
+    assert fetch_from_hub("org/two") == (current, "")
+
+
+def test_snapshot_without_ref_is_not_main(hermetic_hf_cache: Path, bpe_json: Path) -> None:
+    _cache_model(hermetic_hf_cache, "solo", bpe_json, main=False)
+    found, why = fetch_from_hub("solo")
+    assert found is None and "HF_HUB_OFFLINE" in why
+
+
+def test_cache_from_hf_home(tmp_path: Path, bpe_json: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HF_HUB_CACHE")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "home"))
+    path = _cache_model(tmp_path / "home" / "hub", "org/homed", bpe_json)
+    assert resolve_counter("", "org/homed").description == str(path)
+
+
+def test_not_a_repo_name_never_asks_the_hub(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HF_HUB_OFFLINE")  # the name alone is enough to skip the hub
+    found, why = fetch_from_hub("my served model:latest")
+    assert found is None and "not a Hugging Face hub repo name" in why
 
 
 def test_local_model_directory(tmp_path: Path, bpe_json: Path) -> None:
@@ -85,8 +113,10 @@ def test_fallback_warns_once(caplog: pytest.LogCaptureFixture) -> None:
         b = build_dataset(DatasetConfig.from_options({"random_seed": 2, "model": "org/absent"}))
         c = resolve_counter("", "other/absent")
     warnings = [r for r in caplog.records if r.name == "rankperf"]
-    assert len(warnings) == 1
-    assert "org/absent" in warnings[0].getMessage() and "--tokenizer" in warnings[0].getMessage()
+    assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
+    message = warnings[0].getMessage()
+    assert "org/absent" in message and "--tokenizer" in message and "word-level estimate" in message
+    assert "HF_HUB_OFFLINE is set" in message  # and why
     assert a.tokenizer_description == b.tokenizer_description == "word-level estimate (no tokenizer found for org/absent)"
     assert isinstance(c, WordCounter)
 
@@ -102,3 +132,44 @@ def test_truncation_in_tokenizer_json_is_ignored(wordpiece_json: Path, tmp_path:
     r = d.get(0)
     assert r.passage_tokens[0] == 128
     assert d.counter.count(r.passages[0]) == 128  # type: ignore[attr-defined]
+
+
+class _Runner:
+    pass
+
+
+class _WorkerRunner(_Runner):
+    pass
+
+
+def _as_locust_process(monkeypatch: pytest.MonkeyPatch, runner_class: type) -> None:
+    """Look, to the dataset code, like a Locust process whose runner is of this class.
+
+    Stand-ins for ``locust.runners`` and rankperf's hooks module (where the runner is kept): the
+    real ones would monkey-patch this whole test process with gevent.
+    """
+    runners = types.ModuleType("locust.runners")
+    runners.WorkerRunner = _WorkerRunner  # type: ignore[attr-defined]
+    hooks = types.ModuleType("rankperf_data.load.hooks")
+    hooks.STATE = types.SimpleNamespace(environment=types.SimpleNamespace(runner=runner_class()))  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "locust.runners", runners)
+    monkeypatch.setitem(sys.modules, "rankperf_data.load.hooks", hooks)
+
+
+def test_worker_process_logs_the_fallback_at_debug(caplog: pytest.LogCaptureFixture,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Locust worker's master has said it already: the worker keeps it for --loglevel DEBUG."""
+    _as_locust_process(monkeypatch, _WorkerRunner)
+    assert notices.in_worker_process()
+    with caplog.at_level(logging.DEBUG, logger="rankperf"):
+        resolve_counter("", "org/absent")
+    records = [r for r in caplog.records if r.name == "rankperf"]
+    assert [r.levelno for r in records] == [logging.DEBUG] and "word-level estimate" in records[0].getMessage()
+
+
+def test_master_and_local_processes_warn(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    _as_locust_process(monkeypatch, _Runner)  # MasterRunner, LocalRunner: not workers
+    assert not notices.in_worker_process()
+    with caplog.at_level(logging.DEBUG, logger="rankperf"):
+        resolve_counter("", "org/absent")
+    assert [r.levelno for r in caplog.records if r.name == "rankperf"] == [logging.WARNING]

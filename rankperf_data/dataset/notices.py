@@ -1,0 +1,43 @@
+"""Warnings said once per run: by the process the user watches, not by every load process.
+
+A Locust run may have a master and many workers, each building the same dataset. The master (or
+the single local process, or ``rankperf profile``) warns; a worker logs the same text at debug
+level, since its master has already said it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+log = logging.getLogger("rankperf")
+
+_said: set[str] = set()  # keys already said in this process
+
+
+def in_worker_process() -> bool:
+    """True in a Locust worker process (``--worker``, or one forked by ``--processes``).
+
+    Read from the runner that rankperf's Locust hooks keep, when they are loaded at all: the dataset
+    package never imports Locust itself.
+    """
+    hooks = sys.modules.get("rankperf_data.load.hooks")
+    runners = sys.modules.get("locust.runners")
+    if hooks is None or runners is None:
+        return False
+    environment = getattr(getattr(hooks, "STATE", None), "environment", None)
+    return isinstance(getattr(environment, "runner", None), runners.WorkerRunner)
+
+
+def say_once(key: str, message: str, *args: object) -> None:
+    """Log ``message`` as a warning the first time ``key`` comes up in this process (debug in workers)."""
+    if key in _said:
+        return
+    _said.add(key)
+    level = logging.DEBUG if in_worker_process() else logging.WARNING
+    log.log(level, message, *args)
+
+
+def forget() -> None:
+    """Let every notice be said again (tests)."""
+    _said.clear()
