@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import orjson
@@ -30,7 +31,14 @@ def parse_json(body: bytes) -> tuple[object, Verdict | None]:
     try:
         return orjson.loads(body), None
     except orjson.JSONDecodeError as exc:
-        return None, Verdict(ErrorKind.INVALID_RESPONSE, f"response is not JSON ({exc.msg}): {snippet(body)}")
+        strict_error = exc
+    # Some servers write NaN / Infinity literals or numbers that overflow a double, which orjson
+    # refuses: the stdlib decoder reads them as floats, so the score check can name the problem.
+    try:
+        return json.loads(body), None
+    except (ValueError, RecursionError):
+        message = f"response is not JSON ({strict_error.msg}): {snippet(body)}"
+        return None, Verdict(ErrorKind.INVALID_RESPONSE, message)
 
 
 def finish_body(body: dict, request: RankingRequest, extra: dict | None) -> bytes:
@@ -74,7 +82,7 @@ def check_rankings(items: object, index_key: str, score_key: str, n_passages: in
             return Verdict(ErrorKind.VALIDATION, f"duplicate index {index}")
         seen.add(index)
         if not math.isfinite(score):
-            return Verdict(ErrorKind.VALIDATION, f"non-finite score for index {index}")
+            return Verdict(ErrorKind.VALIDATION, f"non-finite score at result {pos} (index {index}: {score})")
         if score > previous:
             return Verdict(ErrorKind.VALIDATION, f"results not sorted by {score_key} (position {pos})")
         previous = score

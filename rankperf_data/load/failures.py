@@ -10,10 +10,53 @@ from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 
 from rankperf_data.apis.errors import ErrorKind
 
+# What the HTTP parser says when the socket ends inside a message: these are cuts, not bad HTTP.
+_BODY_CUT = "Incomplete response"
+_HEADERS_CUT = "Invalid EOF state"
+
+
+class ClosedEarly(ConnectionError):
+    """The server closed the connection before the whole response body arrived."""
+
+    def __init__(self, received: int, expected: int | None) -> None:
+        self.received = received
+        self.expected = expected
+        if expected is None:
+            detail = f"{received} body bytes of an undeclared length"
+        else:
+            detail = f"{received} of {expected} body bytes"
+        super().__init__(f"connection closed early ({detail})")
+
+
+def _parse_error_text(exc: HTTPParseError) -> str:
+    return str(exc.args[0]) if exc.args else ""
+
+
+def is_cut_short(exc: BaseException) -> bool:
+    """True when the HTTP parser failed only because the connection ended mid-message."""
+    return isinstance(exc, HTTPParseError) and _parse_error_text(exc).startswith((_BODY_CUT, _HEADERS_CUT))
+
+
+def read_body(response) -> bytes:
+    """The whole body of ``response``; a connection closed before its end raises ClosedEarly."""
+    try:
+        return response.read()
+    except HTTPParseError as exc:
+        if not is_cut_short(exc):
+            raise
+        # the client has let the socket go; what arrived before the close is still buffered
+        received = len(response.read())
+        raise ClosedEarly(received, response.content_length) from exc
+
 
 def classify(exc: BaseException) -> tuple[ErrorKind, str]:
     if isinstance(exc, (gevent.Timeout, socket.timeout, TimeoutError)):
         return ErrorKind.TIMEOUT, "no complete response within the request timeout"
+    if isinstance(exc, ClosedEarly):
+        return ErrorKind.CONNECTION, str(exc)
+    if is_cut_short(exc):
+        where = "the headers" if _parse_error_text(exc).startswith(_HEADERS_CUT) else "the body"
+        return ErrorKind.CONNECTION, f"connection closed early (before the end of {where})"
     if isinstance(exc, HTTPParseError) and not isinstance(exc, HTTPConnectionClosed):
         return ErrorKind.INVALID_RESPONSE, f"malformed HTTP response: {exc}"
     if isinstance(exc, ssl.SSLError):

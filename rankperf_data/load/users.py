@@ -13,15 +13,17 @@ import time
 import gevent
 from geventhttpclient.url import URL
 from locust import FastHttpUser, constant, task
-from locust.exception import StopUser
+from locust.exception import StopTest, StopUser
 from locust.runners import STATE_CLEANUP, STATE_STOPPED, STATE_STOPPING
 from locust.user.task import LOCUST_STATE_RUNNING, LOCUST_STATE_STOPPING
 
 from rankperf_data import apis, options
 from rankperf_data.apis.errors import ErrorKind, error_label
 from rankperf_data.load import hooks
-from rankperf_data.load.failures import classify
+from rankperf_data.load.failures import classify, read_body
 from rankperf_data.load.process import epoch_ns
+from rankperf_data.load.records import PHASE_PROFILING
+from rankperf_data.report.artifacts import redact_text
 
 _NAN = float("nan")
 _TIMING_HEADERS = ("x-queue-time", "x-inference-time", "x-tokenization-time")
@@ -45,6 +47,25 @@ def _header_ms(response, name: str) -> float:
         return _NAN
 
 
+class TargetError(ValueError):
+    """The host and endpoint path do not make a usable http(s) URL."""
+
+
+def target_url(host: str | None, path: str) -> URL:
+    """The URL a user posts to: Locust's base URL (-H) followed by the endpoint path, as a plain
+    prefix (Locust's rule). Raises TargetError when that is no http(s) URL with a host and port."""
+    text = f"{host or ''}{path}"
+    shown = redact_text(repr(text))  # a password in the host's user:pass@ stays out of the logs
+    try:
+        url = URL(text)
+        url.port  # noqa: B018 (parsing the port is what rejects 'host:notaport')
+    except ValueError as exc:
+        raise TargetError(f"invalid URL {shown} (host + endpoint path): {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise TargetError(f"invalid URL {shown} (host + endpoint path): expected http(s)://HOST[:PORT]/PATH")
+    return url
+
+
 class RerankUser(FastHttpUser):
     """Shared behaviour; subclasses pick the API module."""
 
@@ -54,6 +75,18 @@ class RerankUser(FastHttpUser):
     api = apis.tei
 
     def __init__(self, environment) -> None:
+        try:
+            self._build(environment)
+        except StopTest:
+            raise
+        except Exception as exc:
+            # Locust only logs an error raised while it builds a user, and the run then idles with
+            # no users forever; StopTest makes it stop (headless: quit) after logging the reason.
+            reason = str(exc) if isinstance(exc, TargetError) else f"{type(exc).__name__}: {exc}"
+            # no chained traceback: it would print the unredacted original next to this message
+            raise StopTest(f"rankperf: cannot start {type(self).__name__}: {redact_text(reason)}") from None
+
+    def _build(self, environment) -> None:
         process = hooks.current_process()
         settings = process.settings
         self.insecure = settings.insecure
@@ -64,7 +97,7 @@ class RerankUser(FastHttpUser):
         self.settings = settings
         path = settings.endpoint or self._default_path()
         self.path = path
-        url = URL(f"{self.host}{path}")  # Locust's rule: the base URL is a plain prefix
+        url = target_url(self.host, path)
         self._http = self.client.client.clientpool.get_client(url)
         self._uri = url.request_uri
         self._url = str(url)
@@ -141,7 +174,7 @@ class RerankUser(FastHttpUser):
         try:
             with gevent.Timeout(self.settings.timeout):
                 response = self._http.request("POST", self._uri, body=body, headers=self._headers)
-                payload = response.read()
+                payload = read_body(response)
                 status = response.status_code
         except gevent.Timeout as exc:
             kind, message = classify(exc)
@@ -171,18 +204,23 @@ class RerankUser(FastHttpUser):
         row = (index, phase, process.worker_index, status, int(kind), -1, intended_ns or start_epoch, start_epoch,
                end_epoch, len(request.passages), results, request.query_tokens, request.total_passage_tokens,
                len(body), len(payload), queue_ms, inference_ms, tokenization_ms, compute_tokens)
+        # Warmup requests stay out of every statistic, Locust's own (console, CSV, web UI) too:
+        # only their rankperf records (phase=warmup) keep them.
+        if phase == PHASE_PROFILING:
+            self._fire(
+                request_type="POST",
+                name=self.path,
+                response_time=(end - start) / 1e6,
+                response_length=len(payload),
+                exception=None if kind == ErrorKind.OK else RerankFailure(error_label(kind, status), message),
+                context={},
+                start_time=start_epoch / 1e9,
+                url=self._url,
+                response=None,
+            )
+        # after Locust has counted it: the last finish may tell the master this process is done,
+        # and Locust's counters are sent along right then
         process.finish(token, row, message)
-        self._fire(
-            request_type="POST",
-            name=self.path if phase == 0 else f"{self.path} (warmup)",
-            response_time=(end - start) / 1e6,
-            response_length=len(payload),
-            exception=None if kind == ErrorKind.OK else RerankFailure(error_label(kind, status), message),
-            context={},
-            start_time=start_epoch / 1e9,
-            url=self._url,
-            response=None,
-        )
         if stopped is not None:
             raise stopped
 

@@ -56,7 +56,10 @@ def tei_body(items):
         (200, tei_body([{"index": 1, "score": 0.1}, {"index": 0, "score": 0.5}, {"index": 2, "score": 0.0}]),
          ErrorKind.VALIDATION, "not sorted"),
         (200, tei_body([{"index": 1, "score": "high"}]), ErrorKind.INVALID_RESPONSE, "numeric 'score'"),
-        (200, b'[{"index":0,"score":NaN}]', ErrorKind.INVALID_RESPONSE, "not JSON"),
+        (200, b'[{"index":0,"score":NaN}]', ErrorKind.VALIDATION, "non-finite score at result 0"),
+        (200, b'[{"index":1,"score":0.9},{"index":0,"score":-Infinity},{"index":2,"score":0.1}]',
+         ErrorKind.VALIDATION, "non-finite score at result 1"),
+        (200, b'[{"index":0,"score":NaN', ErrorKind.INVALID_RESPONSE, "not JSON"),
     ],
 )
 def test_tei_validation(status, body, kind, needle):
@@ -67,14 +70,30 @@ def test_tei_validation(status, body, kind, needle):
         assert verdict.results == 3
 
 
-def test_non_finite_score_is_an_error():
-    # orjson refuses NaN/Infinity literals and overflowing numbers: such a body is not valid JSON
-    body = b'[{"index":0,"score":1e999},{"index":1,"score":0.5},{"index":2,"score":0.1}]'
-    assert tei.validate(200, body, REQ).kind == ErrorKind.INVALID_RESPONSE
-    # a decoder that lets them through still meets the finite-score check
+@pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"1e999"])
+def test_non_finite_score_is_a_validation_error(literal):
+    # orjson refuses NaN/Infinity literals and numbers that overflow a double; the stdlib decoder
+    # reads them, so the answer reaches the finite-score check instead of counting as "not JSON"
+    body = b'[{"index":0,"score":%s},{"index":1,"score":0.5},{"index":2,"score":0.1}]' % literal
+    verdict = tei.validate(200, body, REQ)
+    assert verdict.kind == ErrorKind.VALIDATION
+    assert verdict.message.startswith("non-finite score at result 0")
+    cohere_body = b'{"results":[{"index":0,"relevance_score":0.9},{"index":1,"relevance_score":%s}]}' % literal
+    assert "non-finite score at result 1" in cohere.validate(200, cohere_body, REQ, top_n=2).message
+    nim_body = b'{"rankings":[{"index":2,"logit":%s},{"index":1,"logit":0.5},{"index":0,"logit":0.1}]}' % literal
+    assert nim.validate(200, nim_body, REQ).kind == ErrorKind.VALIDATION
+
+
+def test_non_finite_score_from_any_decoder_is_an_error():
     items = [{"index": 0, "score": math.inf}, {"index": 1, "score": 0.5}, {"index": 2, "score": 0.1}]
     verdict = check_rankings(items, "index", "score", 3, 3)
     assert verdict.kind == ErrorKind.VALIDATION and "non-finite" in verdict.message
+
+
+def test_not_json_keeps_the_strict_decoder_message():
+    verdict = tei.validate(200, b"<html>oops</html>", REQ)
+    assert verdict.kind == ErrorKind.INVALID_RESPONSE
+    assert verdict.message.startswith("response is not JSON (") and "<html>oops</html>" in verdict.message
 
 
 def test_cohere_top_n_and_shape():
