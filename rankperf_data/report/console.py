@@ -38,6 +38,8 @@ ROWS = (
     "good_request_fraction",
     "offered_rate",
     "achieved_rate",
+    "late_start_count",  # open loop only, like the two rows above
+    "late_start_rate",
 )
 # Shown only when there were errors (a 0 % row says nothing the counts don't).
 ERROR_ONLY = {"error_request_count", "request_error_rate"}
@@ -87,16 +89,30 @@ def facts_line(summary: Summary) -> str:
     info = summary.info
     if info is not None and info.tokenizer:
         parts.append(f"tokens: {info.tokenizer}")
-    d = summary.distribution
-    if d is not None:
-        text = (f"dataset sent: {d.requests:,} requests, passages/request mean {d.passages.avg:,.2f} "
-                f"(min {d.passages.min:,.0f}, max {d.passages.max:,.0f})")
-        if d.query_tokens is not None:
-            text += f", query tokens mean {d.query_tokens.avg:,.1f}"
-        if d.passage_tokens_per_passage is not None:
-            text += f", tokens/passage mean {d.passage_tokens_per_passage:,.1f}"
-        parts.append(text)
+    if summary.distribution is not None:
+        parts.append(inputs_text(summary))
+    if summary.late_start_threshold_ms is not None:
+        parts.append(f"late start: sent more than {summary.late_start_threshold_ms:,.2f} ms after its intended "
+                     "time (max of 1 ms and one mean arrival gap)")
     return "; ".join(parts)
+
+
+def inputs_text(summary: Summary) -> str:
+    """The realised dataset: mean (min, max) of passages, query tokens and tokens per passage."""
+    d = summary.distribution
+    assert d is not None
+    text = (f"dataset sent: {d.requests:,} requests, passages/request mean {d.passages.avg:,.2f} "
+            f"(min {d.passages.min:,.0f}, max {d.passages.max:,.0f})")
+    if d.query_tokens is not None:
+        q = d.query_tokens
+        text += f", query tokens mean {q.avg:,.1f} (min {q.min:,.0f}, max {q.max:,.0f})"
+    if d.passage_tokens_per_passage is not None:
+        text += f", tokens/passage mean {d.passage_tokens_per_passage:,.1f}"
+        m = d.request_mean_passage_tokens
+        if m is not None:
+            # records hold each request's passage-token total, not single passages' sizes
+            text += f" (per-request means: min {m.min:,.1f}, max {m.max:,.1f})"
+    return text
 
 
 def _natural_width(*tables: Table) -> int:

@@ -31,6 +31,9 @@ HEAD_TAGS = ("request_throughput", "request_latency", "request_count", "goodput"
 TAIL_FIRST_TAGS = ("request_error_rate", "completed_request_count", "good_request_fraction")
 # AIPerf's CSV drops the unit of plain counts ("Request Count", "HTTP Chunks Sent").
 CSV_UNITLESS = {"requests", "count", ""}
+# AIPerf's third CSV block, GPU telemetry: written as its header alone when no GPU was observed,
+# as rankperf never does (kept so that readers of AIPerf's layout find the block they expect).
+CSV_GPU_HEADER = ("Endpoint", "GPU_Index", "GPU_Name", "GPU_UUID", "Platform", "Metric", *CSV_RECORD_COLUMNS)
 
 
 # ---- AIPerf JSON ----------------------------------------------------------------------------------
@@ -70,6 +73,20 @@ def _phase(name: str, info: RunInfo, requests: int | None, duration: float | Non
     return phase
 
 
+def aiperf_dataset(summary: Summary) -> dict:
+    """input_config.datasets[0] in AIPerf's terms. AIPerf's reader (pydantic, extra keys forbidden)
+    rejects the whole input_config over one unknown key, so rankperf's own facts live elsewhere:
+    the tokenizer in input_config.tokenizer, the realised distribution in the "rankperf" section."""
+    info = summary.info
+    assert info is not None
+    dataset = {"name": "main", **{k: v for k, v in info.dataset.items() if k not in ("tokenizer", "sampling_strategy")}}
+    if "sampling_strategy" in info.dataset:
+        dataset["sampling"] = info.dataset["sampling_strategy"]  # AIPerf's name, same values
+    if summary.dataset_entries is not None:
+        dataset["entries"] = summary.dataset_entries  # an int >= 1 in AIPerf's schema, never null
+    return dataset
+
+
 def input_config(summary: Summary, artifact_dir: Path | None) -> dict:
     """AIPerf's input_config, from RunInfo (already redacted)."""
     info = summary.info
@@ -77,9 +94,6 @@ def input_config(summary: Summary, artifact_dir: Path | None) -> dict:
     endpoint: dict = {"urls": [info.url], "type": info.endpoint_type}
     if info.options.get("endpoint"):  # the user chose the path (--endpoint / --custom-endpoint)
         endpoint["custom_endpoint"] = info.endpoint
-    dataset = {"name": "main", **info.dataset}
-    if summary.distribution is not None:
-        dataset.setdefault("realised", summary.distribution.to_dict())
     phases = []
     if info.warmup_request_count or summary.warmup_metrics:
         phases.append(_phase("warmup", info, info.warmup_request_count, None))
@@ -87,14 +101,13 @@ def input_config(summary: Summary, artifact_dir: Path | None) -> dict:
     config: dict = {
         "models": {"items": [{"name": m} for m in info.model.split(",") if m]},
         "endpoint": endpoint,
-        "datasets": [dataset],
+        "datasets": [aiperf_dataset(summary)],
         "phases": phases,
         "artifacts": {"dir": str(artifact_dir.resolve()) if artifact_dir else info.artifact_dir},
     }
     if info.goodput:
         config["slos"] = dict(info.goodput)
     config["tokenizer"] = {"name": info.tokenizer}
-    config["workers"] = info.workers
     config["options"] = info.options
     return config
 
@@ -126,6 +139,8 @@ def to_aiperf_json(summary: Summary, benchmark_id: str, artifact_dir: Path | Non
         "approximate_percentiles": summary.approximate,
         "rate_not_achieved": summary.rate_not_achieved,
         "warnings": list(summary.warnings),
+        "late_start_threshold_ms": summary.late_start_threshold_ms,
+        "workers": summary.info.workers if summary.info else None,
         "client_cpu": dict(summary.info.client_cpu) if summary.info else {},
         "dataset_distribution": summary.distribution.to_dict() if summary.distribution else None,
     }
@@ -172,7 +187,8 @@ def _fmt(value: float | None) -> str:
 
 
 def to_aiperf_csv(summary: Summary) -> str:
-    """profile_export_aiperf.csv: record metrics, a blank line, then scalars; alphabetical; CRLF."""
+    """profile_export_aiperf.csv as AIPerf lays it out (CRLF): record metrics, a blank line, scalars,
+    two blank lines, the (empty) GPU telemetry block; rows alphabetical."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     records = sorted((m for m in summary.metrics.values() if m.is_record), key=csv_label)
@@ -184,6 +200,9 @@ def to_aiperf_csv(summary: Summary) -> str:
     writer.writerow(("Metric", "Value"))
     for m in scalars:
         writer.writerow((csv_label(m), _fmt(m.value)))
+    writer.writerow(())
+    writer.writerow(())
+    writer.writerow(CSV_GPU_HEADER)
     return buf.getvalue()
 
 

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import re
 from http import HTTPStatus
 from pathlib import Path
 
+from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.report.artifacts import redact_text
-from rankperf_data.report.metrics import DEFINITIONS, ErrorGroup, Metric, Summary, normalise_message
+from rankperf_data.report.metrics import (
+    DEFINITIONS,
+    ErrorGroup,
+    Metric,
+    Summary,
+    error_message,
+    normalise_message,
+)
 from rankperf_data.report.stats import RecordStats
 
 # Locust percentile column -> our stat name (66%, 80%, 98%, 99.9%, 99.99% have no AIPerf slot).
@@ -16,7 +25,12 @@ PERCENTILE_COLUMNS = {"50%": "p50", "75%": "p75", "90%": "p90", "95%": "p95", "9
 NOTE = ("from Locust's CSV: latency includes failed requests (Locust times them too); "
         "Request Count and Request Throughput count successes only, as AIPerf does")
 
-_CODE = re.compile(r"code=(\d{3})\b|HTTPError\('(\d{3}) ")
+_CODE = re.compile(r"code=(\d{3})\b|HTTPError\('(\d{3}) |\bHTTP (\d{3})\b")
+# Warmup requests are not measured. rankperf's users named them "<path> (warmup)" in Locust's stats
+# (newer versions keep them out of Locust's stats altogether); CSVs with such rows are still read.
+WARMUP_SUFFIX = " (warmup)"
+# rankperf's failure as Locust prints it: RerankFailure('<label>: <message>'), label a status or a kind
+_RERANK = re.compile(r"^RerankFailure\((.*)\)$", re.S)
 
 
 class LocustCsvError(Exception):
@@ -29,14 +43,50 @@ def _number(text: str | None) -> float | None:
     return float(text)
 
 
-def _pick_row(rows: list[dict], path: Path) -> dict:
-    for row in rows:
-        if row.get("Name") == "Aggregated":
-            return row
-    if len(rows) == 1:
-        return rows[0]
-    names = ", ".join(sorted({r.get("Name", "?") for r in rows})) or "none"
-    raise LocustCsvError(f"{path}: no Aggregated row and not exactly one named row (rows: {names})")
+def _is_warmup(row: dict) -> bool:
+    return (row.get("Name") or "").endswith(WARMUP_SUFFIX)
+
+
+def _combine(rows: list[dict]) -> dict:
+    """One row from several (warmup left out): counts and rates summed (Locust gives every row the
+    same window), average weighted by count, min of mins, max of maxes. Percentiles cannot be
+    rebuilt from per-row buckets, so they are left unknown (N/A)."""
+    counted = [r for r in rows if int(r["Request Count"]) and _number(r["Average Response Time"]) is not None]
+    out = {key: "N/A" for key in rows[0]}
+    for key in ("Request Count", "Failure Count"):
+        out[key] = str(sum(int(r[key]) for r in rows))
+    for key in ("Requests/s", "Failures/s"):
+        out[key] = str(sum(_number(r[key]) or 0.0 for r in rows))
+    if counted:
+        total = sum(int(r["Request Count"]) for r in counted)
+        out["Average Response Time"] = str(sum(_number(r["Average Response Time"]) * int(r["Request Count"])
+                                               for r in counted) / total)
+        out["Min Response Time"] = str(min(_number(r["Min Response Time"]) for r in counted))
+        out["Max Response Time"] = str(max(_number(r["Max Response Time"]) for r in counted))
+    return out
+
+
+def _pick_row(rows: list[dict], path: Path) -> tuple[dict, list[str]]:
+    """The row that describes the measured requests, and notes on how it was obtained."""
+    warmup = sorted(r.get("Name", "") for r in rows if _is_warmup(r))
+    named = [r for r in rows if r.get("Name") != "Aggregated" and not _is_warmup(r)]
+    if not warmup:
+        for row in rows:
+            if row.get("Name") == "Aggregated":
+                return row, []
+        if len(rows) == 1:
+            return rows[0], []
+        names = ", ".join(sorted({r.get("Name", "?") for r in rows})) or "none"
+        raise LocustCsvError(f"{path}: no Aggregated row and not exactly one named row (rows: {names})")
+    if not named:
+        raise LocustCsvError(f"{path}: only warmup rows ({', '.join(warmup)}), no measured requests")
+    # Locust's Aggregated row counts the warmup requests too: use the measured rows alone.
+    notes = [f"warmup rows left out ({', '.join(warmup)}): the numbers are of the other rows"]
+    if len(named) == 1:
+        return named[0], notes
+    notes.append("percentiles N/A: Locust merges the rows' response-time buckets only in its Aggregated "
+                 "row, which includes the warmup")
+    return _combine(named), notes
 
 
 def _metric(tag: str, **kwargs) -> Metric:
@@ -56,10 +106,38 @@ def latency_metric(row: dict) -> Metric | None:
     return _metric("request_latency", stats=stats, approximate=True)
 
 
+def _rerank_group(error: str, count: int) -> ErrorGroup | None:
+    """rankperf's own failure, RerankFailure('500: HTTP 500'), grouped as the records path groups it."""
+    match = _RERANK.match(error)
+    if not match:
+        return None
+    try:
+        text = ast.literal_eval(match[1])
+    except (ValueError, SyntaxError):
+        return None
+    if not isinstance(text, str):
+        return None
+    label, _, message = text.partition(": ")
+    if label.isdigit():
+        status = int(label)
+        try:
+            typ = HTTPStatus(status).phrase
+        except ValueError:
+            typ = f"HTTP {status}"
+        return ErrorGroup(label, status, typ, error_message(ErrorKind.HTTP, status, message), count)
+    kind = ErrorKind.__members__.get(label.upper())
+    if kind is None:
+        return None
+    return ErrorGroup(label, None, label, error_message(kind, 0, message), count)
+
+
 def _error_group(error: str, count: int) -> ErrorGroup:
     error = redact_text(error)  # Locust's error text can hold a URL with a key in it
+    rerank = _rerank_group(error, count)
+    if rerank is not None:
+        return rerank
     match = _CODE.search(error)
-    code = int(match[1] or match[2]) if match else None
+    code = int(match[1] or match[2] or match[3]) if match else None
     if code is not None:
         try:
             typ = HTTPStatus(code).phrase
@@ -77,6 +155,8 @@ def read_failures(path: Path) -> list[ErrorGroup]:
     merged: dict[tuple[str, str], ErrorGroup] = {}
     with path.open(newline="") as f:
         for row in csv.DictReader(f):
+            if _is_warmup(row):
+                continue
             g = _error_group(row["Error"], int(row["Occurrences"]))
             key = (g.label, g.message)
             if key in merged:
@@ -94,7 +174,7 @@ def summary_from_locust_csv(prefix: str | Path) -> Summary:
         rows = list(csv.DictReader(f))
     if not rows or "Request Count" not in rows[0]:
         raise LocustCsvError(f"{stats_path}: not a Locust stats CSV")
-    row = _pick_row(rows, stats_path)
+    row, notes = _pick_row(rows, stats_path)
     total, failures = int(row["Request Count"]), int(row["Failure Count"])
     rps, fps = _number(row["Requests/s"]) or 0.0, _number(row["Failures/s"]) or 0.0
     metrics: dict[str, Metric] = {}
@@ -112,5 +192,5 @@ def summary_from_locust_csv(prefix: str | Path) -> Summary:
         metrics["request_error_rate"] = _metric("request_error_rate", value=100.0 * failures / total)
     if rps > 0:
         metrics["benchmark_duration"] = _metric("benchmark_duration", value=total / rps)
-    return Summary(metrics=metrics, errors=read_failures(Path(f"{prefix}_failures.csv")), notes=[NOTE],
+    return Summary(metrics=metrics, errors=read_failures(Path(f"{prefix}_failures.csv")), notes=[NOTE, *notes],
                    source="locust_csv", approximate=True)

@@ -15,7 +15,13 @@ from rankperf_data.report.load import NoRecordsError, load_run
 from rankperf_data.report.locust_csv import LocustCsvError, summary_from_locust_csv
 from rankperf_data.report.metrics import parse_goodput
 
-LOCUST_JSON = "profile_export_aiperf_locust.json"  # used where a records-based export already lives
+# Names used where a records-based export already lives (never overwritten by an approximate one).
+LOCUST_FILES = {
+    "json": "profile_export_aiperf_locust.json",
+    "csv": "profile_export_aiperf_locust.csv",
+    "console": "profile_export_console_locust.txt",
+}
+LOCUST_JSON = LOCUST_FILES["json"]
 
 
 def _fail(command: str, message: str, code: int = 2) -> int:
@@ -63,13 +69,20 @@ def _report_locust(args: argparse.Namespace) -> int:
     out = Path(args.output) if args.output else prefix.parent
     out.mkdir(parents=True, exist_ok=True)
     # Never overwrite the exact, records-based export of a run with an approximate one.
-    name = LOCUST_JSON if (out / FILES["jsonl"]).exists() else FILES["json"]
+    names = LOCUST_FILES if (out / FILES["jsonl"]).exists() else FILES
     bid = hashlib.sha256(Path(f"{prefix}_stats.csv").read_bytes()).hexdigest()[:12]
-    data = export.dumps_pretty(export.to_aiperf_json(summary, bid))
-    path = out / name
-    path.write_bytes(scrub_bytes(data, collect_secrets(None)))
-    print(redact_text(render_console(summary)), end="")
-    print(f"JSON Export: {path}")
+    console = redact_text(render_console(summary))
+    contents = {
+        "json": export.dumps_pretty(export.to_aiperf_json(summary, bid)),
+        "csv": export.to_aiperf_csv(summary).encode(),
+        "console": console.encode(),
+    }
+    secrets = collect_secrets(None)
+    paths = {key: out / names[key] for key in contents}
+    for key, data in contents.items():
+        paths[key].write_bytes(scrub_bytes(data, secrets))
+    print(console, end="")
+    print(f"JSON Export: {paths['json']}\nCSV Export: {paths['csv']}\nConsole Export: {paths['console']}")
     return 0
 
 

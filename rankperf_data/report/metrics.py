@@ -48,6 +48,10 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
     "good_request_fraction": ("GoodRequestFraction", "ratio"),  # AIPerf's header, kept for CSV parsers
     "offered_rate": ("Offered Rate", "requests/sec"),
     "achieved_rate": ("Achieved Rate", "requests/sec"),
+    # open loop: requests sent later than LATE_START_FLOOR_MS / one mean arrival gap after their
+    # scheduled time (count, and percent of the phase's requests, as request_error_rate is)
+    "late_start_count": ("Late Starts", "requests"),
+    "late_start_rate": ("Late Start Rate", "%"),
 }
 
 # Open loop: the offered rate counts as not achieved when the measured arrival rate falls more
@@ -58,6 +62,13 @@ LAG_P99_LIMIT_MS = 10.0
 # A load process busier than this (of its one core) delays its own sends and answer timestamps;
 # Locust warns at the same level.
 CLIENT_BUSY_LIMIT = 0.9
+# ...but a CPU fraction measured over a few milliseconds says nothing (a 16 ms run of 20 requests
+# read as 100 %): warn only when the sending window is this long (then the busy fraction stands
+# for >= 0.9 s of CPU time, well above timer and start-up noise).
+SATURATION_MIN_WALL_S = 1.0
+# Open loop: a request counts as a late start when sent more than max(this, 1 / rate) after its
+# intended time. One mean gap late means the schedule, not noise, was missed.
+LATE_START_FLOOR_MS = 1.0
 
 # Per-record values an SLO (--goodput tag:threshold_ms) may name.
 GOODPUT_TAGS = ("request_latency", "intended_latency")
@@ -108,7 +119,10 @@ class Distribution:
     requests: int
     passages: RecordStats
     query_tokens: RecordStats | None  # None when token counts are unknown
-    passage_tokens_per_passage: float | None
+    passage_tokens_per_passage: float | None  # all passage tokens / all passages
+    # per request: its passage tokens / its passages. Records hold per-request totals only, so the
+    # min and max here are of per-request means, not of single passages.
+    request_mean_passage_tokens: RecordStats | None = None
 
     def to_dict(self) -> dict:
         def brief(s: RecordStats | None) -> dict | None:
@@ -119,6 +133,7 @@ class Distribution:
             "passages": brief(self.passages),
             "query_tokens": brief(self.query_tokens),
             "passage_tokens_per_passage": self.passage_tokens_per_passage,
+            "request_mean_passage_tokens": brief(self.request_mean_passage_tokens),
         }
 
 
@@ -140,6 +155,9 @@ class Summary:
     rate_not_achieved: bool = False
     source: str = "records"  # records | locust_csv
     approximate: bool = False
+    # distinct dataset entries the run used: the pool / file size, else distinct requests sent
+    dataset_entries: int | None = None
+    late_start_threshold_ms: float | None = None  # open loop only
 
     @property
     def is_complete(self) -> bool:
@@ -234,6 +252,16 @@ def _byte_metrics(b: _Builder, ok: np.ndarray) -> None:
         b.record(tag, values[values >= 0].astype(np.float64) / 1024.0)
 
 
+def late_start_threshold_ms(rate: float) -> float:
+    """How late (ms after the intended time) a send may be before it counts as a late start."""
+    return max(LATE_START_FLOOR_MS, 1000.0 / rate)
+
+
+def late_starts(rec: np.ndarray, rate: float) -> int:
+    """Requests sent more than late_start_threshold_ms after their scheduled time."""
+    return int((_ms(rec["start_ns"] - rec["intended_ns"]) > late_start_threshold_ms(rate)).sum())
+
+
 def phase_metrics(rec: np.ndarray, window_ns: int, info: RunInfo) -> dict[str, Metric]:
     """Metrics of one phase's records. window_ns is the one denominator of every rate."""
     ok = rec[rec["error_kind"] == ErrorKind.OK]
@@ -268,11 +296,21 @@ def phase_metrics(rec: np.ndarray, window_ns: int, info: RunInfo) -> dict[str, M
     if is_open_loop(info):
         b.scalar("offered_rate", float(info.request_rate))
         b.scalar("achieved_rate", stats.arrival_rate(rec["start_ns"]))
+        if n_all:
+            late = late_starts(rec, float(info.request_rate))
+            b.scalar("late_start_count", float(late))
+            b.scalar("late_start_rate", 100.0 * late / n_all)
     return b.metrics
 
 
-def saturation_warning(info: RunInfo | None) -> str | None:
-    """The load generator itself was the bottleneck: a process near 100 % of its one core."""
+def saturation_warning(info: RunInfo | None, window_s: float) -> str | None:
+    """The load generator itself was the bottleneck: a process near 100 % of its one core.
+
+    window_s (the run's window, about each process's sending time: RunInfo keeps only the
+    fraction) must be at least SATURATION_MIN_WALL_S for the fraction to mean something.
+    """
+    if window_s < SATURATION_MIN_WALL_S:
+        return None
     busy = {w: f for w, f in (info.client_cpu if info else {}).items() if f >= CLIENT_BUSY_LIMIT}
     if not busy:
         return None
@@ -328,6 +366,36 @@ def error_type(kind: int, status: int) -> str:
     return ErrorKind(kind).name.lower()
 
 
+def status_line(status: int) -> str:
+    """'401 Unauthorized' ('HTTP 599' for a status without a standard reason phrase)."""
+    try:
+        return f"{int(status)} {HTTPStatus(int(status)).phrase}"
+    except ValueError:
+        return f"HTTP {int(status)}"
+
+
+# The load generator's message for a 2xx body that does not parse: "response is not JSON (<parser
+# error>): <body excerpt>" (apis/_validate.py). The parser's own message has no parentheses.
+_NOT_JSON = re.compile(r"^(response is not JSON \([^()]*\))")
+
+
+def error_message(kind: int, status: int, raw: str) -> str:
+    """The message an error group shows, and groups by.
+
+    An HTTP error with an empty body (the load generator writes "HTTP <status>") shows the status
+    line; a body that is not JSON groups by the parser's error alone, since excerpts of bodies cut
+    at different places would split one cause into many groups.
+    """
+    text = raw.strip()
+    if kind == ErrorKind.HTTP and text in ("", f"HTTP {int(status)}"):
+        return status_line(status)
+    if kind == ErrorKind.INVALID_RESPONSE:
+        match = _NOT_JSON.match(text)
+        if match:
+            text = match[1]
+    return normalise_message(text)
+
+
 def group_errors(rec: np.ndarray, messages: list[str]) -> list[ErrorGroup]:
     """Failed records grouped by (label, normalised message), largest group first."""
     bad = rec[rec["error_kind"] != ErrorKind.OK]
@@ -341,7 +409,7 @@ def group_errors(rec: np.ndarray, messages: list[str]) -> list[ErrorGroup]:
     for k, n in zip(uniq.tolist(), counts.tolist(), strict=True):
         kind, status, msg_id = k >> 48, (k >> 32) & 0xFFFF, (k & 0xFFFFFFFF) - 1
         raw = messages[msg_id] if 0 <= msg_id < len(messages) else ""
-        pattern = normalise_message(raw)
+        pattern = error_message(kind, status, raw)
         label = error_label(kind, status)
         entry = groups.setdefault((label, pattern), [status if kind == ErrorKind.HTTP else None,
                                                      error_type(kind, status), 0])
@@ -360,7 +428,19 @@ def distribution(rec: np.ndarray) -> Distribution | None:
     n_passages = int(rec["passages"][known].sum())
     if known.any() and n_passages:
         per_passage = float(rec["passage_tokens"][known].sum()) / n_passages
-    return Distribution(int(rec.size), passages, stats.record_stats(rec["query_tokens"][known]), per_passage)
+    with_passages = rec[known & (rec["passages"] > 0)]
+    request_means = stats.record_stats(with_passages["passage_tokens"] / with_passages["passages"])
+    return Distribution(int(rec.size), passages, stats.record_stats(rec["query_tokens"][known]), per_passage,
+                        request_means)
+
+
+def dataset_entries(result: RunResult) -> int | None:
+    """Distinct dataset entries the run used: the pool or file size when the dataset has one,
+    else the distinct requests sent (every phase: warmup draws from the same dataset)."""
+    entries = result.info.dataset.get("entries")
+    if isinstance(entries, int) and entries > 0:
+        return entries
+    return int(np.unique(result.records["index"]).size) if result.records.size else None
 
 
 def _warmup_window(rec: np.ndarray) -> int:
@@ -386,7 +466,7 @@ def summarize(result: RunResult) -> Summary:
     warmup = phase_metrics(warm, _warmup_window(warm), info) if warm.size else {}
     warning = rate_warning(metrics, info, int(prof.size))
     warnings = [warning] if warning else []
-    saturated = saturation_warning(info)
+    saturated = saturation_warning(info, (result.end_ns - result.start_ns) / 1e9)
     warnings += [saturated] if saturated else []
     warnings += [f"goodput SLO {tag!r} ignored: supported are {', '.join(GOODPUT_TAGS)}"
                  for tag in unsupported_slos(info.goodput)]
@@ -403,4 +483,6 @@ def summarize(result: RunResult) -> Summary:
         notes=_run_notes(result),
         warnings=warnings,
         rate_not_achieved=warning is not None,
+        dataset_entries=dataset_entries(result),
+        late_start_threshold_ms=late_start_threshold_ms(float(info.request_rate)) if is_open_loop(info) else None,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from report_factory import build_records, fail, make_result
+from report_factory import MS, build_records, fail, make_result
 
 from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.report.console import APPROXIMATE_NOTE, COLUMNS, ERROR_TITLE, TITLE, render_console
@@ -86,3 +86,24 @@ def test_warning_and_facts_lines():
     assert "dataset sent: 200 requests, passages/request mean 3.00" in text
     summary.approximate = True
     assert APPROXIMATE_NOTE in render_console(summary)
+
+
+def test_late_starts_row_in_open_loop_only():
+    rec = build_records([20.0] * 100, gap_ms=10.0)
+    rec["start_ns"][:4] += 12 * MS
+    text = render_console(summarize(make_result(rec, request_rate=100.0, arrival_pattern="constant")))
+    assert _row(text, "Late Starts (requests)") == ["Late Starts (requests)", "4.00", *["N/A"] * 6]
+    assert _row(text, "Late Start Rate (%)")[1] == "4.00"
+    assert text.index(" Achieved Rate ") < text.index(" Late Starts ")
+    assert "late start: sent more than 10.00 ms after its intended time" in text
+    closed = render_console(summarize(make_result(rec)))
+    assert "Late Start" not in closed and "late start" not in closed
+
+
+def test_inputs_line_has_min_and_max():
+    rec = build_records(range(1, 5), passages=[1, 2, 4, 5])
+    rec["query_tokens"] = [7, 10, 12, 30]
+    rec["passage_tokens"] = [40, 100, 240, 250]
+    text = render_console(summarize(make_result(rec)))
+    assert ("dataset sent: 4 requests, passages/request mean 3.00 (min 1, max 5), query tokens mean 14.8 "
+            "(min 7, max 30), tokens/passage mean 52.5 (per-request means: min 40.0, max 60.0)") in text

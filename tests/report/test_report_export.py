@@ -74,7 +74,7 @@ def test_json_layout_matches_aiperf(written):
     assert [p["name"] for p in config["phases"]] == ["warmup", "profiling"]
     assert config["phases"][1] == {"name": "profiling", "kind": "profiling", "type": "poisson", "requests": 100,
                                    "concurrency": 4, "rate": 100.0}
-    assert config["datasets"][0]["name"] == "main" and config["datasets"][0]["realised"]["requests"] == 100
+    assert config["datasets"][0]["name"] == "main" and ours["rankperf"]["dataset_distribution"]["requests"] == 100
     assert config["tokenizer"] == {"name": "word-level estimate"} and config["slos"] == {"request_latency": 60.0}
     assert config["artifacts"]["dir"] == str(paths["json"].parent.resolve())
     shape = {k: type(v) for k, v in sample["error_summary"][0]["error_details"].items()}
@@ -98,8 +98,12 @@ def test_csv_matches_aiperf_block_layout(written):
     assert lines[0] == sample.split("\r\n")[0]
     blank = lines.index("")
     assert lines[blank + 1] == "Metric,Value"
+    # AIPerf's third block: two blank lines, then the GPU telemetry header (no rows without GPUs)
+    scalars, gpu = ours.split("\r\n\r\n\r\n")
+    assert gpu == sample.split("\r\n\r\n\r\n")[1] and sample.endswith("std\r\n")
+    assert gpu.startswith("Endpoint,GPU_Index,") and gpu.count("\r\n") == 1
     block1 = [line.split(",")[0] for line in lines[1:blank]]
-    block2 = [line.split(",")[0] for line in lines[blank + 2 :] if line]
+    block2 = [line.split(",")[0] for line in scalars.split("\r\n")[blank + 2 :] if line]
     assert block1 == sorted(block1) and block2 == sorted(block2)
     assert "Request Latency (ms)" in block1 and "Request Count" in block2
     assert "Completed Requests (Success + Error)" in block2 and "Request Throughput (requests/sec)" in block2
@@ -180,3 +184,43 @@ def test_load_run_rejects_foreign_or_broken_files(tmp_path, written):
     (aiperf / FILES["run"]).write_text("{}")
     with pytest.raises(NoRecordsError, match="not a rankperf run.json"):
         load_run(aiperf)
+
+
+def test_dataset_entries_is_an_int(tmp_path):
+    # every request distinct (rankperf's default): the distinct requests the run sent, warmup included
+    exported = orjson.loads(write_artifacts(_run(dataset={"type": "synthetic", "entries": None}),
+                                            tmp_path / "a")["json"].read_bytes())
+    assert exported["input_config"]["datasets"][0]["entries"] == 103
+    # a pool (--num-dataset-entries) or a file: its size
+    exported = orjson.loads(write_artifacts(_run(dataset={"type": "synthetic", "entries": 40}),
+                                            tmp_path / "b")["json"].read_bytes())
+    assert exported["input_config"]["datasets"][0]["entries"] == 40
+
+
+def test_late_starts_and_distribution_identical_in_every_export(tmp_path):
+    prof = build_records([20.0] * 100, gap_ms=10.0)
+    prof["start_ns"][:3] += 11 * MS
+    paths = write_artifacts(make_result(prof, request_rate=100.0, arrival_pattern="constant"), tmp_path / "run")
+    exported = orjson.loads(paths["json"].read_bytes())
+    assert exported["late_start_count"] == {"unit": "requests", "avg": 3.0}
+    assert exported["late_start_rate"] == {"unit": "%", "avg": 3.0}
+    assert exported["rankperf"]["late_start_threshold_ms"] == 10.0
+    assert "Late Starts,3.00\r\n" in paths["csv"].read_bytes().decode()
+    assert "Late Starts (requests)" in paths["console"].read_text()
+    realised = exported["rankperf"]["dataset_distribution"]
+    assert realised["query_tokens"] == {"mean": 32.0, "min": 32.0, "max": 32.0}
+    assert realised["request_mean_passage_tokens"] == {"mean": 128.0, "min": 128.0, "max": 128.0}
+
+
+def test_input_config_dataset_has_only_keys_aiperf_reads(tmp_path):
+    # AIPerf's reader (pydantic, extra keys forbidden) rejects the whole input_config over one unknown
+    # key in a dataset, and needs an int entries for a synthetic one.
+    described = {"name": "main", "type": "synthetic", "entries": None, "random_seed": 1,
+                 "rankings": {"passages": {"mean": 3, "stddev": 0}}, "tokenizer": "word-level estimate",
+                 "sampling_strategy": "shuffle"}
+    exported = orjson.loads(write_artifacts(_run(dataset=described), tmp_path / "run")["json"].read_bytes())
+    sample = orjson.loads((SAMPLES / "profile_export_aiperf.json").read_bytes())
+    dataset = exported["input_config"]["datasets"][0]
+    assert set(dataset) <= set(sample["input_config"]["datasets"][0]) | {"sampling"}
+    assert dataset["sampling"] == "shuffle" and isinstance(dataset["entries"], int)
+    assert "workers" not in exported["input_config"] and exported["rankperf"]["workers"] == 1

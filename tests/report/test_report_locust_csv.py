@@ -54,3 +54,58 @@ def test_empty_run_has_no_latency(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(LocustCsvError, match="not found"):
         summary_from_locust_csv(tmp_path / "nothing")
+
+
+# rankperf's own Locust rows: "<path> (warmup)" beside the measured path, and Aggregated over both
+WARM_ROW = "10,0,900,900.0,900.0,900.0,512.0,9.0,0.0,900,900,900,900,900,900,900,900,900,900,900"
+BOTH_ROW = "110,4,60,128.0,1.02,900.0,512.0,99.0,3.6,60,70,80,90,900,900,900,900,900,900,900"
+RANKPERF_FAILURES = """Method,Name,Error,Occurrences,First Seen,Last Seen
+POST,/rerank,RerankFailure('500: HTTP 500'),2,2026-11-29T11:35:07Z,2026-11-29T11:35:09Z
+POST,/rerank,"RerankFailure('500: {""error"": ""injected failure"", ""n"": 3}')",1,2026-11-29T11:35:07Z,2026-11-29T11:35:09Z
+POST,/rerank,RerankFailure('timeout: no complete response within the request timeout'),1,2026-11-29T11:35:08Z,2026-11-29T11:35:08Z
+POST,/rerank (warmup),RerankFailure('503: HTTP 503'),7,2026-11-29T11:35:01Z,2026-11-29T11:35:02Z
+"""
+
+
+def test_warmup_rows_are_left_out_of_the_aggregate(tmp_path):
+    rows = [f"POST,/rerank,{ROW}", f"POST,/rerank (warmup),{WARM_ROW}", f",Aggregated,{BOTH_ROW}"]
+    s = summary_from_locust_csv(write_locust_csv(tmp_path, rows, failures=RANKPERF_FAILURES))
+    m = s.metrics
+    assert m["completed_request_count"].value == 100 and m["request_count"].value == 96
+    lat = m["request_latency"].stats
+    assert (lat.avg, lat.max, lat.p50, lat.p99) == (50.62, 100.4, 51, 100)  # the measured row's own
+    assert any("warmup rows left out (/rerank (warmup))" in n for n in s.notes)
+    assert sum(g.count for g in s.errors) == 4  # the 7 warmup failures are not counted
+
+
+def test_several_measured_rows_are_summed_without_percentiles(tmp_path):
+    other = "50,0,20,20.0,10.0,30.0,256.0,45.0,0.0,20,20,20,20,30,30,30,30,30,30,30"
+    rows = [f"POST,/rerank,{ROW}", f"POST,/v2/rerank,{other}", f"POST,/rerank (warmup),{WARM_ROW}",
+            f",Aggregated,{BOTH_ROW}"]
+    s = summary_from_locust_csv(write_locust_csv(tmp_path, rows, failures=None))
+    m = s.metrics
+    assert m["completed_request_count"].value == 150 and m["error_request_count"].value == 4
+    lat = m["request_latency"].stats
+    assert lat.avg == pytest.approx((50.62 * 100 + 20.0 * 50) / 150)
+    assert (lat.min, lat.max, lat.count) == (1.02, 100.4, 150)
+    assert lat.p50 is None and lat.p99 is None
+    assert m["request_throughput"].value == pytest.approx(90.0 + 45.0 - 3.6)
+    assert any("percentiles N/A" in n for n in s.notes)
+
+
+def test_only_warmup_rows_is_a_clear_error(tmp_path):
+    with pytest.raises(LocustCsvError, match="only warmup rows"):
+        summary_from_locust_csv(write_locust_csv(tmp_path, [f"POST,/rerank (warmup),{WARM_ROW}",
+                                                            f",Aggregated,{WARM_ROW}"]))
+
+
+def test_rankperf_failures_show_their_status_code(tmp_path):
+    s = summary_from_locust_csv(write_locust_csv(tmp_path, [f",Aggregated,{ROW}"], failures=RANKPERF_FAILURES))
+    groups = [(g.code, g.type, g.message, g.count) for g in s.errors]
+    assert groups == [
+        (500, "Internal Server Error", "500 Internal Server Error", 2),  # empty body: the status line
+        (500, "Internal Server Error", '{"error": "injected failure", "n": N}', 1),
+        (None, "timeout", "no complete response within the request timeout", 1),
+    ]
+    text = render_console(s)
+    assert "N/A" not in next(line for line in text.splitlines() if "500 Internal Server Error" in line)

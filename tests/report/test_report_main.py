@@ -13,7 +13,7 @@ from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.cli import main
 from rankperf_data.report.artifacts import FILES, write_artifacts
 from rankperf_data.report.export import read_aiperf_json
-from rankperf_data.report.main import LOCUST_JSON
+from rankperf_data.report.main import LOCUST_FILES, LOCUST_JSON
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -101,10 +101,35 @@ def test_plot_on_a_dir_without_records_exits_2(tmp_path, capsys):
 
 
 def test_report_keeps_the_saturation_warning_of_the_run(tmp_path, capsys):
-    result = make_result(build_records(range(1, 21)), client_cpu={"0": 0.96})
+    result = make_result(build_records(range(1, 21), gap_ms=100.0), client_cpu={"0": 0.96})  # a 2 s window
     write_artifacts(result, tmp_path / "run")
     assert main(["report", str(tmp_path / "run"), "--output", str(tmp_path / "again")]) == 0
     assert "load generator saturated (worker 0 96%" in capsys.readouterr().out
     exported = json.loads((tmp_path / "again" / FILES["json"]).read_text())
     assert exported["rankperf"]["client_cpu"] == {"0": 0.96}
     assert any("saturated" in w for w in exported["rankperf"]["warnings"])
+
+
+def test_report_from_locust_csv_writes_the_same_set_of_exports(tmp_path, capsys):
+    prefix = write_locust_csv(tmp_path, [f",Aggregated,{ROW}"])
+    assert main(["report", "--locust-csv", str(prefix)]) == 0
+    out = capsys.readouterr().out
+    for key in ("json", "csv", "console"):
+        assert (tmp_path / FILES[key]).is_file(), key
+        assert str(tmp_path / FILES[key]) in out
+    console = (tmp_path / FILES["console"]).read_text()
+    assert "percentiles approximate" in console and console in out
+    csv_text = (tmp_path / FILES["csv"]).read_bytes().decode()
+    assert "Request Latency (ms),50.62,1.02,100.40,5062.00,,,,,51.00,76.00,91.00,96.00,100.00,\r\n" in csv_text
+    assert "Completed Requests (Success + Error),100.00\r\n" in csv_text
+    assert csv_text.endswith("\r\n\r\n\r\nEndpoint,GPU_Index,GPU_Name,GPU_UUID,Platform,Metric,avg,min,max,sum,"
+                             "p1,p5,p10,p25,p50,p75,p90,p95,p99,std\r\n")
+
+
+def test_locust_report_beside_a_records_export_uses_its_own_names(run_dir, capsys):
+    before = {key: (run_dir / FILES[key]).read_bytes() for key in ("json", "csv", "console")}
+    prefix = write_locust_csv(run_dir, [f",Aggregated,{ROW}"])
+    assert main(["report", "--locust-csv", str(prefix)]) == 0
+    assert {key: (run_dir / FILES[key]).read_bytes() for key in before} == before
+    for name in LOCUST_FILES.values():
+        assert (run_dir / name).is_file(), name

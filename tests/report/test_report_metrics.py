@@ -11,6 +11,7 @@ from rankperf_data.load.records import PHASE_WARMUP
 from rankperf_data.report.metrics import (
     DEFINITIONS,
     LAG_P99_LIMIT_MS,
+    SATURATION_MIN_WALL_S,
     normalise_message,
     parse_goodput,
     summarize,
@@ -184,10 +185,86 @@ def test_cancelled_and_partial_runs_are_noted():
 
 
 def test_a_saturated_load_process_is_a_warning_naming_it():
-    rec = build_records(range(1, 11))
+    rec = build_records(range(1, 11), gap_ms=200.0)  # a 1.81 s window
     calm = summarize(make_result(rec, client_cpu={"0": 0.42, "1": 0.899}))
     assert not any("saturated" in w for w in calm.warnings)
     busy = summarize(make_result(rec, client_cpu={"0": 0.42, "1": 0.97, "2": 1.0}))
     [warning] = [w for w in busy.warnings if "saturated" in w]
     assert "worker 1 97%" in warning and "worker 2 100%" in warning and "worker 0" not in warning
     assert "--workers" in warning
+
+
+def _saturated(summary) -> bool:
+    return any("saturated" in w for w in summary.warnings)
+
+
+def test_no_saturation_warning_on_a_tiny_run():
+    # 20 requests in 16 ms read as "worker 0 100% of a CPU core": too short to mean anything
+    tiny = build_records([1.0] * 20, gap_ms=0.8)
+    s = summarize(make_result(tiny, client_cpu={"0": 1.0}))
+    assert s.metrics["benchmark_duration"].value < 0.02
+    assert not _saturated(s)
+
+
+@pytest.mark.parametrize(("window_s", "warned"), [
+    (SATURATION_MIN_WALL_S - 0.01, False),  # just too short
+    (SATURATION_MIN_WALL_S, True),
+    (5.0, True),
+])
+def test_saturation_warning_needs_a_long_enough_sending_window(window_s, warned):
+    rec = build_records([1.0, 1.0], gap_ms=window_s * 1000 - 1.0)  # window = gap + the last 1 ms request
+    s = summarize(make_result(rec, client_cpu={"0": 0.95}))
+    assert s.metrics["benchmark_duration"].value == pytest.approx(window_s)
+    assert _saturated(s) is warned
+
+
+def test_http_error_with_empty_body_shows_the_status_line():
+    rec = build_records(range(1, 11))
+    fail(rec, [1, 2], ErrorKind.HTTP, 401, 0)  # the load generator writes "HTTP 401" for an empty body
+    fail(rec, [3], ErrorKind.HTTP, 599, 1)  # no standard reason phrase
+    s = summarize(make_result(rec, ["HTTP 401", "HTTP 599"]))
+    groups = [(g.code, g.type, g.message, g.count) for g in s.errors]
+    assert groups == [(401, "Unauthorized", "401 Unauthorized", 2), (599, "HTTP 599", "HTTP 599", 1)]
+
+
+def test_invalid_json_groups_by_parser_error_not_body_excerpt():
+    rec = build_records(range(1, 11))
+    msgs = ['response is not JSON (unexpected end of data): [{"index": 0, "score": 0.5}, {"index": 1, "score": 0.2}',
+            'response is not JSON (unexpected end of data): [{"index": 0, "score": 0.5},',
+            'response is not JSON (unexpected character, expected a JSON value): <html>oops</html>',
+            "expected a list of results, got dict"]
+    for row, msg_id in ((1, 0), (2, 0), (3, 1), (4, 2), (5, 3)):
+        fail(rec, [row], ErrorKind.INVALID_RESPONSE, 200, msg_id)
+    groups = [(g.message, g.count) for g in summarize(make_result(rec, msgs)).errors]
+    assert groups == [("response is not JSON (unexpected end of data)", 3),
+                      ("expected a list of results, got dict", 1),
+                      ("response is not JSON (unexpected character, expected a JSON value)", 1)]
+
+
+def test_late_starts_counted_in_open_loop_only():
+    rec = build_records([20.0] * 100, gap_ms=10.0)  # 100/s: late means more than max(1 ms, 10 ms) late
+    rec["start_ns"][:5] += 10 * MS + 1  # just over one mean gap
+    rec["start_ns"][5:9] += 10 * MS  # exactly one gap: on time
+    s = summarize(make_result(rec, request_rate=100.0, arrival_pattern="constant"))
+    assert _value(s, "late_start_count") == 5 and _value(s, "late_start_rate") == pytest.approx(5.0)
+    assert s.late_start_threshold_ms == 10.0
+    assert DEFINITIONS["late_start_count"] == ("Late Starts", "requests")
+    # a high rate: the floor of 1 ms applies
+    fast = build_records([1.0] * 100, gap_ms=0.5)
+    fast["start_ns"][:7] += int(1.5 * MS)
+    s = summarize(make_result(fast, request_rate=2000.0, arrival_pattern="constant"))
+    assert _value(s, "late_start_count") == 7 and s.late_start_threshold_ms == 1.0
+    closed = summarize(make_result(rec))
+    assert "late_start_count" not in closed.metrics and closed.late_start_threshold_ms is None
+
+
+def test_realised_distribution_min_max_of_query_tokens_and_per_request_tokens_per_passage():
+    rec = build_records(range(1, 5), passages=[1, 2, 4, 5], query_tokens=10, tokens_per_passage=50)
+    rec["query_tokens"] = [7, 10, 12, 30]
+    rec["passage_tokens"] = [40, 100, 240, 250]  # per-request means 40, 50, 60, 50
+    d = summarize(make_result(rec)).distribution
+    assert (d.query_tokens.min, d.query_tokens.max) == (7, 30)
+    assert d.passage_tokens_per_passage == pytest.approx(630 / 12)
+    m = d.request_mean_passage_tokens
+    assert (m.min, m.max, m.avg) == (40.0, 60.0, 50.0)
+    assert d.to_dict()["request_mean_passage_tokens"] == {"mean": 50.0, "min": 40.0, "max": 60.0}
