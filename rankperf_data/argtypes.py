@@ -29,3 +29,8 @@ def non_negative_float(text: str) -> float:
 
 def positive_float(text: str) -> float:
     return _bounded(float, text, lambda v: v > 0, "> 0")
+
+
+def worker_count(text: str) -> int:
+    """Locust's ``--processes``: -1 means one per CPU core, 0 none, N that many."""
+    return _bounded(int, text, lambda v: v >= -1, "-1 (one per CPU core) or >= 0")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -63,7 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command != "serve":  # the server configures its own logging
         logging.basicConfig(format="rankperf: %(message)s", level=logging.WARNING)
-    return runners[args.command](args)
+    try:
+        return runners[args.command](args)
+    except KeyboardInterrupt:  # Ctrl-C outside a run's own handling: no traceback, the shell's code
+        sys.stderr.write("rankperf: interrupted\n")
+        return 128 + signal.SIGINT
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ ones: ``--help`` tells the truth.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,8 @@ class Option:
         else:
             if self.action:
                 kwargs["action"] = self.action
+            elif self.dest in CONFLICTING:
+                kwargs["action"] = NoteGiven
             if self.type is not None:
                 kwargs["type"] = self.type
             kwargs["default"] = self.default
@@ -64,6 +66,9 @@ class Option:
 
 
 SYNTHETIC = "Synthetic rankings data"
+ISL_HELP = ("AIPerf's input length, accepted so AIPerf command lines run. Ranking requests take their sizes "
+            "from the --rankings-* options: alone it is ignored (with a warning); with a "
+            "--rankings-*-prompt-token-* option it is an error.")
 
 OPTIONS: tuple[Option, ...] = (
     # What to send
@@ -96,7 +101,8 @@ OPTIONS: tuple[Option, ...] = (
     # How much and how fast
     Option(("--request-count", "--num-requests"), "request_count",
            "Send exactly this many measured requests in total, across all users, processes and workers, "
-           "then stop (0: no count limit; use --benchmark-duration or stop by hand).",
+           "then stop (0: no count limit; use --benchmark-duration or stop by hand). `rankperf profile` "
+           "sends 10 (AIPerf's effective default) when neither this nor --benchmark-duration is given.",
            type=non_negative_int, default=0),
     Option(("--warmup-request-count", "--num-warmup-requests"), "warmup_request_count",
            "Requests sent first and left out of every statistic.", type=non_negative_int, default=0),
@@ -125,25 +131,24 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--rankings-query-prompt-token-stddev",), "rankings_query_prompt_token_stddev",
            "Standard deviation of tokens per query.", type=non_negative_float, default=0.0),
     Option(("--prompt-input-tokens-mean", "--synthetic-input-tokens-mean", "--isl"), "prompt_input_tokens_mean",
-           "Accepted for AIPerf compatibility only: cannot be combined with the rankings token options.",
-           type=positive_int, default=None, web_ui=False),
+           ISL_HELP, type=positive_int, default=None, web_ui=False),
     Option(("--prompt-input-tokens-stddev", "--synthetic-input-tokens-stddev", "--isl-stddev"),
-           "prompt_input_tokens_stddev",
-           "Accepted for AIPerf compatibility only: cannot be combined with the rankings token options.",
-           type=non_negative_float, default=None, web_ui=False),
+           "prompt_input_tokens_stddev", ISL_HELP, type=non_negative_float, default=None, web_ui=False),
     Option(("--random-seed",), "random_seed",
            "Seed for synthetic data and sampling: request i is byte-identical across runs, users, "
            "processes and workers (-1: a fresh seed per run, printed in the report).", type=int, default=-1),
     Option(("--tokenizer",), "tokenizer",
-           "Hugging Face tokenizer.json (or a directory holding one, or a hub name available offline) "
-           "used to make token counts exact. Default: the --model's tokenizer if cached, else a "
+           "Hugging Face tokenizer.json, a directory holding one, or a hub repo name (taken from the "
+           "Hugging Face cache, downloaded only when the hub is reachable and HF_HUB_OFFLINE is unset), "
+           "used to make token counts exact. Default: the --model's tokenizer the same way, else a "
            "word-level estimate (said once).", default=""),
     Option(("--num-dataset-entries", "--num-prompts"), "num_dataset_entries",
            "Generate this many distinct requests and cycle through them (AIPerf's default is 100; "
            "rankperf's default 0 makes every request distinct).", type=non_negative_int, default=0),
     # Custom data
     Option(("--input-file",), "input_file",
-           "JSONL file of ranking requests (AIPerf single_turn lines, or {\"query\", \"passages\"}).",
+           "JSONL file of ranking requests (AIPerf single_turn lines, or {\"query\", \"passages\"}). "
+           "Giving a --rankings-* option with it is an error, whatever the value.",
            default=""),
     Option(("--custom-dataset-type",), "custom_dataset_type",
            "Format of --input-file: single_turn (AIPerf; also accepts the plain query/passages lines).",
@@ -161,6 +166,58 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 BY_DEST: dict[str, Option] = {opt.dest: opt for opt in OPTIONS}
+
+# ---- conflicts: options that cannot be given together, whatever their values --------------------
+SYNTHETIC_SHAPE = (  # shape synthetic data only: meaningless with --input-file
+    "rankings_passages_mean",
+    "rankings_passages_stddev",
+    "rankings_passages_prompt_token_mean",
+    "rankings_passages_prompt_token_stddev",
+    "rankings_query_prompt_token_mean",
+    "rankings_query_prompt_token_stddev",
+)
+RANKINGS_TOKENS = tuple(d for d in SYNTHETIC_SHAPE if "_prompt_token_" in d)
+ISL = ("prompt_input_tokens_mean", "prompt_input_tokens_stddev")
+CONFLICTING = frozenset((*SYNTHETIC_SHAPE, *ISL, "input_file"))
+GIVEN_ATTR = "_rankperf_given"  # on a parsed namespace: the CONFLICTING options given, sorted
+
+
+def conflict(given: Collection[str]) -> str | None:
+    """Why the options ``given`` (dests) cannot run together, or None when they can."""
+    if "input_file" in given:
+        shaped = [flag(d) for d in SYNTHETIC_SHAPE if d in given]
+        if shaped:
+            return (f"{', '.join(shaped)} cannot be combined with --input-file: they shape synthetic data "
+                    "only, and the file's lines are sent as they are")
+    isl = [flag(d) for d in ISL if d in given]
+    tokens = [flag(d) for d in RANKINGS_TOKENS if d in given]
+    if isl and tokens:
+        return (f"{'/'.join(isl)} cannot be combined with {', '.join(tokens)}: ranking requests take their "
+                "sizes from the --rankings-* options (the AIPerf input-length options are accepted alone, "
+                "and ignored)")
+    return None
+
+
+class NoteGiven(argparse.Action):
+    """Store the value, note that the option was given, and refuse a conflict right away.
+
+    Only parsing knows that an option was given at all (on the command line, or in a config file or
+    an environment variable, which Locust's parser turns into arguments): a value equal to the
+    default was still asked for. Web UI form values never pass here; ``DatasetConfig`` judges those
+    by value.
+    """
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        setattr(namespace, self.dest, values)
+        given = set(getattr(namespace, GIVEN_ATTR, None) or ())
+        if values in (None, ""):
+            given.discard(self.dest)
+        else:
+            given.add(self.dest)
+        setattr(namespace, GIVEN_ATTR, tuple(sorted(given)))  # a tuple: Locust sends options to workers
+        problem = conflict(given)
+        if problem:
+            parser.exit(2, f"rankperf: error: {problem}\n")
 
 
 def flag(dest: str) -> str:

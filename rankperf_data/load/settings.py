@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -93,6 +94,25 @@ def parse_goodput(value: str | None) -> dict[str, float]:
     return slos
 
 
+def parse_endpoint(value: str | None) -> str:
+    """The request path for ``--endpoint``: '' (the API's default) or a path starting with '/'.
+
+    'v1/rerank' becomes '/v1/rerank' (AIPerf accepts both); anything that is not a plain path
+    (a full URL, '//host', spaces) is an InputError, since the base URL is a plain prefix."""
+    path = (value or "").strip()
+    if not path:
+        return ""
+    if "://" in path:
+        raise InputError(f"expected a path such as /v1/rerank, got the URL {path!r}: put the server "
+                         "in --url (-H for locust) and the path here", field="--endpoint")
+    if not path.startswith("/"):
+        path = "/" + path
+    parts = urlsplit("http://host" + path)
+    if path.startswith("//") or parts.netloc != "host" or any(c.isspace() for c in path):
+        raise InputError(f"not a valid URL path: {value!r}", field="--endpoint")
+    return path
+
+
 @dataclass
 class LoadSettings:
     """How each request is sent and how much load there is."""
@@ -118,7 +138,7 @@ class LoadSettings:
         v = typed_values(values)
         return cls(
             model=v["model"] or options.DEFAULT_MODEL,
-            endpoint=v["endpoint"] or "",
+            endpoint=parse_endpoint(v["endpoint"]),
             cohere_api_version=v["cohere_api_version"],
             top_n=int(v["top_n"] or 0),
             headers=parse_headers(v["header"]),

@@ -36,6 +36,9 @@ def test_profile_help_tells_the_real_defaults(clean_env):
     assert options.BY_DEST["rankings_passages_mean"].default == 10
     assert options.BY_DEST["rankings_passages_prompt_token_mean"].default == 128
     assert options.BY_DEST["rankings_query_prompt_token_mean"].default == 32
+    # the request count: AIPerf's default for profile, no limit for plain locust, both said
+    help_text = " ".join(out.split())
+    assert "Default: 10 (AIPerf's effective default)" in help_text and "Plain locust" in help_text
 
 
 def test_demo_runs_both_seed_scenarios(tmp_path, clean_env):
@@ -140,3 +143,100 @@ def test_report_rebuilds_a_run_and_reads_plain_locust_csvs(server_20ms, tmp_path
     assert plots.returncode == 0, plots.stderr[-2000:]
     pngs = list((artifacts / "plots").glob("*.png"))
     assert len(pngs) >= 4 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+
+
+@pytest.mark.parametrize("command", ["profile", "locust"])
+def test_endpoint_without_leading_slash_is_a_path(server_20ms, tmp_path, clean_env, command):
+    from e2e_support import locust_cmd, run
+
+    before = received(server_20ms, "/v1/rerank")
+    if command == "profile":
+        proc = rankperf("profile", "--url", server_20ms.url, "--endpoint-type", "cohere_rankings",
+                        "--endpoint", "v1/rerank", "--request-count", "5", "--artifact-dir", str(tmp_path / "run"),
+                        env=clean_env, timeout=60)
+    else:
+        proc = run(locust_cmd(server_20ms.url, "--request-count", "5", "--endpoint", "v1/rerank",
+                              "--artifact-dir", str(tmp_path / "run"), "CohereRerankUser"), clean_env, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert received(server_20ms, "/v1/rerank") - before == 5
+    assert export_json(tmp_path / "run")["input_config"]["endpoint"]["custom_endpoint"] == "/v1/rerank"
+
+
+def test_endpoint_that_is_no_path_is_refused_before_load(server_20ms, tmp_path, clean_env):
+    before = received(server_20ms)
+    proc = rankperf("profile", "--url", server_20ms.url, "--endpoint", f"{server_20ms.url}/rerank",
+                    "--request-count", "5", "--artifact-dir", str(tmp_path / "run"), env=clean_env, timeout=60)
+    assert proc.returncode == 2
+    assert "--endpoint" in proc.stderr and "--url" in proc.stderr
+    assert received(server_20ms) == before
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--workers", "-3"], "-1 (one per CPU core) or >= 0"),
+    (["-u", "127.0.0.1:1", "-u", "127.0.0.1:2"], "one URL per run"),
+    (["--url", "127.0.0.1:1", "-u", "127.0.0.1:2"], "one URL per run"),
+    (["--tokenizer", "builtin"], "tokenizer.json"),
+    (["--arrival-pattern", "gamma"], "use poisson"),
+    (["--request-rate-mode", "concurrency-burst"], "--concurrency"),
+    (["--custom-dataset-type", "random_pool"], "single_turn"),
+    (["--custom-dataset-type", "inputs_json"], "single_turn"),
+    (["--custom-dataset-type", "raw_payload"], "single_turn"),
+])
+def test_aiperf_values_rankperf_lacks_exit_2_with_the_alternative(clean_env, args, message):
+    proc = rankperf("profile", *args, env=clean_env, timeout=60)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    error = proc.stderr.strip().splitlines()[-1]
+    assert message in error
+    if "--workers" not in args and "-u" not in args:
+        assert "not supported by rankperf" in error
+
+
+def test_profile_without_a_count_sends_aiperfs_default(server_20ms, tmp_path, clean_env):
+    before = received(server_20ms)
+    proc = rankperf("profile", "--url", server_20ms.url, "--concurrency", "4", "--artifact-dir",
+                    str(tmp_path / "run"), env=clean_env, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert received(server_20ms) - before == 10 == export_json(tmp_path / "run")["request_count"]["avg"]
+    # where everything went, as AIPerf says it
+    assert f"Results saved to: {tmp_path / 'run'}" in proc.stdout
+    for label, name in (("JSON Export", "profile_export_aiperf.json"), ("CSV Export", "profile_export_aiperf.csv")):
+        assert f"{label}: {tmp_path / 'run' / name}" in proc.stdout
+
+
+def test_profile_with_a_duration_has_no_count_limit(server_20ms, tmp_path, clean_env):
+    proc = rankperf("profile", "--url", server_20ms.url, "--benchmark-duration", "1", "--artifact-dir",
+                    str(tmp_path / "run"), env=clean_env, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert export_json(tmp_path / "run")["request_count"]["avg"] > 10  # ~45 at 20 ms, one in flight
+
+
+def test_progress_bar_on_a_terminal_shows_a_percentage(server_20ms, tmp_path, clean_env):
+    import os
+    import pty
+    import threading
+
+    primary, secondary = pty.openpty()
+    chunks: list[bytes] = []
+
+    def read_all() -> None:
+        while True:
+            try:
+                data = os.read(primary, 65536)
+            except OSError:  # EIO: the terminal's other side is closed
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=read_all, daemon=True)
+    reader.start()
+    with subprocess.Popen([str(BIN / "rankperf"), "profile", "--url", server_20ms.url, "--request-count", "150",
+                           "--artifact-dir", str(tmp_path / "run")], env={**clean_env, "COLUMNS": "120"},
+                          stdout=secondary, stderr=secondary) as proc:
+        os.close(secondary)
+        assert proc.wait(timeout=60) == 0
+    reader.join(timeout=5)
+    os.close(primary)
+    screen = b"".join(chunks).decode(errors="replace")
+    assert re.search(r"Profiling.*\b\d{1,3}%", screen), screen[-2000:]
+    assert "Results saved to:" in screen
