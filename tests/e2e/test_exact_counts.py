@@ -5,7 +5,9 @@ The reference server's per-route counter is the independent witness.
 
 from __future__ import annotations
 
+import csv
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -34,6 +36,19 @@ def check_run(artifacts, server_delta: int, count: int, warmup: int) -> np.ndarr
     return records
 
 
+def locust_csv_counts(prefix: Path) -> dict[str, int]:
+    """Name -> Request Count from Locust's final PREFIX_stats.csv."""
+    with open(f"{prefix}_stats.csv", newline="") as fh:
+        return {row["Name"]: int(row["Request Count"]) for row in csv.DictReader(fh)}
+
+
+def check_locust_csv(prefix: Path, route: str, count: int) -> None:
+    """Locust's own final CSV (written at the true end, not the stale periodic one) is exact too."""
+    counts = locust_csv_counts(prefix)
+    assert counts[route] == count, counts
+    assert counts["Aggregated"] == count, counts  # warmup requests are in no Locust statistic either
+
+
 @pytest.mark.parametrize(("extra", "warmup"), [
     pytest.param([], 0, id="local"),
     pytest.param(["--processes", "2"], 0, id="processes-2"),
@@ -47,20 +62,22 @@ def test_exact_count(fast_server, tmp_path, clean_env, extra, warmup):
     before = received(fast_server)
     cmd = locust_cmd(fast_server.url, "-u", "8", "-r", "8", "--request-count", str(COUNT),
                      "--warmup-request-count", str(warmup), "--rankings-passages-mean", "3",
-                     "--artifact-dir", str(artifacts), "--random-seed", "5", *extra, "TeiRerankUser")
+                     "--artifact-dir", str(artifacts), "--random-seed", "5", "--csv", str(tmp_path / "locust"),
+                     *extra, "TeiRerankUser")
     proc = run(cmd, clean_env, timeout=90)
     assert proc.returncode == 0, proc.stderr[-3000:]
     check_run(artifacts, received(fast_server) - before, COUNT, warmup)
-    # Locust's own final CSV agrees (written at the true end, not the stale periodic one)
+    check_locust_csv(tmp_path / "locust", "/rerank", COUNT)
 
 
-def test_exact_count_master_and_two_workers(fast_server, tmp_path, clean_env):
+@pytest.mark.parametrize("warmup", [0, 10])
+def test_exact_count_master_and_two_workers(fast_server, tmp_path, clean_env, warmup):
     artifacts = tmp_path / "run"
     port_args = private_master()
     before = received(fast_server, "/v2/rerank")
     master = subprocess.Popen(
         locust_cmd(fast_server.url, "--master", "--expect-workers", "2", "-u", "8", "-r", "8",
-                   "--request-count", str(COUNT), "--warmup-request-count", "10", "--random-seed", "5",
+                   "--request-count", str(COUNT), "--warmup-request-count", str(warmup), "--random-seed", "5",
                    "--csv", str(tmp_path / "locust"), "--artifact-dir", str(artifacts), *port_args,
                    "CohereRerankUser"),
         env=clean_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -77,9 +94,6 @@ def test_exact_count_master_and_two_workers(fast_server, tmp_path, clean_env):
         for p in (master, *workers):
             if p.poll() is None:
                 p.kill()
-    records = check_run(artifacts, received(fast_server, "/v2/rerank") - before, COUNT, 10)
+    records = check_run(artifacts, received(fast_server, "/v2/rerank") - before, COUNT, warmup)
     assert set(records["worker"].tolist()) == {0, 1}  # both workers took part
-    # Locust's final stats CSV was rewritten at the true end: its count is exact too
-    rows = (tmp_path / "locust_stats.csv").read_text().splitlines()
-    measured = next(r for r in rows if r.startswith("POST,/v2/rerank,"))
-    assert measured.split(",")[2] == str(COUNT)
+    check_locust_csv(tmp_path / "locust", "/v2/rerank", COUNT)

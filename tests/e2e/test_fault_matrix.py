@@ -1,11 +1,15 @@
 """Fault matrix: every fault kind of the reference server, counted exactly and grouped by kind.
 
-For every run: sent == successes + errors == what the server received.
+For every run: sent == successes + errors == what the server received; no request outlives
+--request-timeout-seconds (plus a small margin) and the run's wall time is bounded; each fault
+kind surfaces as its own error group in the JSON export and the console table.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from http import HTTPStatus
 
 import pytest
 from e2e_support import export_json, load_records, locust_cmd, received, run
@@ -19,10 +23,13 @@ EXPECTED_LABEL = {
     "bad-json": "invalid_response", "wrong-count": "validation", "bad-index": "validation",
 }
 TIMEOUT_S = 1.0
+LATENCY_MARGIN_S = 0.5  # a request's own latency: the client timeout plus this, never more
+START_AND_STOP_S = 45.0  # process start, report writing and exit: ~3 s idle, 30+ s seen on a loaded 2-core box
 N = 120
+USERS = 6
 
 
-def run_with_fault(tmp_path, env, kind: str, rate: float, users: int = 6):
+def run_with_fault(tmp_path, env, kind: str, rate: float, users: int = USERS):
     artifacts = tmp_path / f"{kind}-{rate}"
     args = ["--zero-latency", "--fault", f"{kind}:{rate}", "--seed", "11"]
     if kind == "slow":
@@ -55,9 +62,42 @@ def check(artifacts, server_count, injected, kind, proc):
     assert exported.get("error_request_count", {"avg": 0})["avg"] == errors
     grouped = sum(e["count"] for e in exported["error_summary"])
     assert grouped == errors
+    # grouped by kind: the export's groups carry exactly the fault's label, and so does the console
+    types = {(e["error_details"]["code"], e["error_details"]["type"]) for e in exported["error_summary"]}
+    assert types == (expected_types(kind) if errors else set())
     console = (artifacts / "profile_export_console.txt").read_text()
     if errors:
         assert "Error Summary" in console
+        error_table = console[console.index("Error Summary"):]
+        for code, typ in types:
+            assert typ in error_table and (code is None or str(code) in error_table), (code, typ)
+    check_time_bounds(prof)
+
+
+def expected_types(kind: str) -> set[tuple[int | None, str]]:
+    """(code, type) of the export's error groups for a fault kind: HTTP codes with their reason phrase."""
+    label = EXPECTED_LABEL[kind]
+    if label.isdigit():
+        return {(int(label), HTTPStatus(int(label)).phrase)}
+    return {(None, label)}
+
+
+def check_time_bounds(prof) -> None:
+    """No request outlives the client timeout plus a small margin (a hang is cut, not waited out)."""
+    longest_s = float((prof["end_ns"] - prof["start_ns"]).max()) / 1e9
+    assert longest_s <= TIMEOUT_S + LATENCY_MARGIN_S, f"a request took {longest_s:.3f} s"
+
+
+def wall_time_bound(users: int = USERS) -> float:
+    """Worst case: every request times out, users send in waves of `users` requests at a time."""
+    return START_AND_STOP_S + math.ceil(N / users) * (TIMEOUT_S + LATENCY_MARGIN_S)
+
+
+def check_no_tail(artifacts, elapsed: float) -> None:
+    """The process ends soon after its last response: nothing hangs once the requests are done."""
+    records = load_records(artifacts)
+    window_s = float(records["end_ns"].max() - records["start_ns"].min()) / 1e9
+    assert elapsed - window_s <= START_AND_STOP_S, f"ran {elapsed:.1f} s for a {window_s:.1f} s window"
 
 
 @pytest.mark.parametrize("kind", ["500", "hang", "reset", "wrong-count"])
@@ -65,13 +105,15 @@ def test_fault_kinds_quick(tmp_path, clean_env, kind):
     artifacts, server_count, injected, elapsed, proc = run_with_fault(tmp_path, clean_env, kind, 0.25)
     assert injected > 0
     check(artifacts, server_count, injected, kind, proc)
-    # never hangs past the request timeout plus a small margin per wave of in-flight requests
-    assert elapsed < 30
+    assert elapsed <= wall_time_bound(), f"{elapsed:.1f} s"
+    check_no_tail(artifacts, elapsed)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("rate", [0.05, 0.5, 1.0])
 @pytest.mark.parametrize("kind", sorted(EXPECTED_LABEL))
 def test_fault_matrix(tmp_path, clean_env, kind, rate):
-    artifacts, server_count, injected, _, proc = run_with_fault(tmp_path, clean_env, kind, rate)
+    artifacts, server_count, injected, elapsed, proc = run_with_fault(tmp_path, clean_env, kind, rate)
     check(artifacts, server_count, injected, kind, proc)
+    assert elapsed <= wall_time_bound(), f"{elapsed:.1f} s"
+    check_no_tail(artifacts, elapsed)

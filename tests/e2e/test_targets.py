@@ -1,15 +1,24 @@
-"""Targets that go wrong: refused, unresolvable, TLS, and servers that are not rerank servers.
+"""Targets that go wrong: refused, unreachable, unresolvable, TLS, and servers that are not rerank servers.
 
-Each run ends with a clear message and a report of what happened, never a traceback.
+Each run ends with a clear message and a report of what happened, never a traceback. Nothing
+leaves the machine: the DNS failure runs in a network namespace of its own (loopback only) whose
+resolver is a local stub that answers "no such name".
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
+import os
+import secrets
+import shutil
+import socket
 import ssl
 import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -48,8 +57,8 @@ def serve(handler, tls_dir: Path | None = None):
     return server
 
 
-def profile(url: str, artifacts: Path, env, *extra: str) -> subprocess.CompletedProcess:
-    cmd = [str(BIN / "rankperf"), "profile", "--url", url, "--request-count", "6", "--concurrency", "2",
+def profile(url: str, artifacts: Path, env, *extra: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    cmd = [*prefix, str(BIN / "rankperf"), "profile", "--url", url, "--request-count", "6", "--concurrency", "2",
            "--rankings-passages-mean", "2", "--request-timeout-seconds", "5", "--artifact-dir", str(artifacts),
            *extra]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=90)
@@ -73,10 +82,126 @@ def test_refused(tmp_path, clean_env):
     assert_clean_failure(proc, tmp_path / "run", ErrorKind.CONNECTION, "refused")
 
 
-def test_unresolvable_host_fails_locally(tmp_path, clean_env):
-    # an invalid hostname fails inside the resolver library: no DNS query leaves the machine
+def test_malformed_host_name_fails_in_the_resolver(tmp_path, clean_env):
+    # an invalid hostname fails inside the resolver library, before any DNS query
     proc = profile("http://bad..host:8080", tmp_path / "run", clean_env)
     assert_clean_failure(proc, tmp_path / "run", ErrorKind.CONNECTION, "cannot resolve host")
+
+
+# ---- a name that does not resolve: a real DNS lookup, answered on the machine ----------------------
+NETNS_REQUIRE_ENV = "RANKPERF_REQUIRE_NETNS"  # set by .ci/run: fail there instead of skipping
+NO_SUCH_HOST = "rankperf-no-such-host.invalid"  # .invalid is reserved (RFC 2606): never a real name
+
+# A DNS stub for 127.0.0.1:53: every query gets NXDOMAIN (same id and question, no answer).
+NXDOMAIN_STUB = """
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 53))
+print("ready", flush=True)
+while True:
+    q, peer = s.recvfrom(512)
+    flags = 0x8000 | (int.from_bytes(q[2:4], "big") & 0x0100) | 0x0080 | 3  # QR, RD as asked, RA, NXDOMAIN
+    s.sendto(q[:2] + flags.to_bytes(2, "big") + q[4:6] + bytes(6) + q[12:], peer)
+"""
+
+
+def _netns_unavailable(reason: str) -> None:
+    if os.environ.get(NETNS_REQUIRE_ENV) == "1":
+        pytest.fail(f"{reason}, and {NETNS_REQUIRE_ENV}=1 requires this test to run")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def dns_sandbox():
+    """A network namespace with loopback only, its resolv.conf pointing at a local NXDOMAIN stub.
+
+    `ip netns exec NAME` mounts /etc/netns/NAME/resolv.conf over /etc/resolv.conf for the command
+    it runs; with no other interface, no query can reach the machine's configured DNS server.
+    """
+    if shutil.which("ip") is None:
+        _netns_unavailable("iproute2 is not installed: cannot create a network namespace")
+    name = f"rpdns{secrets.token_hex(3)}"
+    created_netns_dir = not Path("/etc/netns").exists()
+    conf_dir = Path("/etc/netns") / name
+    stub = None
+    try:
+        subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True, timeout=10)
+    except (subprocess.CalledProcessError, PermissionError) as exc:
+        _netns_unavailable(f"cannot create a network namespace here ({exc}); run as root with iproute2")
+    try:
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True, capture_output=True, timeout=10)
+        conf_dir.mkdir(parents=True)
+        (conf_dir / "resolv.conf").write_text("nameserver 127.0.0.1\noptions attempts:1 timeout:2\n")
+        (conf_dir / "hosts").write_text("127.0.0.1 localhost\n")
+        stub = subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", NXDOMAIN_STUB],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert stub.stdout.readline().strip() == "ready", stub.stderr.read() if stub.poll() is not None else ""
+        yield ("ip", "netns", "exec", name)
+    finally:
+        if stub is not None:
+            stub.kill()
+            stub.wait(10)
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
+        shutil.rmtree(conf_dir, ignore_errors=True)
+        if created_netns_dir:
+            with contextlib.suppress(OSError):  # not empty: someone else's namespace config is there now
+                Path("/etc/netns").rmdir()
+
+
+@pytest.mark.netns
+def test_dns_lookup_failure_of_a_name_that_does_not_exist(tmp_path, clean_env, dns_sandbox):
+    proc = profile(f"http://{NO_SUCH_HOST}:8080", tmp_path / "run", clean_env, prefix=dns_sandbox)
+    assert_clean_failure(proc, tmp_path / "run", ErrorKind.CONNECTION, "cannot resolve host (DNS lookup failed)")
+    messages = " ".join(e["error_details"]["message"] for e in export_json(tmp_path / "run")["error_summary"])
+    assert "Name or service not known" in messages  # the stub's NXDOMAIN, not a resolver timeout
+
+
+# ---- a host that never answers: connect() hangs, the request timeout ends it --------------------
+UNREACHABLE_TIMEOUT_S = 1.0
+UNREACHABLE_RUN_BOUND_S = 60.0  # generous: `rankperf profile` alone may take ~30 s to start on a loaded 2-core box
+
+
+@pytest.fixture
+def silent_listener():
+    """A loopback port whose listen queue is full: the kernel drops new SYNs, so connects hang
+    as they do for a host that is down or firewalled, with no packet leaving the machine."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)  # never accept()ed
+    port = server.getsockname()[1]
+    fillers = []
+    for _ in range(8):  # fill the accept queue until a connect attempt no longer completes
+        c = socket.socket()
+        c.settimeout(0.3)
+        try:
+            c.connect(("127.0.0.1", port))
+        except TimeoutError:
+            c.close()
+            break
+        fillers.append(c)
+    else:
+        pytest.fail("the listen queue never filled: connects to it do not hang")
+    try:
+        yield port
+    finally:
+        for c in (*fillers, server):
+            c.close()
+
+
+def test_unreachable_host_times_out_with_a_report(tmp_path, clean_env, silent_listener):
+    t0 = time.monotonic()
+    proc = profile(f"http://127.0.0.1:{silent_listener}", tmp_path / "run", clean_env,
+                   "--request-timeout-seconds", f"{UNREACHABLE_TIMEOUT_S:g}")
+    elapsed = time.monotonic() - t0
+    assert_clean_failure(proc, tmp_path / "run", ErrorKind.TIMEOUT, "request timeout")
+    records = load_records(tmp_path / "run")
+    longest_s = float((records["end_ns"] - records["start_ns"]).max()) / 1e9
+    assert UNREACHABLE_TIMEOUT_S - 0.05 <= longest_s <= UNREACHABLE_TIMEOUT_S + 0.5
+    # 6 requests, 2 at a time, each cut at the timeout: 3 waves
+    window_s = float(records["end_ns"].max() - records["start_ns"].min()) / 1e9
+    assert window_s <= 3 * (UNREACHABLE_TIMEOUT_S + 0.5), window_s
+    # the whole command (start and report included) ends long before the kernel gives up a connect (~2 min)
+    assert elapsed < UNREACHABLE_RUN_BOUND_S, elapsed
 
 
 def test_not_a_rerank_server_404_html(tmp_path, clean_env):

@@ -22,6 +22,7 @@ import requests
 from e2e_support import BIN, LOCUSTFILE, REPO, private_master, received
 
 from rankperf_data import options
+from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.load import webauth, webui
 from rankperf_data.load.records import PHASE_PROFILING
 from rankperf_data.ports import free_port
@@ -38,6 +39,8 @@ START_TIMEOUT_S = 30
 RUN_TIMEOUT_S = 30
 HTTP_TIMEOUT_S = 10
 POLL_S = 0.25
+RESTART_PAUSE_S = 1.0  # longer than hooks.END_DELAY_S + TICK_S
+RESTART_CYCLES = 4
 
 
 # ---- a locust web UI process -------------------------------------------------------------------
@@ -426,6 +429,71 @@ def test_swarm_stops_after_exact_count_and_second_run_is_clean(server, env, tmp_
         assert row(rows, "Request Count (requests)")["avg"] == "59.00"
         assert row(rows, "Request Latency (ms)")["count"] == "59"
         assert ui.get("/rankings/artifacts/profile_export_aiperf.json").json()["request_count"]["avg"] == 59
+
+
+def download_records(ui: LocustWebUI, dest: Path) -> np.ndarray:
+    r = ui.get("/rankings/artifacts/profile_export.jsonl")
+    assert r.status_code == 200
+    dest.write_bytes(r.content)
+    return read_records(dest)
+
+
+def test_stop_mid_run_then_a_second_run_counts_only_its_own(server, env, tmp_path):
+    with LocustWebUI(ui_args(), env, tmp_path) as ui:
+        before = received(server)
+        ui.swarm(server.url, request_count=0)  # no count limit: only Stop ends it
+        wait_received(server, 100, before)
+        r = ui.http.post(ui.base + "/stop", timeout=HTTP_TIMEOUT_S)
+        assert r.status_code == 200 and r.json()["success"], r.text[:500]
+        _, rows = ui.wait_finished()
+        assert rows[0]["metric"] == "Status: stopped: exports in the Download Data tab"
+        exported = ui.get("/rankings/artifacts/profile_export_aiperf.json")
+        assert exported.status_code == 200
+        assert exported.json()["was_cancelled"] is True
+        first = download_records(ui, tmp_path / "stopped.jsonl")
+        # every request the server saw is in the report (those cut by Stop as cancelled)
+        assert received(server) - before == len(first) >= 100
+        assert exported.json()["request_count"]["avg"] == int(
+            ((first["phase"] == PHASE_PROFILING) & (first["error_kind"] == ErrorKind.OK)).sum())
+
+        # started again: a clean measurement holding this run's requests only. The pause keeps this
+        # test off the race that test_start_right_after_stop_is_not_cut_short covers.
+        time.sleep(RESTART_PAUSE_S)
+        before = received(server)
+        ui.swarm(server.url, request_count=60)
+        wait_received(server, 60, before)
+        _, rows = ui.wait_finished()
+        second = download_records(ui, tmp_path / "second.jsonl")
+        assert received(server) - before == len(second) == 60
+        assert (second["error_kind"] == ErrorKind.OK).all()
+        assert sorted(second["index"].tolist()) == list(range(60))
+        exported = ui.get("/rankings/artifacts/profile_export_aiperf.json").json()
+        assert exported["was_cancelled"] is False and exported["request_count"]["avg"] == 60, exported["notes"]
+        assert row(rows, "Request Count (requests)")["avg"] == "60.00"
+        assert rows[0]["metric"] == "Status: finished: exports in the Download Data tab", (rows, ui.log()[-3000:])
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "product bug (rankperf_data/load/hooks.py): Stop makes the stopped run's coordinator complete "
+    "(ledger closed, local node done); _monitor then schedules _end(), which END_DELAY_S later calls "
+    "runner.stop() without checking that its coordinator is still the current one, so a run started "
+    "within that moment is stopped after a few requests (cancelled, short export)"))
+def test_start_right_after_stop_is_not_cut_short(server, env, tmp_path):
+    with LocustWebUI(ui_args(), env, tmp_path) as ui:
+        for cycle in range(RESTART_CYCLES):  # a race: several tries make a pass by luck unlikely
+            before = received(server)
+            ui.swarm(server.url, request_count=0)
+            wait_received(server, 50, before)
+            r = ui.http.post(ui.base + "/stop", timeout=HTTP_TIMEOUT_S)
+            assert r.status_code == 200, r.text[:500]
+            before = received(server)
+            ui.swarm(server.url, request_count=60)  # at once, as a person clicking New then Start
+            wait_received(server, 60, before, timeout=5)  # ~0.1 s unless the run is cut short
+            _, rows = ui.wait_finished()
+            exported = ui.get("/rankings/artifacts/profile_export_aiperf.json").json()
+            assert exported["was_cancelled"] is False, (cycle, received(server) - before, exported["notes"])
+            assert exported["request_count"]["avg"] == 60 == received(server) - before, cycle
+            assert rows[0]["metric"] == "Status: finished: exports in the Download Data tab", cycle
 
 
 def test_open_loop_with_errors_shows_rates_error_groups_and_warning(env, tmp_path):

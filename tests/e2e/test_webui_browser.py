@@ -2,8 +2,8 @@
 
 No browser is downloaded: Playwright launches /usr/bin/chromium. The test fills Locust's start
 form as a person would (class picker, users, host, rankperf custom parameters), opens the
-"Rankings" tab, waits for live rows, stops the run if it is still going, and keeps a screenshot
-at tests/_artifacts/webui-rankings.png.
+"Rankings" tab, waits for live rows while the status says running, clicks Stop, and keeps a
+screenshot at tests/_artifacts/webui-rankings.png.
 """
 
 from __future__ import annotations
@@ -26,17 +26,25 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOT = REPO / "tests" / "_artifacts" / "webui-rankings.png"
 UI_TIMEOUT_MS = 15_000
-REQUESTS = 300  # ~3 s at 20 ms per request and 2 users: the tab is seen live, then stopped
+REQUESTS = 3000  # ~30 s at 20 ms per request and 2 users: still running when Stop is clicked
 PASSAGES = 4
+REQUIRE_ENV = "RANKPERF_REQUIRE_BROWSER"  # set by .ci/run: a missing browser fails the test there
+
+
+def _missing(reason: str) -> None:
+    """Skip where a browser is optional (a developer's machine); fail where CI requires one."""
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{reason}, and {REQUIRE_ENV}=1 requires the browser test to run")
+    pytest.skip(reason)
 
 
 def _playwright():
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        pytest.skip(f"{CHROMIUM} not installed (Debian package chromium)")
+        _missing(f"{CHROMIUM} not installed (Debian package chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("the playwright Python package is not installed")
+        _missing("the playwright Python package is not installed")
     return sync_playwright
 
 
@@ -69,16 +77,15 @@ def test_rankings_tab_renders_live_rows(clean_env, tmp_path):
             count_cell.wait_for()
             live = count_cell.locator("xpath=following-sibling::td[1]").inner_text()
             assert float(live) > 0
-            stop = page.get_by_role("button", name="Stop")
-            if stop.is_visible():
-                stop.click()
             status = page.get_by_role("cell", name="Status: ", exact=False).first
+            assert status.inner_text().startswith("Status: running"), status.inner_text()
+            page.get_by_role("button", name="Stop").click()
             deadline = time.monotonic() + UI_TIMEOUT_MS / 1000
             while time.monotonic() < deadline and "running" in status.inner_text():
                 page.wait_for_timeout(250)
             page.get_by_role("button", name="New").wait_for()  # Locust's own header says stopped too
             final_status = status.inner_text()
-            assert final_status.startswith(("Status: finished", "Status: stopped")), final_status
+            assert final_status.startswith("Status: stopped"), final_status  # stopped by hand, not finished
             shown = int(float(count_cell.locator("xpath=following-sibling::td[1]").inner_text()))
             passages = page.get_by_role("cell", name="Passages per Request (passages)", exact=True)
             assert passages.locator("xpath=following-sibling::td[1]").inner_text() == f"{PASSAGES}.00"
@@ -87,10 +94,11 @@ def test_rankings_tab_renders_live_rows(clean_env, tmp_path):
             # the form's values reached the run: the export records the request count typed in
             exported = page.request.get(ui.base + "/rankings/artifacts/profile_export_aiperf.json").json()
             assert exported["input_config"]["options"]["request_count"] == REQUESTS
+            assert exported["was_cancelled"] is True
         finally:
             browser.close()
         rows = rankings(ui.get_json("/stats/requests"))
-        assert 0 < shown <= REQUESTS
+        assert 0 < shown < REQUESTS
         assert row(rows, "Request Count (requests)")["avg"] == f"{shown}.00"
-        assert received(server) - before <= REQUESTS
+        assert received(server) - before < REQUESTS
     assert SCREENSHOT.stat().st_size > 10_000
