@@ -22,6 +22,21 @@ def _body_stats(inputs: Path) -> dict:
             "max_bytes": max(sizes)}
 
 
+def write_bodies(inputs: Path, out: Path) -> Path:
+    """rankperf's distinct request bodies as an AIPerf single_turn JSONL, the input file of both tools' runs.
+
+    Both tools then send the same query and passages (request i of the file is request i of each
+    tool), so body sizes match and only the clients differ.
+    """
+    lines = []
+    for entry in json.loads(inputs.read_text())["data"]:
+        body = entry["payloads"][0]
+        texts = [{"name": "query", "contents": [body["query"]]}, {"name": "passages", "contents": body["texts"]}]
+        lines.append(json.dumps({"texts": texts}, separators=(",", ":"), ensure_ascii=False))
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
 def _write_body(inputs: Path) -> int:
     """Write rankperf's request 0 (compact, as sent) for bare Locust and wrk; returns its size."""
     body = json.loads(inputs.read_text())["data"][0]["payloads"][0]
@@ -36,38 +51,59 @@ def _timeout(mode: Mode) -> float:
 
 
 def probe(mode: Mode, nginx: Target, work: Path, aiperf_ok: bool) -> dict:
-    """A short rankperf run that sizes the rest and writes the body; 50-request runs for each tool's fixed cost."""
+    """A short rankperf run that sizes the rest and writes the shared bodies; 50-request runs for fixed costs.
+
+    The probe generates rankperf's 100 distinct synthetic bodies; from then on both tools read
+    them from ``bodies.jsonl`` (``out["bodies_file"]``).
+    """
     pids = nginx.pids
     out: dict = {}
     r = execute(Spec("rankperf", nginx.url, requests=3000, concurrency=RANKPERF_USERS, label="probe"),
                 work / "probe-rankperf", _timeout(mode), pids, records=True)
     out["rankperf_probe"] = r
-    out["bodies"] = {"rankperf": _body_stats(work / "probe-rankperf" / "inputs.json"),
-                     "rankperf_wire_mean_bytes": r.get("request_bytes_mean"),
-                     "bare_locust_and_wrk_bytes": _write_body(work / "probe-rankperf" / "inputs.json")}
+    inputs = work / "probe-rankperf" / "inputs.json"
+    bodies = out["bodies_file"] = write_bodies(inputs, work / "bodies.jsonl")
+    out["bodies"] = {"file": str(bodies), "distinct": sum(1 for _ in bodies.open()),
+                     "rankperf_synthetic": _body_stats(inputs),
+                     "bare_locust_and_wrk_bytes": _write_body(inputs)}
     # fixed cost: start-up, dataset, report, shutdown (50 requests, with memory sampling)
-    specs = {"rankperf": Spec("rankperf", nginx.url, requests=50, concurrency=RANKPERF_USERS, label="startup")}
+    specs = {"rankperf": Spec("rankperf", nginx.url, requests=50, concurrency=RANKPERF_USERS, label="startup",
+                              input_file=bodies)}
     if not mode.quick:
         specs["rankperf_2proc"] = Spec("rankperf", nginx.url, requests=50, concurrency=RANKPERF_USERS, workers=2,
-                                       label="startup 2 processes")
+                                       label="startup 2 processes", input_file=bodies)
     if aiperf_ok:
-        specs["aiperf"] = Spec("aiperf", nginx.url, requests=50, concurrency=AIPERF_DEFAULT_CONCURRENCY, label="startup")
-    out["startup"] = {k: execute(s, work / f"startup-{k}", _timeout(mode), pids, memory=True) for k, s in specs.items()}
-    if aiperf_ok and (work / "startup-aiperf" / "inputs.json").exists():
-        out["bodies"]["aiperf"] = _body_stats(work / "startup-aiperf" / "inputs.json")
+        specs["aiperf"] = Spec("aiperf", nginx.url, requests=50, concurrency=AIPERF_DEFAULT_CONCURRENCY,
+                               label="startup", input_file=bodies)
+    out["startup"] = {k: execute(s, work / f"startup-{k}", _timeout(mode), pids, memory=True, records=k == "rankperf")
+                      for k, s in specs.items()}
+    out["bodies"].update(_sent_bodies(work, out["startup"]))
     return out
 
 
-def aiperf_best(mode: Mode, nginx: Target, work: Path, rate: float | None) -> tuple[int, int, list[dict]]:
+def _sent_bodies(work: Path, startup: dict) -> dict:
+    """Body sizes each tool says it sent in its start-up run (both read bodies.jsonl): they should match."""
+    out: dict = {"rankperf_wire_mean_bytes": startup["rankperf"].get("request_bytes_mean")}
+    for tool in ("rankperf", "aiperf"):
+        inputs = work / f"startup-{tool}" / "inputs.json"
+        if tool in startup and inputs.exists():
+            out[tool] = _body_stats(inputs)
+    if "rankperf" in out and "aiperf" in out:
+        out["mean_bytes_difference"] = round(out["rankperf"]["mean_bytes"] - out["aiperf"]["mean_bytes"], 1)
+    return out
+
+
+def aiperf_best(mode: Mode, nginx: Target, work: Path, rate: float | None,
+                bodies: Path | None = None) -> tuple[int, int, list[dict]]:
     """AIPerf's best settings: one run per concurrency (and 2 workers at 64); returns (concurrency, workers, runs)."""
     runs = []
     for c in mode.aiperf_sweep:
-        runs.append(execute(Spec("aiperf", nginx.url, requests=mode.size(rate), concurrency=c, label=f"sweep c{c}"),
-                            work / f"sweep-aiperf-c{c}", _timeout(mode), nginx.pids))
+        runs.append(execute(Spec("aiperf", nginx.url, requests=mode.size(rate), concurrency=c, label=f"sweep c{c}",
+                                 input_file=bodies), work / f"sweep-aiperf-c{c}", _timeout(mode), nginx.pids))
     if mode.aiperf_sweep:
         runs.append(execute(Spec("aiperf", nginx.url, requests=mode.size(rate), concurrency=64, workers=2,
-                                 label="sweep c64 workers-max 2"), work / "sweep-aiperf-c64-w2", _timeout(mode),
-                            nginx.pids))
+                                 label="sweep c64 workers-max 2", input_file=bodies),
+                            work / "sweep-aiperf-c64-w2", _timeout(mode), nginx.pids))
     ok = [r for r in runs if r.get("req_s")]
     if not ok:
         return AIPERF_DEFAULT_CONCURRENCY, 0, runs
@@ -79,19 +115,23 @@ def measure(mode: Mode, nginx: Target, work: Path, probes: dict, aiperf_ok: bool
     """Alternating repetitions of every client at saturation; medians, ratios, CPU per request."""
     rates = {"rankperf": probes["rankperf_probe"].get("req_s"), "aiperf": AIPERF_GUESS_REQ_S}
     rates["rankperf_2proc"] = (rates["rankperf"] or 1000) * 1.6
+    bodies = probes.get("bodies_file")
     best_c, best_w, sweep = (AIPERF_DEFAULT_CONCURRENCY, 0, [])
     if aiperf_ok:
-        best_c, best_w, sweep = aiperf_best(mode, nginx, work, rates["aiperf"])
+        best_c, best_w, sweep = aiperf_best(mode, nginx, work, rates["aiperf"], bodies)
         swept = [r["req_s"] for r in sweep if r.get("req_s")]
         rates["aiperf"] = max(swept) if swept else rates["aiperf"]
 
     def spec(key: str) -> Spec:
         if key == "rankperf":
-            return Spec("rankperf", nginx.url, mode.size(rates[key]), concurrency=RANKPERF_USERS, label=key)
+            return Spec("rankperf", nginx.url, mode.size(rates[key]), concurrency=RANKPERF_USERS, label=key,
+                        input_file=bodies)
         if key == "rankperf_2proc":
-            return Spec("rankperf", nginx.url, mode.size(rates[key]), concurrency=RANKPERF_USERS, workers=2, label=key)
+            return Spec("rankperf", nginx.url, mode.size(rates[key]), concurrency=RANKPERF_USERS, workers=2, label=key,
+                        input_file=bodies)
         if key == "aiperf":
-            return Spec("aiperf", nginx.url, mode.size(rates[key]), concurrency=best_c, workers=best_w, label=key)
+            return Spec("aiperf", nginx.url, mode.size(rates[key]), concurrency=best_c, workers=best_w, label=key,
+                        input_file=bodies)
         if key == "locust_bare":
             return Spec("locust_bare", nginx.url, seconds=mode.seconds, concurrency=RANKPERF_USERS, label=key)
         return Spec("wrk", nginx.url, seconds=mode.seconds, concurrency=RANKPERF_USERS, label=key)
@@ -144,6 +184,9 @@ def summarise(runs: dict[str, list[dict]], probes: dict, sweep: list[dict], best
         "locust_bare_cpu_us_per_req": cpu.get("locust_bare"),
         "wrk_cpu_us_per_req": cpu.get("wrk"),
         "aiperf_vs_rankperf_cpu_per_req": ratio(cpu.get("aiperf"), cpu.get("rankperf")),
+        "rankperf_vs_aiperf_cpu_per_req": ratio(cpu.get("rankperf"), cpu.get("aiperf"), 3),
+        "rankperf_vs_locust_bare_cpu_per_req": ratio(cpu.get("rankperf"), cpu.get("locust_bare"), 3),
+        "rankperf_vs_aiperf_marginal_cpu_per_req": ratio(marginal.get("rankperf"), marginal.get("aiperf"), 3),
         "marginal_cpu_us_per_req": marginal,
         "startup_cpu_s": {k: v.get("cpu_s") for k, v in startup.items()},
         "startup_wall_s": {k: round(v.get("wall_s", 0), 2) for k, v in startup.items()},

@@ -190,22 +190,13 @@ def run(cmd: list[str], log: Path, timeout: float, env: dict | None = None, memo
                                  start_new_session=True)
     sampler = _Sampler(child.pid, 0.25 if memory else 1.0, memory)
     sampler.start()
-    deadline = t0 + timeout
-    usage = None
-    while usage is None:
-        pid, status, ru = os.wait4(child.pid, os.WNOHANG)
-        if pid:
-            proc.rc = os.waitstatus_to_exitcode(status)
-            usage = ru
-        elif time.monotonic() > deadline and not proc.timed_out:
-            proc.timed_out = True
-            _signal_group(child.pid, signal.SIGINT)
-            deadline = time.monotonic() + 15  # then SIGKILL below
-        elif proc.timed_out and time.monotonic() > deadline:
-            _signal_group(child.pid, signal.SIGKILL)
-            deadline = float("inf")
-        else:
-            time.sleep(0.02)
+    try:
+        usage = _wait(child, proc, t0 + timeout)
+    except BaseException:  # Ctrl-C or a kill of the harness: the client runs in its own session, stop it too
+        _signal_group(child.pid, signal.SIGKILL)
+        child.wait()
+        sampler.stop.set()
+        raise
     child.returncode = proc.rc
     proc.wall_s = time.monotonic() - t0
     sampler.stop.set()
@@ -226,6 +217,24 @@ def run(cmd: list[str], log: Path, timeout: float, env: dict | None = None, memo
     LEDGER.append({"log": proc.log, "wall_s": round(proc.wall_s, 2), "background_cores": proc.background_cores,
                    "steal_cores": proc.steal_cores})
     return proc
+
+
+def _wait(child: subprocess.Popen, proc: Proc, deadline: float) -> os.struct_rusage:
+    """Reap the child; past ``deadline`` SIGINT its group (a clean stop with a report), 15 s later SIGKILL."""
+    while True:
+        pid, status, ru = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            proc.rc = os.waitstatus_to_exitcode(status)
+            return ru
+        if time.monotonic() > deadline and not proc.timed_out:
+            proc.timed_out = True
+            _signal_group(child.pid, signal.SIGINT)
+            deadline = time.monotonic() + 15  # then SIGKILL below
+        elif proc.timed_out and time.monotonic() > deadline:
+            _signal_group(child.pid, signal.SIGKILL)
+            deadline = float("inf")
+        else:
+            time.sleep(0.02)
 
 
 def _signal_group(pgid: int, sig: int) -> None:
@@ -249,15 +258,17 @@ class Mode:
     quick: bool
     reps: int
     seconds: float  # target length of one measured run
-    memory_requests: int
-    memory_aiperf_seconds: float  # AIPerf's memory run is cut to what it sends in this time
+    memory_requests: int  # every tool's memory run sends this many requests
+    memory_aiperf_reps: int  # AIPerf's memory run takes ~200 s at ~500 req/s: once (its spread was 0.4 %)
     aiperf_sweep: tuple[int, ...]  # AIPerf concurrencies tried for its best capacity
+    server_seconds: float  # one `server_capacity.py` run
+    generation_requests: int  # requests each tool generates per data-generation run
 
     @classmethod
     def make(cls, quick: bool) -> Mode:
         if quick:
-            return cls(True, 1, 3.0, 10_000, 10.0, ())
-        return cls(False, 3, 10.0, 100_000, 120.0, (16, 64, 256))
+            return cls(True, 1, 3.0, 10_000, 1, (), 3.0, 300)
+        return cls(False, 3, 10.0, 100_000, 1, (16, 64, 256), 8.0, 3000)
 
     def size(self, rate: float | None, seconds: float | None = None, lo: int = 500, hi: int = 400_000) -> int:
         """Requests that keep a tool busy for about ``seconds`` at ``rate`` requests/s."""

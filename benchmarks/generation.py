@@ -1,26 +1,30 @@
-"""Request generation speed: rankperf's synthetic data vs AIPerf's 270 requests/s (10 x 128-token passages).
+"""Request generation speed: rankperf's synthetic data, 10 x 128-token passages and a 32-token query.
 
-AIPerf 0.13.0 made 3,000 requests of 10 passages x 128 tokens with a 32-token query in 11.1 s
-(270.3 requests/s, measured; see shared/reference/aiperf-rankings.md section 3). This measures the
-same shape through rankperf_data.dataset: with the word-level estimate (no tokenizer), and with real
-``tokenizers`` models (WordPiece, byte-level BPE, Unigram) trained on faker text, where every text
-is composed to an exact token count and a sample is re-encoded to check it.
+The table measures that shape through rankperf_data.dataset: with the word-level estimate (no
+tokenizer), and with real ``tokenizers`` models (WordPiece, byte-level BPE, Unigram) trained on
+faker text, where every text is composed to an exact token count and a sample is re-encoded to
+check it. The "x vs AIPerf" column divides by 270.3 requests/s, AIPerf 0.13.0's rate measured once
+by hand (3,000 requests in 11.1 s; shared/reference/aiperf-rankings.md section 3); the harness
+measures AIPerf itself, with the same tokenizer, in benchmarks/aiperf_generation.py.
 
     python benchmarks/generation.py [--requests 5000]
+    python benchmarks/generation.py --tokenizer DIR --requests 3000 --json   # one case, one JSON line
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import tempfile
 import time
 from pathlib import Path
 
-AIPERF_REQUESTS_PER_S = 3000 / 11.1  # 270.3
+AIPERF_REQUESTS_PER_S = 3000 / 11.1  # 270.3: a cross-check only (measured by hand, see above)
 
 
-def _run(label: str, values: dict, requests: int) -> None:
+def _generate(values: dict, requests: int) -> dict:
+    """Build the dataset (tokenizer load, calibration), then time ``requests`` distinct requests."""
     from rankperf_data.dataset.config import DatasetConfig
     from rankperf_data.dataset.source import build_dataset
 
@@ -33,7 +37,14 @@ def _run(label: str, values: dict, requests: int) -> None:
         r = dataset.get(i)
         chars += len(r.query) + sum(len(p) for p in r.passages)
     elapsed = time.perf_counter() - t0
-    rate = requests / elapsed
+    return {"requests": requests, "setup_s": round(built, 4), "generate_s": round(elapsed, 4),
+            "req_s": requests / elapsed, "req_s_with_setup": requests / (built + elapsed),
+            "text_bytes_per_request": chars / requests}
+
+
+def _run(label: str, values: dict, requests: int) -> None:
+    m = _generate(values, requests)
+    built, rate, chars = m["setup_s"], m["req_s"], m["text_bytes_per_request"] * requests
     print(
         f"{label:<44} build {built * 1000:7.1f} ms   {rate:9,.0f} requests/s   "
         f"x{rate / AIPERF_REQUESTS_PER_S:6.1f} vs AIPerf   ({chars / requests / 1024:.1f} KiB text/request)"
@@ -43,8 +54,17 @@ def _run(label: str, values: dict, requests: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000, help="requests per case (default 5000)")
+    parser.add_argument("--tokenizer", help="measure only this tokenizer (tokenizer.json or its directory)")
+    parser.add_argument("--json", action="store_true", help="with --tokenizer: print one JSON line")
     args = parser.parse_args()
     logging.getLogger("rankperf").setLevel(logging.ERROR)  # the word-estimate warning is expected here
+    if args.tokenizer:
+        result = _generate({"tokenizer": args.tokenizer}, args.requests)
+        if args.json:
+            print(json.dumps({"tool": "rankperf", "tokenizer": args.tokenizer, **result}))
+        else:
+            print(f"{args.tokenizer}: {result['req_s']:,.0f} requests/s ({result['setup_s']:.2f} s set-up)")
+        return
 
     from rankperf_data.dataset.demo_tokenizers import faker_corpus, train_bpe, train_unigram, train_wordpiece
 

@@ -26,22 +26,43 @@ def ensure_debs() -> None:
     """apt-get install wrk, nginx-light and GNU time when any is missing."""
     missing = [pkg for exe, pkg in DEBS.items() if not (shutil.which(exe) or Path(f"/usr/bin/{exe}").exists())]
     if missing:
-        print(f"installing {' '.join(missing)} (apt-get)", flush=True)
+        print(f"installing {' '.join(missing)} (apt-get update, apt-get install)", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        # a fresh image has empty package lists: install alone would fail with "Unable to locate package"
+        subprocess.run(["apt-get", "update", "-q"], check=True, timeout=600, stdout=subprocess.DEVNULL, env=env)
         subprocess.run(["apt-get", "install", "-y", *missing], check=True, timeout=600,
-                       stdout=subprocess.DEVNULL, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+                       stdout=subprocess.DEVNULL, env=env)
+
+
+def installed_aiperf_version() -> str | None:
+    """The aiperf version installed in benchmarks/.env/aiperf (None when there is none)."""
+    python = AIPERF_VENV / "bin" / "python"
+    if not python.exists():
+        return None
+    probe = "import importlib.metadata as m; print(m.version('aiperf'))"
+    try:
+        out = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
 
 
 def ensure_aiperf() -> str | None:
-    """Create benchmarks/.env/aiperf with aiperf==0.13.0 if needed; an error text when that fails."""
-    if AIPERF.exists():
+    """benchmarks/.env/aiperf with exactly aiperf==0.13.0 (created or reinstalled); an error text when that fails."""
+    found = installed_aiperf_version()
+    if found == AIPERF_VERSION and AIPERF.exists():
         return None
-    print(f"installing aiperf=={AIPERF_VERSION} into {AIPERF_VENV}", flush=True)
+    print(f"installing aiperf=={AIPERF_VERSION} into {AIPERF_VENV} (found: {found or 'none'})", flush=True)
     try:
-        subprocess.run([sys.executable, "-m", "venv", str(AIPERF_VENV)], check=True, timeout=300)
+        if not (AIPERF_VENV / "bin" / "pip").exists():
+            subprocess.run([sys.executable, "-m", "venv", str(AIPERF_VENV)], check=True, timeout=300)
         subprocess.run([str(AIPERF_VENV / "bin" / "pip"), "install", "-q", f"aiperf=={AIPERF_VERSION}"],
                        check=True, timeout=1800)
     except (subprocess.SubprocessError, OSError) as exc:
         return f"could not install aiperf=={AIPERF_VERSION}: {exc}"
+    found = installed_aiperf_version()
+    if found != AIPERF_VERSION:
+        return f"aiperf=={AIPERF_VERSION} was installed but the venv reports {found or 'no aiperf'}"
     return None if AIPERF.exists() else "aiperf installed but its console script is missing"
 
 
@@ -97,18 +118,38 @@ def _version(cmd: list[str]) -> str:
     return text[0].strip() if text else "unknown"
 
 
-def _git_state() -> str:
-    """HEAD of the repository measured, and whether rankperf's code differs from it."""
+CODE_PATHS = ("rankperf_data", "locustfiles", "pyproject.toml")  # what decides rankperf's own figures
+
+
+def _git(*args: str) -> str:
     from common import REPO
 
+    out = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=30)
+    if out.returncode != 0:
+        raise OSError(out.stderr.strip() or f"git {args[0]} failed")
+    return out.stdout
+
+
+def git_state() -> dict:
+    """The commit measured and whether the working tree differed from it (rankperf's code, and anywhere)."""
     try:
-        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, timeout=30).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "rankperf_data", "locustfiles"],
-                               capture_output=True, text=True, timeout=30).stdout.splitlines()
-    except (OSError, subprocess.SubprocessError):
+        commit = _git("rev-parse", "HEAD").strip()
+        branch = _git("rev-parse", "--abbrev-ref", "HEAD").strip()
+        changed = [line[3:] for line in _git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    except (OSError, subprocess.SubprocessError) as exc:
+        return {"commit": None, "error": str(exc)}
+    code = [path for path in changed if path.startswith(CODE_PATHS)]
+    return {"commit": commit, "short": commit[:7], "branch": branch, "dirty": bool(changed),
+            "code_dirty": bool(code), "changed_code_paths": code, "changed_paths": len(changed)}
+
+
+def _git_state() -> str:
+    """One line for versions.rankperf_git: HEAD, plus how many of rankperf's code files were uncommitted."""
+    state = git_state()
+    if not state.get("commit"):
         return "unknown"
-    return f"{head} + {len(dirty)} uncommitted change(s) in rankperf_data/locustfiles" if dirty else head
+    code = state["changed_code_paths"]
+    return f"{state['short']} + {len(code)} uncommitted change(s) in {'/'.join(CODE_PATHS)}" if code else state["short"]
 
 
 def versions() -> dict:

@@ -1,11 +1,12 @@
 """Every benchmark figure in one command: rankperf vs AIPerf 0.13.0, bare Locust and wrk, on loopback.
 
-    python benchmarks/run_all.py [--quick] [--only capacity,timing,open_loop,memory,generation]
+    python benchmarks/run_all.py [--quick] [--only capacity,timing,open_loop,memory,generation,server_capacity]
 
-Full mode: 3 alternating repetitions of every run, medians reported (about 30-40 min on 2 cores).
---quick: 1 repetition, short runs (under 5 min). A full run writes benchmarks/results.json; --quick
-writes benchmarks/out/results-quick.json and --only benchmarks/out/results-partial.json, so neither
-replaces the committed figures. Every run prints the table of ratios.
+Full mode: 3 alternating repetitions of every run, medians reported (about 40 min on 2 cores;
+AIPerf's 100,000-request memory run alone takes ~4 min, so it runs once). --quick: 1 repetition,
+short runs (about 5 min). A full run writes benchmarks/results.json; --quick writes
+benchmarks/out/results-quick.json and --only benchmarks/out/results-partial.json, so neither
+replaces the committed figures. Every run prints the table of ratios (rankperf / peer).
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ import memory  # noqa: E402
 import open_loop  # noqa: E402
 import peers  # noqa: E402
 import report  # noqa: E402
+import server_figure  # noqa: E402
 import timing  # noqa: E402
 from common import LEDGER, OUT, ROOT, VENV_PY, Mode, loadavg, median  # noqa: E402
 from targets import nginx, reference_server  # noqa: E402
 
-FIGURES = ("capacity", "timing", "open_loop", "memory", "generation")
+FIGURES = ("capacity", "timing", "open_loop", "memory", "generation", "server_capacity")
 
 
 def machine() -> dict:
@@ -90,7 +92,7 @@ def main() -> int:
     peers.ensure_tokenizer()
     results: dict = {"date": datetime.now().strftime("%Y-%m-%d"), "started": datetime.now().isoformat(timespec="seconds"),
                      "mode": "quick" if args.quick else "full", "repetitions": mode.reps, "machine": machine(),
-                     "versions": peers.versions(), "artifacts": str(work)}
+                     "git": peers.git_state(), "versions": peers.versions(), "artifacts": str(work)}
 
     with nginx() as (fast, slow):
         print(f"targets: {fast.url} ({fast.note}); {slow.url if slow else 'no 20 ms nginx'}", flush=True)
@@ -103,17 +105,23 @@ def main() -> int:
         cap_rates = {"rankperf": cap.get("rankperf_req_s") or probes["rankperf_probe"].get("req_s"),
                      "aiperf": cap.get("aiperf_req_s") or capacity.AIPERF_GUESS_REQ_S}
         results["capacity"] = {**cap, "aiperf_error": aiperf_error}
+        bodies = probes["bodies_file"]  # from here on both tools send rankperf's 100 bodies from this file
         if "timing" in only:
             with reference_server(work / "reference-server.log") as ref:
                 targets = {"reference_server": ref, **({"nginx_20ms": slow} if slow and not mode.quick else {})}
-                results["timing"] = timing.measure(mode, targets, work, cap_rates, aiperf_ok)
+                results["timing"] = timing.measure(mode, targets, work, cap_rates, aiperf_ok, bodies)
         if "open_loop" in only:
-            results["open_loop"] = open_loop.measure(mode, fast, work, cap_rates, aiperf_ok)
+            results["open_loop"] = open_loop.measure(mode, fast, work, cap_rates, aiperf_ok, bodies)
         if "memory" in only:
             best = cap.get("aiperf_best", {"concurrency": capacity.AIPERF_DEFAULT_CONCURRENCY})
-            results["memory"] = memory.measure(mode, fast, work, cap_rates, best, probes["startup"], aiperf_ok)
+            results["memory"] = memory.measure(mode, fast, work, cap_rates, best, probes["startup"], aiperf_ok,
+                                               bodies)
     if "generation" in only:
-        results["generation"] = datagen.measure(mode, work)
+        results["generation"] = datagen.measure(mode, work, aiperf_ok)
+    if "server_capacity" in only:
+        results["server_capacity"] = server_figure.measure(mode, work)
+    results["git_at_end"] = peers.git_state()
+    results["git_changed_during_run"] = results["git_at_end"] != results["git"]
     results["noise"] = noise(load_start)
     results["elapsed_s"] = round(time.monotonic() - started, 1)
     results["commands"] = report.commands(results, str(work))

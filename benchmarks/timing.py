@@ -17,7 +17,7 @@ def _excess(value: float | None) -> float | None:
 
 
 def measure(mode: Mode, targets: dict[str, Target], work: Path, caps: dict[str, float | None],
-            aiperf_ok: bool) -> dict:
+            aiperf_ok: bool, bodies: Path | None = None) -> dict:
     """For each target and in-flight count: alternating rankperf / AIPerf runs; excess of p50 and p99 over 20 ms."""
     tools = ["rankperf", "aiperf"] if aiperf_ok else ["rankperf"]
     out: dict = {"server_ms": SERVER_MS, "targets": {name: t.note for name, t in targets.items()}}
@@ -28,7 +28,7 @@ def measure(mode: Mode, targets: dict[str, Target], work: Path, caps: dict[str, 
             for rep in range(mode.reps):
                 for tool in tools if rep % 2 == 0 else tools[::-1]:
                     n = mode.size(min(ideal, caps.get(tool) or ideal), lo=max(1000, 4 * c))
-                    spec = Spec(tool, target.url, requests=n, concurrency=c, label=f"{name} c{c}")
+                    spec = Spec(tool, target.url, requests=n, concurrency=c, label=f"{name} c{c}", input_file=bodies)
                     r = execute(spec, work / f"timing-{name}-c{c}-{tool}-{rep}", mode.seconds * 8 + 120, target.pids)
                     runs[tool].append(r)
                     print(f"  timing {name} c{c:<4} {tool:<9} rep {rep}: p50 {r.get('p50_ms') or 0:8.2f} ms  "
@@ -54,4 +54,6 @@ def _summary(runs: dict[str, list[dict]], ideal: float) -> dict:
         for q in ("p50", "p99"):
             a, b = block["aiperf"][f"{q}_excess_ms"], block["rankperf"][f"{q}_excess_ms"]
             block[f"aiperf_vs_rankperf_{q}_excess"] = ratio(a, b) if b and b > 0 else None
+            block[f"rankperf_vs_aiperf_{q}_excess"] = ratio(b, a, 3) if a and a > 0 and b is not None else None
+        block["rankperf_vs_aiperf_req_s"] = ratio(block["rankperf"]["req_s"], block["aiperf"]["req_s"])
     return block

@@ -12,8 +12,8 @@ import peers
 from common import OUT, ROOT, VENV, Proc, percentile, run
 
 MODEL = "BAAI/bge-reranker-base"
-COMMON = ["--endpoint-type", "hf_tei_rankings", "--num-dataset-entries", "100", "--random-seed", "1",
-          "--ui-type", "none"]
+COMMON = ["--endpoint-type", "hf_tei_rankings", "--random-seed", "1", "--ui-type", "none"]
+DISTINCT_REQUESTS = 100  # both tools cycle through this many distinct bodies
 BODY_FILE = OUT / "body.json"  # one rankperf request body, for bare Locust and wrk
 
 
@@ -29,12 +29,20 @@ class Spec:
     workers: int = 0  # rankperf --workers; AIPerf --workers-max
     rate: float = 0.0  # open loop, Poisson
     label: str = ""
+    input_file: Path | None = None  # rankperf / AIPerf: send these single_turn bodies instead of synthetic ones
+
+
+def _dataset_args(spec: Spec) -> list[str]:
+    """The same bodies for both tools: a shared single_turn JSONL, or each tool's own synthetic data."""
+    if spec.input_file:
+        return ["--input-file", str(spec.input_file), "--custom-dataset-type", "single_turn"]
+    return ["--num-dataset-entries", str(DISTINCT_REQUESTS)]
 
 
 def command(spec: Spec, art: Path) -> tuple[list[str], dict]:
     """The exact command line and environment of a run."""
     if spec.tool == "rankperf":
-        cmd = [str(VENV / "bin" / "rankperf"), "profile", "-m", MODEL, "--url", spec.url, *COMMON,
+        cmd = [str(VENV / "bin" / "rankperf"), "profile", "-m", MODEL, "--url", spec.url, *COMMON, *_dataset_args(spec),
                "--request-count", str(spec.requests), "--concurrency", str(spec.concurrency),
                "--tokenizer", str(peers.TOKENIZER_DIR), "--artifact-dir", str(art)]
         if spec.workers:
@@ -43,7 +51,7 @@ def command(spec: Spec, art: Path) -> tuple[list[str], dict]:
             cmd += ["--request-rate", f"{spec.rate:.1f}", "--arrival-pattern", "poisson"]
         return cmd, dict(os.environ)
     if spec.tool == "aiperf":
-        cmd = [str(peers.AIPERF), "profile", "-m", MODEL, "--url", spec.url, *COMMON,
+        cmd = [str(peers.AIPERF), "profile", "-m", MODEL, "--url", spec.url, *COMMON, *_dataset_args(spec),
                "--request-count", str(spec.requests), "--tokenizer", peers.TOKENIZER_REPO,
                "--no-server-metrics", "--no-gpu-telemetry", "--artifact-dir", str(art)]
         if spec.concurrency:
@@ -55,6 +63,8 @@ def command(spec: Spec, art: Path) -> tuple[list[str], dict]:
         return cmd, peers.aiperf_env()
     env = {**os.environ, "BENCH_BODY_FILE": str(BODY_FILE)}
     if spec.tool == "locust_bare":
+        if spec.requests:  # stop after this many requests (the memory run); -t stays as the bound
+            env["BENCH_MAX_REQUESTS"] = str(spec.requests)
         users = str(spec.concurrency)
         cmd = [str(VENV / "bin" / "locust"), "-f", str(ROOT / "bare_locustfile.py"), "--headless",
                "-H", spec.url, "-u", users, "-r", users, "-t", f"{spec.seconds:g}s", "--stop-timeout", "1",
@@ -142,15 +152,31 @@ def _lag_stats(scheduled: list[int], starts: list[int]) -> dict:
             "sent_rate": (len(starts) - 1) / span if span else None}
 
 
+def _in_flight(starts: list[int], ends: list[int]) -> dict:
+    """Most requests in flight at once, and for how long (s) that many were: is the cap (-u) ever the limit?"""
+    events = sorted([(t, 1) for t in starts] + [(t, -1) for t in ends])
+    now = peak = 0
+    at_peak_ns = 0
+    for (t, step), (t_next, _) in zip(events, [*events[1:], events[-1]], strict=True):
+        now += step
+        if now > peak:
+            peak, at_peak_ns = now, 0
+        if now == peak:
+            at_peak_ns += t_next - t
+    return {"in_flight_max": peak, "in_flight_max_for_s": at_peak_ns / 1e9}
+
+
 def _rankperf_records(path: Path) -> dict:
-    scheduled, starts, sizes = [], [], []
+    scheduled, starts, ends, sizes = [], [], [], []
     with open(path, "rb") as f:
         for line in f:
             r = json.loads(line)["rankperf"]
             scheduled.append(r["intended_ns"])
             starts.append(r["start_ns"])
+            ends.append(r["end_ns"])
             sizes.append(r["request_bytes"])
-    return {**_lag_stats(scheduled, starts), "request_bytes_mean": sum(sizes) / len(sizes) if sizes else None}
+    return {**_lag_stats(scheduled, starts), **(_in_flight(starts, ends) if starts else {}),
+            "request_bytes_mean": sum(sizes) / len(sizes) if sizes else None}
 
 
 def parse_aiperf(art: Path, proc: Proc, records: bool) -> dict:
