@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rankperf_data.load.quota import Grant, QuotaLedger
 from rankperf_data.load.records import PHASE_PROFILING, RecordStore
@@ -31,6 +31,7 @@ class NodeState:
     done: dict | None = None
     lost: bool = False
     active: bool = False  # asked for work at least once (a worker with no users never does)
+    users: int | None = None  # users Locust last finished dispatching to it (None: not known yet)
     absent_since: float | None = None  # when the runner stopped listing this worker
     shares: list[int] = field(default_factory=list)  # open loop: arrival schedules it sends (own first)
 
@@ -44,6 +45,7 @@ class Coordinator:
     duration: float
     send: Callable[[str, dict, str | None], None]  # (type, data, node or None = all)
     open_loop: bool = False  # arrival schedules are split among the workers present at the start
+    anchor_delay_s: float = 0.0  # open loop: schedules start this long after a phase's first grant
     store: RecordStore = field(default_factory=RecordStore)
     nodes: dict[str, NodeState] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -53,6 +55,8 @@ class Coordinator:
     cancelled: bool = False
     first_start_ns: int = 0  # measured phase so far: first send, last response (for live rates)
     last_end_ns: int = 0
+    anchors: dict[int, int] = field(default_factory=dict)  # open loop: phase -> epoch ns its schedules start
+    orphan_shares: list[int] = field(default_factory=list)  # open loop: schedules waiting for a worker
 
     def __post_init__(self) -> None:
         self.ledger = QuotaLedger(self.warmup, self.measured)
@@ -69,9 +73,47 @@ class Coordinator:
         self.ledger.record_warmup_completed(int(data.get("warmup_done", 0)))
         grant = self.ledger.grant(node, int(data.get("want", 1)))
         state.granted += grant.end - grant.start
-        if grant.phase == PHASE_PROFILING and grant.end > grant.start and self.measured_started_mono is None:
-            self.measured_started_mono = time.monotonic()
-        self.send("rankperf_grant", grant.to_wire(), node)
+        if grant.end > grant.start:
+            state.done = None  # working (again): a worker that had no users got some back
+            if grant.phase == PHASE_PROFILING and self.measured_started_mono is None:
+                self.measured_started_mono = time.monotonic()
+        self.send("rankperf_grant", self._anchored(grant).to_wire(), node)
+        if self.orphan_shares:
+            self._place_orphans()
+
+    def _anchored(self, grant: Grant) -> Grant:
+        """Open loop: the grant carries the one instant every process starts the phase's schedule
+        from. Worker w's arrivals are offset by w/R from that instant, so the merged arrivals are
+        evenly interleaved only if all processes use the same one (each process's own start differs
+        by message and spawn delays). The first grant of a phase fixes it a little in the future,
+        so that the other processes hear of it before it passes. Epoch time: processes on one
+        host share the clock; workers on other hosts must keep their clocks in sync (NTP/PTP) to
+        well under the arrival gap, or their arrivals are shifted by the clock offset."""
+        if not self.open_loop or grant.end <= grant.start:
+            return grant
+        anchor = self.anchors.get(grant.phase)
+        if anchor is None:
+            anchor = self.anchors[grant.phase] = time.time_ns() + int(self.anchor_delay_s * 1e9)
+        return replace(grant, anchor_ns=anchor)
+
+    def on_users(self, node: str, users: int) -> None:
+        """A worker's users for Locust's latest dispatch (start, or the count changed). One with
+        none sends nothing: it gives back what it holds itself, and its arrival schedules (open
+        loop) go to workers with users here, so that the offered rate holds."""
+        state = self.nodes.get(node)
+        if state is None:
+            return
+        was, state.users = state.users, users
+        if users == 0 and was != 0:
+            self._hand_over_shares(node)
+        elif users > 0:
+            self._place_orphans()
+
+    @staticmethod
+    def _can_send(state: NodeState) -> bool:
+        """Still sending, with users to send: may take indices or arrivals another worker gave up."""
+        has_users = state.users > 0 if state.users is not None else state.active
+        return has_users and state.done is None and not state.lost
 
     def on_records(self, node: str, data: dict) -> None:
         cols = data["columns"]
@@ -99,36 +141,46 @@ class Coordinator:
         self._hand_over_shares(node)
 
     def _hand_over_shares(self, leaving: str) -> None:
-        """Open loop: a worker that leaves before the end takes its arrivals with it; give its
-        schedules to the worker still running that sends the fewest, so the offered rate holds."""
+        """Open loop: a worker that leaves before the end (or has no users) takes its arrivals with
+        it; give its schedules to the worker still running that sends the fewest, so the offered
+        rate holds."""
         state = self.nodes[leaving]
         if not self.open_loop or self.budget_spent or not state.shares:
             return  # closed loop, the normal end, or handed over already
         shares, state.shares = state.shares, []
-        takers = {name: s for name, s in self.nodes.items()
-                  if s.active and s.done is None and not s.lost and s.shares}
-        for share in shares if takers else []:
+        self.orphan_shares += shares
+        self._place_orphans()
+
+    def _place_orphans(self) -> None:
+        """Give schedules nobody sends to the worker with users that sends the fewest. Kept
+        until there is one: at the start, a worker with no users may report before the others."""
+        takers = {name: s for name, s in self.nodes.items() if self._can_send(s) and s.shares}
+        if not self.open_loop or self.budget_spent or not takers:
+            return
+        shares, self.orphan_shares = self.orphan_shares, []
+        for share in shares:
             name = min(takers, key=lambda n: (len(takers[n].shares), takers[n].index))
             takers[name].shares.append(share)
             self.send("rankperf_adopt", {"share": share}, name)
-            log.info("rankperf: worker %d left; worker %d sends its arrivals from now on",
-                     state.index, takers[name].index)
+            log.info("rankperf: worker %d sends the arrivals of share %d (its worker left or has no users)",
+                     takers[name].index, share)
 
     def _regrant(self, leaving: str, ranges: list[Grant]) -> None:
         """A worker left with indices it never sent: hand them to a worker still running."""
         state = self.nodes[leaving]
         n = sum(g.end - g.start for g in ranges)
         state.granted -= n
-        takers = [name for name, s in self.nodes.items() if s.active and s.done is None and not s.lost]
+        takers = [name for name, s in self.nodes.items() if name != leaving and self._can_send(s)]
         if not takers:
             self.notes.append(f"{n} requests granted to worker {state.index} ({leaving}) were never sent: "
-                              "it left and no other worker was still running")
+                              "it left (or lost its users) and no other worker was still running")
             log.warning("rankperf: %s", self.notes[-1])
             return
         for i, grant in enumerate(ranges):
-            taker = takers[i % len(takers)]
-            self.nodes[taker].granted += grant.end - grant.start
-            self.send("rankperf_grant", grant.to_wire(), taker)
+            taker = self.nodes[takers[i % len(takers)]]
+            taker.granted += grant.end - grant.start
+            taker.active = True  # it owes records for these now
+            self.send("rankperf_grant", self._anchored(grant).to_wire(), takers[i % len(takers)])
 
     # ---- control ---------------------------------------------------------------------------
     def close(self, reason: str = "") -> None:

@@ -1,8 +1,8 @@
 """End of a run on the master: assemble the RunResult, write artifacts, print the table.
 
 Also the small side outputs that need the master's view: progress for `rankperf profile`,
-Locust's final CSVs (rewritten at the true end: the periodic ones can be a second stale), and
-``inputs.json``.
+Locust's final CSVs and HTML report (rewritten at the true end: the periodic CSVs can be a second
+stale, and Locust writes its HTML before it stops its users), and ``inputs.json``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import shlex
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,12 @@ log = logging.getLogger("rankperf")
 
 PROGRESS_ENV = "RANKPERF_PROGRESS_FILE"
 CLI_COMMAND_ENV = "RANKPERF_CLI_COMMAND"
-INPUTS_CAP = 1000  # inputs.json holds at most this many distinct bodies; any other is regenerable from the seed
+# inputs.json: with a pool (--num-dataset-entries) or an --input-file the entries ARE the input, so
+# all are written, up to a hard cap (≈9 KB and ≈0.2 ms each at the default shape: 10,000 entries
+# ≈ 90 MB, ≈ 2 s at the end of the run). Otherwise every request is distinct and regenerable from
+# the seed: the first REQUEST_INPUTS_CAP requests sent are written.
+POOL_INPUTS_CAP = 10_000
+REQUEST_INPUTS_CAP = 1000
 
 
 def write_progress(coord: Coordinator) -> None:
@@ -128,13 +134,18 @@ def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tup
 
 
 def write_inputs(path: Path, dataset, api, settings: LoadSettings, records: np.ndarray,
-                 secrets: list[str]) -> None:
-    """The distinct bodies used: the pool/file entries, or the first INPUTS_CAP requests sent."""
+                 secrets: list[str]) -> str | None:
+    """The distinct bodies used: every pool/file entry (up to POOL_INPUTS_CAP), or the first
+    REQUEST_INPUTS_CAP requests sent. Returns a note when the pool was cut at the cap."""
+    note = None
     if dataset.entries:
-        indices = range(min(dataset.entries, INPUTS_CAP))
+        indices = range(min(dataset.entries, POOL_INPUTS_CAP))
+        if dataset.entries > POOL_INPUTS_CAP:
+            note = (f"inputs.json holds the first {POOL_INPUTS_CAP:,} of {dataset.entries:,} dataset entries "
+                    "(its cap); the others are regenerable from the seed or the input file")
     else:
         sent = np.unique(records["index"])
-        indices = sent[:INPUTS_CAP].tolist()
+        indices = sent[:REQUEST_INPUTS_CAP].tolist()
     data = []
     for i in indices:
         request = dataset.get(int(i))
@@ -142,6 +153,7 @@ def write_inputs(path: Path, dataset, api, settings: LoadSettings, records: np.n
         data.append({"session_id": f"session_{int(i):06d}", "payloads": [orjson.loads(body)]})
     # a secret passed in --extra-inputs would be in the bodies: scrub like every other artifact
     path.write_bytes(scrub_bytes(orjson.dumps({"data": data}, option=orjson.OPT_INDENT_2), secrets))
+    return note
 
 
 def _encode(api, request, settings: LoadSettings) -> bytes:
@@ -164,6 +176,49 @@ def write_locust_csvs(environment) -> None:
             method(csv.writer(fh))
 
 
+def write_locust_html(environment) -> None:
+    """Rewrite Locust's --html report from the final numbers."""
+    options = environment.parsed_options
+    if not getattr(options, "html_file", None):
+        return
+    from locust.html import get_html_report, process_html_filename
+
+    process_html_filename(options)  # Locust's own placeholder expansion; a no-op once done
+    Path(options.html_file).parent.mkdir(parents=True, exist_ok=True)
+    Path(options.html_file).write_text(get_html_report(environment, show_download_link=False), encoding="utf-8")
+
+
+_FINAL_REWRITE = weakref.WeakSet()  # environments whose Locust files are rewritten at `quit`
+
+
+def rewrite_locust_files_at_quit(environment) -> None:
+    """Write Locust's CSVs and HTML again on the `quit` event, the true end of the process.
+
+    finalize runs at `quitting` (or a web UI stop); after `quitting`, Locust still stops its users
+    and, on a master, takes the workers' last stats reports (runner.quit()), then prints its own
+    final summary and fires `quit`. Its HTML was written even before `quitting`. Files written at
+    `quit` hold every request Locust's summary counts.
+    """
+    if environment in _FINAL_REWRITE:
+        return
+    _FINAL_REWRITE.add(environment)
+
+    def rewrite(**_kw) -> None:
+        import gevent  # only ever runs inside Locust; the module itself stays importable without it
+
+        try:
+            write_locust_html(environment)  # the slow one (a large page) first
+            # Locust's periodic CSV writer (every second) may be due after that: let it run now,
+            # on the final numbers, rather than after Locust has closed its files (it then
+            # fails with "I/O operation on closed file")...
+            gevent.sleep(0)
+            write_locust_csvs(environment)  # ...and have the last word
+        except Exception:  # the process is exiting: say so, never mask the run's exit code
+            log.exception("rankperf: could not rewrite Locust's final CSV/HTML files")
+
+    environment.events.quit.add_listener(rewrite)
+
+
 def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | None:
     """Write every artifact of the run once; print the table. Returns the artifacts directory."""
     if coord.finished:
@@ -173,9 +228,12 @@ def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | 
     out = Path(result.info.artifact_dir)
     out.mkdir(parents=True, exist_ok=True)
     settings = LoadSettings.from_values(result.info.options)
-    write_inputs(out / "inputs.json", dataset, api, settings, result.records, collect_secrets(result.info))
+    note = write_inputs(out / "inputs.json", dataset, api, settings, result.records, collect_secrets(result.info))
+    if note:
+        result.notes.append(note)
     write_artifacts(result, out)
-    write_locust_csvs(environment)
+    write_locust_csvs(environment)  # now (a web UI stop may be followed by more runs) and again at `quit`
+    rewrite_locust_files_at_quit(environment)
     console_text = render_console(summarize(result))
     sys.stdout.write(console_text + "\n")
     sys.stdout.write(f"rankperf: artifacts in {out}\n")

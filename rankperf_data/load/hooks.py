@@ -32,6 +32,7 @@ log = logging.getLogger("rankperf")
 
 TICK_S = 0.25
 END_DELAY_S = 0.2  # never quit from inside the message loop
+ANCHOR_DELAY_S = 0.3  # open loop, several processes: schedules start this long after the first grant
 
 
 class _State:
@@ -53,6 +54,9 @@ class _State:
         self.last_artifacts = None  # directory of the last finished run (web UI downloads)
         self.start_error = ""  # why the last start was refused (shown in the web UI)
         self.start_before_init = False  # a late worker got its first spawn before `init` fired
+        self.sigint_installed = False
+        self.worker_quitting_added = False
+        self.interrupted = False  # SIGINT seen (or shutting down): a second one is ignored
 
 
 STATE = _State()
@@ -104,6 +108,7 @@ def _on_init(environment, **_kw) -> None:
         runner.register_message("rankperf_quota", _msg(lambda c, n, d: c.on_quota(n, d)))
         runner.register_message("rankperf_records", _msg(lambda c, n, d: c.on_records(n, d)))
         runner.register_message("rankperf_done", _msg(lambda c, n, d: c.on_done(n, d)))
+        runner.register_message("rankperf_users", _msg(lambda c, n, d: c.on_users(n, int(d["users"]))))
         runner.register_message("rankperf_need_config", _on_need_config)
         parsed = environment.parsed_options
         if parsed is not None and environment.web_ui is None:
@@ -122,9 +127,16 @@ def _on_init(environment, **_kw) -> None:
         runner.register_message("rankperf_close", _on_close)
         runner.register_message("rankperf_stop_now", _on_stop_now)
         runner.register_message("rankperf_adopt", _on_adopt)
-        if STATE.start_before_init:
-            STATE.start_before_init = False
-            _start_process(environment)
+    if isinstance(runner, WorkerRunner) and not STATE.worker_quitting_added:
+        # Added after the WorkerRunner's own `quitting` listener, which tells the master "quit";
+        # Locust fires `quitting` in reverse order, so this one runs first: the master gets the
+        # last records and "done" before it hears that the worker left.
+        STATE.worker_quitting_added = True
+        events.quitting.add_listener(_on_worker_quitting)
+    _interrupt_in_main_greenlet()
+    if is_worker(runner) and STATE.start_before_init:
+        STATE.start_before_init = False
+        _start_process(environment)
 
 
 def _msg(handler):
@@ -216,7 +228,8 @@ def _start_coordinator(environment) -> None:
         else:
             runner.send_message(msg_type, data)
 
-    coord = Coordinator(settings.warmup, settings.request_count, settings.duration, send, open_loop=settings.open_loop)
+    coord = Coordinator(settings.warmup, settings.request_count, settings.duration, send, open_loop=settings.open_loop,
+                        anchor_delay_s=ANCHOR_DELAY_S if isinstance(runner, MasterRunner) else 0.0)
     for node, index in nodes.items():
         coord.expect(node, index)
     STATE.start_error = ""
@@ -264,7 +277,7 @@ def _build_process(environment) -> None:
 
     # a local run has the coordinator in this process, with the same dataset already built
     shared = STATE.master_dataset if isinstance(runner, LocalRunner) else None
-    STATE.process = LoadProcess(STATE.config, index, send, shared)
+    STATE.process = LoadProcess(STATE.config, index, send, shared, users=lambda: runner.user_count)
     users = int(getattr(environment.parsed_options, "num_users", 1) or 1)
     STATE.process.start(users)
     STATE.ready.set()
@@ -273,15 +286,32 @@ def _build_process(environment) -> None:
 @events.spawning_complete.add_listener
 def _on_spawning_complete(user_count, **_kw) -> None:
     runner = STATE.environment.runner if STATE.environment else None
-    if STATE.process is not None:
-        STATE.process.start_schedule()
+    if isinstance(runner, LocalRunner):
+        if STATE.process is not None:
+            STATE.process.start_schedule()
     elif runner is None or is_worker(runner):
-        # a late worker still waiting for its config starts the schedule once it has one
-        gevent.spawn(_start_schedule_when_ready)
+        # a late worker may still wait for its config: it goes on once it has one
+        gevent.spawn(_users_in_place, runner)
 
 
-def _start_schedule_when_ready() -> None:
-    if STATE.ready.wait(30) and STATE.process is not None:
+def _users_in_place(runner) -> None:
+    """A worker's users for this dispatch are in place: tell the coordinator how many. A worker
+    Locust gave none (fewer users than workers, or the web UI lowered the count) starts no
+    schedule and gives back what it holds; one with users starts its arrival schedule."""
+    if not STATE.ready.wait(30) or STATE.process is None:
+        return
+    runner = runner or STATE.environment.runner
+    spawning = getattr(runner, "spawning_greenlet", None)
+    if spawning is not None:
+        # Locust's "spawning complete" can be handled before the greenlet applying the spawn
+        # message has run (a busy worker): wait for it, so that the target count is this one
+        spawning.join(timeout=5)
+    users = int(getattr(runner, "target_user_count", 1) or 0)
+    if isinstance(runner, WorkerRunner):
+        runner.send_message("rankperf_users", {"users": users})
+    if users == 0:
+        STATE.process.release()
+    else:
         STATE.process.start_schedule()
 
 
@@ -300,7 +330,8 @@ def _monitor(environment, coord: Coordinator) -> None:
 
 def _end(environment, coord: Coordinator) -> None:
     """The budget is spent and every worker is done: stop (web UI) or quit (headless)."""
-
+    if STATE.coordinator is not coord or coord.finished:
+        return  # that run already ended (stopped by hand): never stop the run started after it
     runner = environment.runner
     if environment.web_ui is not None:
         runner.stop()  # artifacts are written in `test_stop`
@@ -339,9 +370,49 @@ def _collect_before_quit(coord: Coordinator, timeout: float = 3.0) -> None:
 def _on_test_stop(environment, **_kw) -> None:
     """Web UI: a stop (by the budget, or the Stop button) ends the measurement: write it out."""
     coord = STATE.coordinator
-    if environment.web_ui is None or coord is None or coord.finished or not is_master(environment.runner):
+    runner = environment.runner
+    if coord is None or coord.finished or not is_master(runner):
+        return
+    if environment.web_ui is None:
+        if isinstance(runner, MasterRunner) and not STATE.finishing and not STATE.interrupted:
+            # Locust stopped a headless run on its own: every worker missed its heartbeats
+            # (a starved machine). Nothing would ever restart it: end it rather than hang.
+            log.warning("rankperf: Locust stopped the test before the run was complete; ending it")
+            STATE.finishing = True
+            gevent.spawn_later(END_DELAY_S, runner.quit)
         return
     STATE.last_artifacts = finish.finalize(environment, coord, STATE, cancelled=coord.cancelled or not coord.complete)
+
+
+def _interrupt_in_main_greenlet() -> None:
+    """Ctrl-C in a terminal reaches every process of the group, the workers too. Python raises
+    KeyboardInterrupt in whichever greenlet runs at that instant: a user mid-request, or the
+    loop that receives the workers' records, which then dies with them. Raise it once in the
+    main greenlet instead, where Locust's own shutdown (and `quitting`) handles it."""
+    if STATE.sigint_installed:
+        return
+    STATE.sigint_installed = True
+    hub = gevent.get_hub()
+
+    def interrupt() -> None:
+        hub.parent.throw(KeyboardInterrupt)  # the main greenlet, waiting in Locust's main()
+
+    def on_sigint(_signum, _frame) -> None:
+        if STATE.interrupted:
+            return  # a second Ctrl-C: the shutdown under way is bounded already
+        STATE.interrupted = True
+        hub.loop.run_callback(interrupt)  # runs in the hub, never inside a user or message loop
+
+    signal.signal(signal.SIGINT, on_sigint)
+
+
+def _on_worker_quitting(environment, **_kw) -> None:
+    """A worker shutting down (a signal to it or its group, or the master's quit): cancel what
+    is in flight, give back what it holds, ship every record and say done, then exit."""
+    process = STATE.process
+    if process is not None:
+        process.abort("cancelled: the run was interrupted before this request completed")
+        process.stop()
 
 
 @events.quitting.add_listener
@@ -349,9 +420,10 @@ def _on_quitting(environment, **_kw) -> None:
     runner = environment.runner
     if is_master(runner):
         # we are shutting down already: a second Ctrl-C must not cut the report short
+        STATE.interrupted = True
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     process = STATE.process
-    if process is not None and is_worker(runner):
+    if process is not None and isinstance(runner, LocalRunner):
         process.abort("cancelled: the run was interrupted before this request completed")
         process.stop()
     coord = STATE.coordinator

@@ -30,6 +30,10 @@ log = logging.getLogger("rankperf")
 FLUSH_ROWS = 2000  # ship records at this many rows or every FLUSH_SECONDS, whichever first
 FLUSH_SECONDS = 1.0
 PREFETCH_BELOW = 16  # ask for the next range before the current one runs dry
+# Open loop: hold about this many seconds of arrivals. The master answers no grant while Locust
+# re-dispatches users (a worker joined or left: about a second); arrivals due meanwhile would
+# all go out late, in one burst, if the schedule ran out of indices.
+HOLD_S = 1.0
 RETRY_WAIT_S = 0.02  # when the coordinator says "wait" (warmup barrier)
 
 # Anchor epoch time once to a monotonic clock: durations are exact, timestamps comparable.
@@ -41,13 +45,18 @@ def epoch_ns(perf_ns: int) -> int:
     return _EPOCH0 + (perf_ns - _PERF0)
 
 
+def perf_ns(epoch: int) -> int:
+    """The inverse of ``epoch_ns``: an epoch instant on this process's monotonic clock."""
+    return _PERF0 + (epoch - _EPOCH0)
+
+
 class LoadProcess:
     """What this process sends and what it owes the coordinator."""
 
     def __init__(self, config: dict, worker_index: int, send: Callable[[str, dict], None],
-                 dataset: Any = None) -> None:
+                 dataset: Any = None, users: Callable[[], int] | None = None) -> None:
         """``dataset``: one already built from the same config and seed (a local run shares the
-        coordinator's); built here otherwise."""
+        coordinator's); built here otherwise. ``users``: how many users this process runs now."""
         values = config["values"]
         self.config = config
         self.settings = LoadSettings.from_values(values)
@@ -63,6 +72,9 @@ class LoadProcess:
         self._pending = False
         self._granted = Event()
         self._done_sent = False
+        self._users = users or (lambda: 1)
+        self._released = False  # Locust gave this process no user: hold nothing, run no schedule
+        self._stopped = False  # interrupted: never send again
         self._last_flush = time.monotonic()
         self.in_flight: dict[int, tuple] = {}  # token -> (index, phase, intended, start, sizes)
         self._token = 0
@@ -70,7 +82,7 @@ class LoadProcess:
         self._consumers = 1
         self._greenlets: list[gevent.Greenlet] = []
         self._cpu0: tuple[float, float] | None = None  # (process CPU s, monotonic s) at the first send
-        self._anchor: tuple[int, int] | None = None  # open loop: (phase, perf ns) the schedules start from
+        self._anchors: dict[int, int] = {}  # open loop: phase -> perf ns its schedules start from
         self._loops = 0  # open loop: schedule loops running (this worker's share, adopted shares)
         self._adopted: list[int] = []  # shares of workers that left, waiting for the schedule to start
         self._waiting: dict[int, tuple[int, int]] = {}  # schedule loop -> (index, phase) it waits to put
@@ -83,13 +95,29 @@ class LoadProcess:
         self._pending = True
         self._granted.clear()
         delta, self._warmup_unreported = self._warmup_unreported, 0
-        self._send("rankperf_quota", {"want": MAX_CHUNK, "warmup_done": delta})
+        self._send("rankperf_quota", {"want": self._want(), "warmup_done": delta})
+
+    def _want(self) -> int:
+        """Indices to ask for: a fixed chunk, or (open loop) about HOLD_S of this process's arrivals."""
+        if self.queue is None:
+            return MAX_CHUNK
+        s = self.settings
+        workers = max(1, int(self.config.get("workers", 1)))
+        rate = s.rate * max(1, len(self._schedules)) / workers
+        return max(MAX_CHUNK, int(rate * HOLD_S))
 
     def on_grant(self, data: dict) -> None:
         grant = Grant.from_wire(data)
         self._pending = False
         if grant.wait:
             gevent.spawn_later(RETRY_WAIT_S, self._ask)
+            return
+        if grant.anchor_ns:
+            self._anchors.setdefault(grant.phase, perf_ns(grant.anchor_ns))
+        if grant.end > grant.start and (self._stopped or self._idle()):
+            # asked for before an interruption or before the last user left: nobody here sends it
+            self.returned.append(grant)
+            self._report_again()
             return
         if self._done_sent and grant.end > grant.start:
             self._done_sent = False  # work handed over from a worker that left: report again after it
@@ -104,24 +132,55 @@ class LoadProcess:
         self._granted.set()
         self._maybe_done()
 
+    def release(self) -> None:
+        """Locust gave this process no user (fewer users than processes, or the web UI lowered
+        the count): what it holds would wait forever. Its arrival schedules stop (the coordinator
+        gives them to a process with users) and its indices go back to be granted again."""
+        self._released = True
+        self._recall_arrivals()
+        self.returned += self.ranges.drop(close=False)
+        self._granted.set()  # a user still leaving that waits for a grant sees there is none
+        self._report_again()
+
+    def _idle(self) -> bool:
+        return self._released
+
+    def _resume(self) -> None:
+        """Closed loop: users again after a release (the web UI raised the count): take part
+        again, keeping what was given back but not reported yet."""
+        self._released = False
+        for grant in self.returned:
+            self.ranges.add(grant)
+        self.returned = []
+
+    def _report_again(self) -> None:
+        """Something more was given back: say done again (with it) once nothing is in flight."""
+        self._done_sent = False
+        self._maybe_done()
+
     def give_back(self, index: int, phase: int) -> None:
         """An index taken but never sent (its user was stopped first): issue it again, or return it."""
         self.issued -= 1
-        if self.ranges.closed:
+        if self.ranges.closed or self._stopped or self._idle():
             self.returned.append(Grant(index, index + 1, phase))
             self._maybe_done()
         else:
             self.ranges.add(Grant(index, index + 1, phase))
 
     def take(self) -> tuple[int, int] | None:
-        """Next (index, phase) to send, blocking for a grant; None when the budget is spent."""
+        """Next (index, phase) to send, blocking for a grant; None when the budget is spent (or no
+        user is left here: only a user on its way out still asks then)."""
         while True:
+            if self._released:
+                if self.queue is not None or self._users() == 0:
+                    return None
+                self._resume()
             got = self.ranges.take()
             if got is not None:
                 self.issued += 1
                 if self._cpu0 is None:
                     self._cpu0 = (time.process_time(), time.monotonic())
-                if self.ranges.held() < PREFETCH_BELOW:
+                if self.ranges.held() < max(PREFETCH_BELOW, self._want() // 2):
                     self._ask()
                 return got
             if self.ranges.closed:
@@ -173,6 +232,7 @@ class LoadProcess:
 
     def abort(self, reason: str) -> None:
         """Interrupted: record what is in flight as cancelled, send nothing more, report now."""
+        self._stopped = True
         self.cancel_in_flight(reason)
         self._recall_arrivals()
         self.on_close()
@@ -207,12 +267,14 @@ class LoadProcess:
                 self.flush()
 
     def _maybe_done(self) -> None:
-        if self._done_sent or not self.ranges.closed or self.ranges.held() or self.completed < self.issued:
+        finished = self.ranges.closed or self._idle()
+        if self._done_sent or not finished or self.ranges.held() or self.completed < self.issued:
             return
         self._done_sent = True
         self.flush()
+        returned, self.returned = self.returned, []  # each range is given back once
         self._send("rankperf_done", {"issued": self.issued, "completed": self.completed,
-                                     "returned": [g.to_wire() for g in self.returned], **self.cpu_use()})
+                                     "returned": [g.to_wire() for g in returned], **self.cpu_use()})
 
     def cpu_use(self) -> dict:
         """CPU seconds this process used from its first send until now, and the wall time.
@@ -224,6 +286,8 @@ class LoadProcess:
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self, users: int) -> None:
+        """Ready to send. Nothing is asked for until a user (or a schedule) takes an index: a
+        process that Locust gives no user (fewer users than processes) then holds none."""
         self._greenlets.append(gevent.spawn(self._flush_loop))
         if self.settings.open_loop:
             self.queue = Queue()
@@ -234,13 +298,11 @@ class LoadProcess:
                 log.warning("rankperf: worker %d joined a running open-loop test; its rate share is 0, "
                             "it sends nothing until the next run", self.worker_index)
                 self.queue.put(None)
-                return
-        self._ask()
 
     def start_schedule(self) -> None:
         """Open loop: start the arrival schedule once every user is there to take arrivals
         (starting earlier would make the first second of arrivals late by construction)."""
-        if self.queue is None or self._schedules or self.config.get("late"):
+        if self.queue is None or self._schedules or self.config.get("late") or self._released:
             return
         self._spawn_schedule(self.worker_index)
         for share in self._adopted:
@@ -269,10 +331,9 @@ class LoadProcess:
         self._greenlets.clear()
 
     def _anchor_ns(self, phase: int) -> int:
-        """When the schedules of ``phase`` start: set by the first loop that reaches the phase."""
-        if self._anchor is None or self._anchor[0] != phase:
-            self._anchor = (phase, time.perf_counter_ns())
-        return self._anchor[1]
+        """When the schedules of ``phase`` start (perf ns): the instant the coordinator chose for
+        every process, or (a grant without one) when this process's first loop reached it."""
+        return self._anchors.setdefault(phase, time.perf_counter_ns())
 
     def _schedule_loop(self, share: int) -> None:
         """Open loop: put (index, phase, intended_ns) on the queue at each time of schedule ``share``

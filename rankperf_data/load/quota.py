@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from rankperf_data.load.records import PHASE_PROFILING, PHASE_WARMUP
 
-MAX_CHUNK = 64
+MAX_CHUNK = 64  # indices a process asks for at a time (closed loop)
+MAX_GRANT = 8192  # the most one grant carries (open loop asks for about a second of arrivals)
 
 
 @dataclass(frozen=True)
@@ -24,9 +25,11 @@ class Grant:
     phase: int = PHASE_PROFILING
     wait: bool = False
     closed: bool = False
+    anchor_ns: int = 0  # open loop: epoch ns at which every process's schedule of this phase starts
 
     def to_wire(self) -> dict:
-        return {"start": self.start, "end": self.end, "phase": self.phase, "wait": self.wait, "closed": self.closed}
+        return {"start": self.start, "end": self.end, "phase": self.phase, "wait": self.wait, "closed": self.closed,
+                "anchor_ns": self.anchor_ns}
 
     @classmethod
     def from_wire(cls, data: dict) -> Grant:
@@ -59,7 +62,7 @@ class QuotaLedger:
         self.warmup_completed += n
 
     def _chunk(self, want: int, remaining: int | None) -> int:
-        chunk = min(max(1, want), MAX_CHUNK)
+        chunk = min(max(1, want), MAX_GRANT)
         if remaining is not None:
             # shrink grants near the end so no worker sits on the tail while others idle
             chunk = min(chunk, remaining, max(1, remaining // (2 * max(1, self.workers))))
@@ -114,9 +117,10 @@ class RangeQueue:
     def held(self) -> int:
         return sum(end - nxt for nxt, end, _ in self._ranges)
 
-    def drop(self) -> list[Grant]:
-        """Give up every unissued index (after a close or on leaving); returns them as ranges."""
+    def drop(self, close: bool = True) -> list[Grant]:
+        """Give up every unissued index (after a close, on leaving, or with no user left to send
+        them); returns them as ranges. ``close=False`` keeps the queue open for later grants."""
         dropped = [Grant(nxt, end, phase) for nxt, end, phase in self._ranges if nxt < end]
         self._ranges.clear()
-        self.closed = True
+        self.closed = self.closed or close
         return dropped

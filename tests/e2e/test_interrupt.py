@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -10,6 +11,7 @@ import pytest
 from e2e_support import export_json, load_records, locust_cmd, private_master, received
 
 from rankperf_data.apis.errors import ErrorKind
+from rankperf_data.report.artifacts import FILES
 from rankperf_data.server.testing import start_server, wait_until
 
 
@@ -52,3 +54,56 @@ def test_interrupt_leaves_a_cancelled_report(tmp_path, clean_env, sig, extra):
     assert (kinds == ErrorKind.OK).sum() >= 30
     assert exported["request_count"]["avg"] == (kinds == ErrorKind.OK).sum()
     assert "cancelled" in (artifacts / "profile_export_console.txt").read_text().lower()
+
+
+def stop_a_distributed_run(tmp_path, env, sig: int, to_group: bool, after: int):
+    """`--processes 2` in a session of its own; after ``after`` requests, ``sig`` to the whole
+    process group (a terminal's Ctrl-C reaches the workers too) or to the master only.
+    Returns (seconds from the signal to the exit, requests the server received, artifacts dir)."""
+    artifacts = tmp_path / "run"
+    with start_server(["--fixed-latency-ms", "20"]) as server:
+        before = received(server)
+        proc = subprocess.Popen(
+            locust_cmd(server.url, "-u", "8", "-r", "8", "--request-count", "100000", "--processes", "2",
+                       "--artifact-dir", str(artifacts), *private_master(), "TeiRerankUser"),
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            assert wait_until(lambda: received(server) - before >= after, timeout=30, interval=0.005), \
+                "the run never got going"
+            if to_group:
+                os.killpg(proc.pid, sig)  # the session leader's pid is the group id
+            else:
+                proc.send_signal(sig)
+            t0 = time.monotonic()
+            _, err = proc.communicate(timeout=30)
+            took = time.monotonic() - t0
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        time.sleep(0.3)  # requests still on the wire when the client stopped
+        sent = received(server) - before
+    return took, sent, artifacts, err
+
+
+@pytest.mark.parametrize("after", [40, 300], ids=["early", "later"])
+@pytest.mark.parametrize(("sig", "to_group"), [
+    pytest.param(signal.SIGINT, True, id="ctrl-c-to-the-group"),
+    pytest.param(signal.SIGTERM, True, id="sigterm-to-the-group"),
+    pytest.param(signal.SIGTERM, False, id="sigterm-to-the-master"),
+])
+def test_signal_to_a_distributed_run_keeps_every_completed_request(tmp_path, clean_env, sig, to_group, after):
+    took, sent, artifacts, err = stop_a_distributed_run(tmp_path, clean_env, sig, to_group, after)
+    assert took < 8, f"shutdown took {took:.1f}s\n{err[-3000:]}"
+    for name in (*FILES.values(), "inputs.json"):
+        assert (artifacts / name).is_file(), f"{name} missing\n{err[-3000:]}"
+    exported = export_json(artifacts)
+    assert exported["was_cancelled"] is True
+    assert exported["partial"] is False, exported["notes"]
+    records = load_records(artifacts)
+    # each request the server saw is a record: completed before the signal, or cancelled in flight
+    assert len(records) == sent >= after, err[-3000:]
+    kinds = records["error_kind"]
+    assert set(kinds.tolist()) <= {ErrorKind.OK, ErrorKind.CANCELLED}
+    assert (kinds == ErrorKind.OK).sum() >= after - 16  # at most -u 8 per worker were in flight
+    assert len(set(records["index"].tolist())) == len(records)  # no index sent twice

@@ -22,13 +22,26 @@ def achieved_rate(start_ns: np.ndarray) -> float:
     return (len(s) - 1) / ((s[-1] - s[0]) / 1e9)
 
 
+def gap_cv(times_ns: np.ndarray, trim: float = 0.0) -> float:
+    """Coefficient of variation of the gaps between consecutive times; ``trim`` drops that
+    percentile of gaps at each end (a GC pause or a record flush makes one long gap)."""
+    gaps = np.diff(np.sort(times_ns)).astype(float)
+    if trim:
+        lo, hi = np.percentile(gaps, [trim, 100 - trim])
+        gaps = gaps[(gaps >= lo) & (gaps <= hi)]
+    return float(gaps.std() / gaps.mean())
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(("pattern", "tolerance", "extra"), [
-    ("poisson", 0.03, []),
-    ("constant", 0.01, []),
-    ("poisson", 0.03, ["--processes", "2"]),
+@pytest.mark.parametrize(("pattern", "extra"), [
+    ("poisson", []),
+    ("constant", []),
+    ("poisson", ["--processes", "2"]),
+    # each process sends every other arrival: evenly interleaved only if both start their
+    # schedule from the same instant (their own start differs by spawn and message delays)
+    ("constant", ["--processes", "2"]),
 ])
-def test_open_loop_rate_and_gaps(tmp_path, clean_env, pattern, tolerance, extra):
+def test_open_loop_rate_and_gaps(tmp_path, clean_env, pattern, extra):
     if extra:
         extra = extra + private_master()
     artifacts = tmp_path / "run"
@@ -40,20 +53,30 @@ def test_open_loop_rate_and_gaps(tmp_path, clean_env, pattern, tolerance, extra)
     assert proc.returncode == 0, proc.stderr[-3000:]
     prof = sends(artifacts)
     assert len(prof) == 10000
-    assert achieved_rate(prof["start_ns"]) == pytest.approx(500, rel=tolerance)
-    intended_gaps = np.diff(np.sort(prof["intended_ns"])) / 1e9
-    cv = intended_gaps.std() / intended_gaps.mean()
+    # intended = the schedule; start_ns = when each request was really sent
+    intended_cv, actual_cv = gap_cv(prof["intended_ns"]), gap_cv(prof["start_ns"])
+    achieved = achieved_rate(prof["start_ns"])
     if pattern == "poisson":
-        assert 0.9 <= cv <= 1.1
+        assert achieved == pytest.approx(500, rel=0.03)  # seed 3: 507/s (1 process), 511/s (2)
+        assert 0.9 <= intended_cv <= 1.1
+        # send jitter adds a little variance: measured 1.06 (1 process), 1.03 (2)
+        assert 0.9 <= actual_cv <= 1.1
     else:
-        assert cv < 0.05
+        assert achieved == pytest.approx(500, rel=0.01)
+        # the merged schedule has equal gaps: with 2 processes only if both start from one
+        # instant (each from its own start: 0.03 and 0.30 measured here, 0.60 in the bug report)
+        assert intended_cv < 0.01
+        # Real sends wake from a gevent timer (about 1 ms granularity): the 2 ms gaps jitter.
+        # Measured on 2 quiet cores, 1-99th percentile of gaps: 0.15-0.20 with 1 process,
+        # 0.22-0.26 with 2 (0.35 with other jobs running); 0.43 from a schedule of CV 0.30
+        assert gap_cv(prof["start_ns"], trim=1) < 0.35
         actual_gaps = np.diff(np.sort(prof["start_ns"])) / 1e9
         assert np.median(actual_gaps) == pytest.approx(1 / 500, rel=0.15)
     lag_ms = (prof["start_ns"] - prof["intended_ns"]) / 1e6
     assert np.percentile(lag_ms, 50) < 2.0
     # the report's verdict follows the measurements (the warning rule: lag p99 > 10 ms or < 95% achieved)
     exported = export_json(artifacts)
-    late = np.percentile(lag_ms, 99) > 10 or achieved_rate(prof["start_ns"]) < 0.95 * 500
+    late = np.percentile(lag_ms, 99) > 10 or achieved < 0.95 * 500
     assert exported["rankperf"]["rate_not_achieved"] == late
 
 
@@ -79,43 +102,31 @@ def test_overload_is_measured_not_hidden(tmp_path, clean_env):
     assert "not achieved" in console.lower()
 
 
-def server_floor_ms(url: str, n: int = 60) -> float:
-    """Median round trip of a bare sequential stdlib client: what this server and VM deliver."""
-    import http.client
-    import time
-    from urllib.parse import urlsplit
-
-    host = urlsplit(url)
-    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=5)
-    body = b'{"query":"what is a reranker","texts":["a reranker orders passages","bananas are yellow"]}'
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        conn.request("POST", "/rerank", body=body, headers={"Content-Type": "application/json"})
-        conn.getresponse().read()
-        times.append((time.perf_counter() - t0) * 1e3)
-    conn.close()
-    return float(np.median(times))
+ACCURACY_ATTEMPTS = 3
 
 
-@pytest.mark.parametrize("users", [16])
-def test_latency_accuracy_against_a_20ms_server(tmp_path, clean_env, users):
-    artifacts = tmp_path / "run"
+def test_latency_accuracy_against_a_20ms_server(tmp_path, clean_env):
+    """At 16 users against a server answering in exactly 20 ms, the recorded median is within 1 ms of 20 ms.
+
+    Other processes on a shared VM only ever add time (a wake-up, a preempted core), never take it
+    away, so the best of a few runs is the client's own accuracy: a client adding a millisecond of
+    its own would miss the bound in every run. Quiet-machine medians: 20.6-20.9 ms.
+    """
+    medians = []
     with start_server(["--fixed-latency-ms", "20"]) as server:
-        floor = server_floor_ms(server.url)
-        # a pool of distinct requests keeps generation cost out of the way: this measures timing
-        proc = run(locust_cmd(server.url, "-u", str(users), "-r", str(users), "--request-count", "800",
-                              "--warmup-request-count", "64",  # connections and code paths warm
-                              "--rankings-passages-mean", "2", "--num-dataset-entries", "64",
-                              "--artifact-dir", str(artifacts), "TeiRerankUser"), clean_env, timeout=60)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    prof = sends(artifacts)
-    latency = (prof["end_ns"] - prof["start_ns"]) / 1e6
-    assert latency.min() >= 20.0
-    # the server answers in 20 ms plus what this VM adds on loopback (measured by a bare sequential
-    # client just before); 16 users answered at the same instant queue briefly in one client
-    # process: measured +0.9 to +1.2 ms on a quiet machine (benchmarks/README.md: +0.92 ms against
-    # nginx), up to +2.3 ms in a loaded CI run; the bound below is what this test can hold reliably
-    assert 20.0 <= floor < 21.5
-    assert floor <= np.median(latency) <= floor + 3.0
-    assert export_json(artifacts)["request_latency"]["p50"] == pytest.approx(np.median(latency))
+        for attempt in range(ACCURACY_ATTEMPTS):
+            artifacts = tmp_path / f"run{attempt}"
+            # a pool of distinct requests keeps generation cost out of the way: this measures timing
+            proc = run(locust_cmd(server.url, "-u", "16", "-r", "16", "--request-count", "800",
+                                  "--warmup-request-count", "64",  # connections and code paths warm
+                                  "--rankings-passages-mean", "2", "--num-dataset-entries", "64",
+                                  "--artifact-dir", str(artifacts), "TeiRerankUser"), clean_env, timeout=60)
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            prof = sends(artifacts)
+            latency = (prof["end_ns"] - prof["start_ns"]) / 1e6
+            assert latency.min() >= 20.0  # never early: the clock spans the whole round trip
+            assert export_json(artifacts)["request_latency"]["p50"] == pytest.approx(np.median(latency))
+            medians.append(float(np.median(latency)))
+            if medians[-1] <= 21.0:
+                break
+    assert 20.0 <= min(medians) <= 21.0, medians

@@ -473,11 +473,6 @@ def test_stop_mid_run_then_a_second_run_counts_only_its_own(server, env, tmp_pat
         assert rows[0]["metric"] == "Status: finished: exports in the Download Data tab", (rows, ui.log()[-3000:])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug (rankperf_data/load/hooks.py): Stop makes the stopped run's coordinator complete "
-    "(ledger closed, local node done); _monitor then schedules _end(), which END_DELAY_S later calls "
-    "runner.stop() without checking that its coordinator is still the current one, so a run started "
-    "within that moment is stopped after a few requests (cancelled, short export)"))
 def test_start_right_after_stop_is_not_cut_short(server, env, tmp_path):
     with LocustWebUI(ui_args(), env, tmp_path) as ui:
         for cycle in range(RESTART_CYCLES):  # a race: several tries make a pass by luck unlikely

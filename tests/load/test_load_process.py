@@ -8,7 +8,7 @@ import gevent
 import numpy as np
 
 from rankperf_data.apis.errors import ErrorKind
-from rankperf_data.load.process import LoadProcess
+from rankperf_data.load.process import LoadProcess, epoch_ns
 from rankperf_data.load.quota import Grant
 
 
@@ -89,3 +89,63 @@ def test_an_interrupted_open_loop_gives_back_every_arrival_not_sent():
     returned = sorted(i for g in done["returned"] for i in range(g["start"], g["end"]))
     assert done["completed"] == done["issued"] == 0 and returned == list(range(20))
     assert [process.queue.get(timeout=1) for _ in range(2)] == [None, None]  # each user is told to stop
+
+
+def test_a_process_with_no_user_asks_for_nothing_and_gives_back_what_it_holds():
+    sent: list[tuple[str, dict]] = []
+    users = [1]
+    process = LoadProcess({"values": {"request_count": 50}, "seed": 1, "workers": 2}, 1,
+                          lambda kind, data: sent.append((kind, data)), users=lambda: users[0])
+    process.start(users=1)
+    assert not sent  # nothing is asked for before a user takes an index
+    process.on_grant(Grant(0, 10).to_wire())
+    assert process.take() == (0, 0)
+    token = process.begin(0, 0, 0, 0, (1, 1, 1, 1))
+    users[0] = 0  # Locust moved the user away; its request is still in flight
+    process.release()
+    assert not [kind for kind, _ in sent if kind == "rankperf_done"]  # not before the request ends
+    process.cancel(token, "test")
+    [done] = [data for kind, data in sent if kind == "rankperf_done"]
+    assert done["returned"] == [Grant(1, 10).to_wire()] and done["issued"] == done["completed"] == 1
+    assert process.take() is None  # a user on its way out takes nothing more
+    process.on_grant(Grant(20, 30).to_wire())  # asked for before the release: straight back
+    assert [data["returned"] for kind, data in sent if kind == "rankperf_done"][-1] == [Grant(20, 30).to_wire()]
+    users[0] = 2  # the count went up again: a user that takes makes this process take part again
+    taking = gevent.spawn(process.take)
+    gevent.sleep(0)
+    assert sent[-1][0] == "rankperf_quota"
+    process.on_grant(Grant(40, 42).to_wire())
+    assert taking.get(timeout=1) == (40, 0)
+
+
+def test_an_interrupted_process_sends_nothing_it_is_granted_afterwards():
+    sent: list[tuple[str, dict]] = []
+    process = LoadProcess({"values": {"request_count": 50}, "seed": 1, "workers": 2}, 0,
+                          lambda kind, data: sent.append((kind, data)))
+    process.on_grant(Grant(0, 5).to_wire())
+    process.abort("test")
+    process.on_grant(Grant(10, 20).to_wire())  # re-granted from a worker that stopped first
+    assert process.take() is None
+    returned = [g for kind, data in sent if kind == "rankperf_done" for g in data["returned"]]
+    assert returned == [Grant(0, 5).to_wire(), Grant(10, 20).to_wire()]
+
+
+def test_processes_anchored_to_one_instant_interleave_their_arrivals():
+    # two workers of a constant 200/s, started at different moments, anchored by the same grant
+    anchor = time.time_ns() + 100_000_000
+    intended = []
+    for worker, late_s in ((0, 0.0), (1, 0.03)):
+        gevent.sleep(late_s)
+        process = LoadProcess({"values": {"request_count": 20, "request_rate": 200.0, "arrival_pattern": "constant"},
+                               "seed": 1, "workers": 2}, worker, lambda kind, data: None)
+        process.start(users=1)
+        process.on_grant({**Grant(worker * 10, worker * 10 + 10).to_wire(), "anchor_ns": anchor})
+        process.on_grant(Grant(closed=True).to_wire())
+        process.start_schedule()
+        intended.append(process)
+    arrivals = []
+    for process in intended:
+        while (item := process.queue.get(timeout=5)) is not None:
+            arrivals.append(epoch_ns(item[2]))
+    assert np.allclose(np.diff(sorted(arrivals)) / 1e6, 5.0, atol=0.01)
+    assert min(arrivals) == anchor

@@ -1,5 +1,7 @@
 """The global budget: exact counts, index ranges, the warmup barrier, closing."""
 
+import time
+
 import pytest
 
 from rankperf_data.load.quota import MAX_CHUNK, Grant, QuotaLedger, RangeQueue
@@ -149,3 +151,63 @@ def test_no_hand_over_at_the_normal_end_or_in_closed_loop(open_loop):
         assert not coord.budget_spent  # closed loop: mid-run, still nothing to hand over
     coord.on_done("a", {"returned": []})
     assert not [t for t, _, _ in sent if t == "rankperf_adopt"]
+
+
+def test_shares_of_a_worker_without_users_wait_for_one_with_users():
+    # -u 1 --processes 2, open loop: the idle worker may report before the other one did anything
+    from rankperf_data.load.coordinator import Coordinator
+
+    sent = []
+    coord = Coordinator(warmup=0, measured=100, duration=0, send=lambda t, d, n: sent.append((t, d, n)),
+                        open_loop=True)
+    for node, index in (("a", 0), ("b", 1)):
+        coord.expect(node, index)
+    coord.on_users("b", 0)
+    assert coord.orphan_shares == [1] and not sent  # nobody known to have users yet
+    coord.on_users("a", 1)
+    assert sent == [("rankperf_adopt", {"share": 1}, "a")]
+    assert coord.nodes["a"].shares == [0, 1] and coord.orphan_shares == []
+    coord.on_done("b", {"issued": 0, "completed": 0, "returned": []})
+    coord.on_quota("a", {"want": 64})  # the idle worker never asked: the run ends on "a" alone
+    assert not coord.nodes["b"].active
+
+
+def test_indices_given_back_by_a_worker_without_users_go_to_one_with_users():
+    from rankperf_data.load.coordinator import Coordinator
+
+    sent = []
+    coord = Coordinator(warmup=0, measured=100, duration=0, send=lambda t, d, n: sent.append((t, d, n)))
+    for node, index in (("a", 0), ("b", 1), ("c", 2)):
+        coord.expect(node, index)
+        coord.on_quota(node, {"want": 8})
+    coord.on_users("a", 0)  # the web UI lowered the count: "a" has none now
+    coord.on_users("c", 0)
+    coord.on_users("b", 3)
+    coord.on_done("a", {"returned": [Grant(0, 8).to_wire()]})
+    assert sent[-1] == ("rankperf_grant", Grant(0, 8).to_wire(), "b")
+    coord.on_quota("a", {"want": 8})  # users again: asks, and is no longer done
+    assert coord.nodes["a"].done is None
+
+
+def test_open_loop_grants_carry_one_start_instant_per_phase():
+    from rankperf_data.load.coordinator import Coordinator
+
+    sent = []
+    coord = Coordinator(warmup=2, measured=100, duration=0, send=lambda t, d, n: sent.append((t, d, n)),
+                        open_loop=True, anchor_delay_s=0.3)
+    before = time.time_ns()
+    for node, index in (("a", 0), ("b", 1)):
+        coord.expect(node, index)
+        coord.on_quota(node, {"want": 2})
+    warm = [Grant.from_wire(d) for t, d, _ in sent if t == "rankperf_grant"]
+    assert [g.phase for g in warm] == [PHASE_WARMUP, PHASE_WARMUP]
+    assert warm[0].anchor_ns == warm[1].anchor_ns >= before + 300_000_000  # a little in the future
+    coord.on_quota("a", {"want": 2, "warmup_done": 2})
+    coord.on_quota("b", {"want": 2})
+    measured = [Grant.from_wire(d) for t, d, _ in sent[-2:]]
+    assert {g.phase for g in measured} == {PHASE_PROFILING}
+    assert measured[0].anchor_ns == measured[1].anchor_ns > warm[0].anchor_ns
+    closed = Coordinator(warmup=0, measured=10, duration=0, send=lambda t, d, n: sent.append((t, d, n)))
+    closed.expect("a", 0)
+    closed.on_quota("a", {"want": 2})
+    assert Grant.from_wire(sent[-1][1]).anchor_ns == 0  # closed loop: no schedule to anchor
