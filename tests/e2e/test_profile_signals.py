@@ -129,11 +129,8 @@ def check_no_traceback(run: ProfileRun, *, in_log: bool = False) -> None:
     pytest.param([], signal.SIGINT, id="ctrl-c"),
     # a terminal hang-up reaches the whole group: Locust ignores it, rankperf stops it with SIGTERM
     pytest.param([], signal.SIGHUP, id="hangup"),
-    pytest.param(["--workers", "2"], signal.SIGINT, id="ctrl-c-workers-2", marks=[
-        pytest.mark.slow,
-        pytest.mark.xfail(strict=False, reason="worker side (rankperf_data/load): workers that get the "
-                                               "group's SIGINT themselves could end without reporting their "
-                                               "records (an export with none); passes once that is fixed")]),
+    # the workers get the group's SIGINT too: each ships its records before it quits
+    pytest.param(["--workers", "2"], signal.SIGINT, id="ctrl-c-workers-2", marks=pytest.mark.slow),
 ])
 def test_group_signal_ends_with_a_cancelled_report(server_20ms, tmp_path, clean_env, runs, workers, sig):
     run = ProfileRun(server_20ms, tmp_path, clean_env, *workers)
