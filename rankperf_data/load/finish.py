@@ -213,10 +213,25 @@ def rewrite_locust_files_at_quit(environment) -> None:
             # fails with "I/O operation on closed file")...
             gevent.sleep(0)
             write_locust_csvs(environment)  # ...and have the last word
+            _stop_locust_csv_writer()
         except Exception:  # the process is exiting: say so, never mask the run's exit code
             log.exception("rankperf: could not rewrite Locust's final CSV/HTML files")
 
     environment.events.quit.add_listener(rewrite)
+
+
+def _stop_locust_csv_writer() -> None:
+    """Stop Locust's periodic CSV writer: Locust closes its files right after `quit` and the writer,
+    still ticking every second, could then write to them ("I/O operation on closed file"). The
+    final files are written; nothing may write after them. Locust keeps no handle to the greenlet."""
+    import gc
+
+    import gevent
+
+    for obj in gc.get_objects():
+        if isinstance(obj, gevent.Greenlet) and not obj.dead and \
+                getattr(getattr(obj, "_run", None), "__name__", "") == "stats_writer":
+            obj.kill(block=False)
 
 
 def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | None:
