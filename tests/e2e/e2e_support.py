@@ -35,6 +35,21 @@ def private_master(port: int | None = None) -> list[str]:
     return ["--master-bind-host", "127.0.0.1", "--master-bind-port", str(port), "--master-port", str(port)]
 
 
+def wait_master_and_workers(master: subprocess.Popen, workers: list[subprocess.Popen], timeout: float) -> str:
+    """Wait for a headless master (exit 0 asserted) and its workers; kill what is left. Returns its stdout."""
+    try:
+        out, err = master.communicate(timeout=timeout)
+        assert master.returncode == 0, err[-3000:]
+        for w in workers:
+            w.wait(timeout=30)
+    finally:
+        for p in (master, *workers):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    return out
+
+
 def load_records(artifact_dir: Path) -> np.ndarray:
     from rankperf_data.report.load import load_run
 

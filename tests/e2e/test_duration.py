@@ -13,7 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e_support import export_json, load_records, locust_cmd, private_master, received
+from e2e_support import (
+    export_json,
+    load_records,
+    locust_cmd,
+    private_master,
+    received,
+    wait_master_and_workers,
+)
 
 from rankperf_data.load.records import PHASE_PROFILING
 from rankperf_data.server.testing import start_server
@@ -84,15 +91,6 @@ def test_duration_with_master_and_two_workers(slow_server, tmp_path, clean_env):
     workers = [subprocess.Popen(
         [*locust_cmd(slow_server.url, "--worker", "--master-host", "127.0.0.1", *ports[-2:]), "TeiRerankUser"],
         env=clean_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
-    try:
-        _, err = master.communicate(timeout=RUN_TIMEOUT_S)
-        assert master.returncode == 0, err[-3000:]
-        for w in workers:
-            w.wait(timeout=30)
-    finally:
-        for p in (master, *workers):
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+    wait_master_and_workers(master, workers, timeout=RUN_TIMEOUT_S)
     check_counts(tmp_path, received(slow_server) - before)
     assert set(load_records(tmp_path / "run")["worker"].tolist()) == {0, 1}

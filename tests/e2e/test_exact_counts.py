@@ -11,7 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from e2e_support import export_json, load_records, locust_cmd, private_master, received, run
+from e2e_support import (
+    export_json,
+    load_records,
+    locust_cmd,
+    private_master,
+    received,
+    run,
+    wait_master_and_workers,
+)
 
 from rankperf_data.load.records import PHASE_PROFILING, PHASE_WARMUP
 
@@ -85,15 +93,7 @@ def test_exact_count_master_and_two_workers(fast_server, tmp_path, clean_env, wa
         [*locust_cmd(fast_server.url, "--worker", "--master-host", "127.0.0.1", *port_args[-2:]),
          "CohereRerankUser"],
         env=clean_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    try:
-        out, err = master.communicate(timeout=90)
-        assert master.returncode == 0, err[-3000:]
-        for w in workers:
-            w.wait(timeout=30)
-    finally:
-        for p in (master, *workers):
-            if p.poll() is None:
-                p.kill()
+    wait_master_and_workers(master, workers, timeout=90)
     records = check_run(artifacts, received(fast_server, "/v2/rerank") - before, COUNT, warmup)
     assert set(records["worker"].tolist()) == {0, 1}  # both workers took part
     check_locust_csv(tmp_path / "locust", "/v2/rerank", COUNT)
