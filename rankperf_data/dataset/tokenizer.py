@@ -21,6 +21,8 @@ from rankperf_data.dataset.notices import say_once
 log = logging.getLogger("rankperf")
 
 TOKENIZER_FILE = "tokenizer.json"
+# How a WordCounter's description starts: reports read it back from run.json to say counts are estimates.
+WORD_ESTIMATE = "word-level estimate"
 # One hub probe, no retries: huggingface_hub's own download retries a failed first call with a
 # backoff (about 23 s measured with no network), too slow for a fallback users did not ask for.
 HUB_PROBE_TIMEOUT_S = 3.0
@@ -204,4 +206,4 @@ def word_fallback(model: str, why: str = "") -> WordCounter:
         name,
         why or "not found",
     )
-    return WordCounter(f"word-level estimate (no tokenizer found for {name})")
+    return WordCounter(f"{WORD_ESTIMATE} (no tokenizer found for {name})")

@@ -22,7 +22,7 @@ ROWS = (
     "schedule_lag",
     "request_throughput",
     "passage_throughput",
-    "input_token_throughput",
+    "pair_token_throughput",
     "passages_per_request",
     "query_tokens",
     "passage_tokens_per_request",

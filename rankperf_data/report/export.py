@@ -14,12 +14,17 @@ import orjson
 from numpy.dtypes import StringDType
 
 from rankperf_data import __version__
+from rankperf_data.apis import BY_ENDPOINT_TYPE
 from rankperf_data.apis.errors import ErrorKind
+from rankperf_data.dataset.tokenizer import WORD_ESTIMATE
 from rankperf_data.load.records import FIELD_NAMES, PHASE_NAMES, RECORD_FIELDS
 from rankperf_data.report.metrics import DEFINITIONS, Metric, Summary, error_type
 from rankperf_data.report.run import RunInfo
 
 SCHEMA_VERSION = "1.4"
+# The AIPerf release whose profile_export_aiperf.json this file follows (its JsonExportData model
+# accepts every export: tests/aiperf_check.py). Written as "aiperf_version", said so under "rankperf".
+AIPERF_FORMAT_VERSION = "0.13.0"
 # AIPerf's key order inside a record metric object.
 RECORD_KEYS = ("avg", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99", "min", "max", "std",
                "count", "sum")
@@ -92,8 +97,11 @@ def input_config(summary: Summary, artifact_dir: Path | None) -> dict:
     info = summary.info
     assert info is not None
     endpoint: dict = {"urls": [info.url], "type": info.endpoint_type}
-    if info.options.get("endpoint"):  # the user chose the path (--endpoint / --custom-endpoint)
-        endpoint["custom_endpoint"] = info.endpoint
+    api = BY_ENDPOINT_TYPE.get(info.endpoint_type)
+    # AIPerf's "path" overrides the type's default path: written when the user chose one
+    # (--endpoint) or the path posted is not AIPerf's default (--cohere-api-version v1)
+    if info.options.get("endpoint") or (api is not None and info.endpoint != api.default_path):
+        endpoint["path"] = info.endpoint
     phases = []
     if info.warmup_request_count or summary.warmup_metrics:
         phases.append(_phase("warmup", info, info.warmup_request_count, None))
@@ -108,14 +116,49 @@ def input_config(summary: Summary, artifact_dir: Path | None) -> dict:
     if info.goodput:
         config["slos"] = dict(info.goodput)
     config["tokenizer"] = {"name": info.tokenizer}
-    config["options"] = info.options
     return config
+
+
+def token_counts(info: RunInfo | None) -> str | None:
+    """How the token metrics were counted: "tokenizer", "word-level estimate", or None (no counts)."""
+    if info is None or not info.tokenizer:
+        return None
+    return WORD_ESTIMATE if info.tokenizer.startswith(WORD_ESTIMATE) else "tokenizer"
+
+
+def rankperf_section(summary: Summary) -> dict:
+    """The export's "rankperf" object: rankperf's own facts and definitions, kept out of AIPerf's keys."""
+    info = summary.info
+    duration = summary.metrics.get("benchmark_duration")
+    return {
+        "version": __version__,
+        "aiperf_version_means": f"the AIPerf release whose export format this file follows: rankperf "
+                                f"{__version__} wrote it, AIPerf did not run",
+        "source": summary.source,
+        "approximate_percentiles": summary.approximate,
+        "rate_not_achieved": summary.rate_not_achieved,
+        "warnings": list(summary.warnings),
+        "late_start_threshold_ms": summary.late_start_threshold_ms,
+        "workers": info.workers if info else None,
+        "client_cpu": dict(info.client_cpu) if info else {},
+        "dataset_distribution": summary.distribution.to_dict() if summary.distribution else None,
+        "token_counts": token_counts(info),
+        "request_throughput_window": {
+            "seconds": duration.value if duration else None,
+            "from": "first request sent", "to": "last response received",
+            "aiperf": "AIPerf 0.13.0 divides by its profiling phase window (its start_time to end_time)",
+        },
+        "pair_token_throughput": "tokens of the (query, passage) pairs scored per second: query tokens x "
+                                 "passages + passage tokens, per success (not AIPerf's input_token_throughput)",
+        "options": dict(info.options) if info else {},
+    }
 
 
 def to_aiperf_json(summary: Summary, benchmark_id: str, artifact_dir: Path | None = None) -> dict:
     """profile_export_aiperf.json as a dict, in AIPerf's key order."""
     metrics = summary.metrics
-    out: dict = {"schema_version": SCHEMA_VERSION, "rankperf_version": __version__, "benchmark_id": benchmark_id}
+    out: dict = {"schema_version": SCHEMA_VERSION, "aiperf_version": AIPERF_FORMAT_VERSION,
+                 "benchmark_id": benchmark_id}
     out.update({tag: metric_json(metrics[tag]) for tag in HEAD_TAGS if tag in metrics})
     if summary.info is not None:
         out["input_config"] = input_config(summary, artifact_dir)
@@ -134,16 +177,7 @@ def to_aiperf_json(summary: Summary, benchmark_id: str, artifact_dir: Path | Non
     rest = [t for t in TAIL_FIRST_TAGS if t in metrics] + [t for t in metrics if t not in HEAD_TAGS
                                                           and t not in TAIL_FIRST_TAGS]
     out.update({tag: metric_json(metrics[tag]) for tag in rest})
-    out["rankperf"] = {
-        "source": summary.source,
-        "approximate_percentiles": summary.approximate,
-        "rate_not_achieved": summary.rate_not_achieved,
-        "warnings": list(summary.warnings),
-        "late_start_threshold_ms": summary.late_start_threshold_ms,
-        "workers": summary.info.workers if summary.info else None,
-        "client_cpu": dict(summary.info.client_cpu) if summary.info else {},
-        "dataset_distribution": summary.distribution.to_dict() if summary.distribution else None,
-    }
+    out["rankperf"] = rankperf_section(summary)
     return out
 
 

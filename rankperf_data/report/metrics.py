@@ -20,8 +20,10 @@ from rankperf_data.report.stats import RecordStats
 #   which is also benchmark_duration;
 # - request_latency = end - start (successes); intended_latency = end - intended (successes);
 #   schedule_lag = start - intended (every request sent); achieved_rate = (sends - 1) / send span;
-# - input tokens = tokens in the (query, passage) pairs the server scores, per success
-#   query_tokens * passages + passage_tokens.
+# - pair tokens = tokens in the (query, passage) pairs the server scores, per success
+#   query_tokens * passages + passage_tokens (the query counted once per passage). Not AIPerf's
+#   input tokens (query and passages once each, which AIPerf 0.13.0 never computes for rankings),
+#   hence not AIPerf's name input_token_throughput.
 # tag -> (header, unit). Tags/headers/units shared with AIPerf are spelled exactly as AIPerf does.
 DEFINITIONS: dict[str, tuple[str, str]] = {
     "request_latency": ("Request Latency", "ms"),
@@ -29,7 +31,7 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
     "schedule_lag": ("Schedule Lag", "ms"),
     "request_throughput": ("Request Throughput", "requests/sec"),
     "passage_throughput": ("Passage Throughput", "passages/sec"),
-    "input_token_throughput": ("Input Token Throughput", "tokens/sec"),
+    "pair_token_throughput": ("Pair Token Throughput", "tokens/sec"),
     "passages_per_request": ("Passages per Request", "passages"),
     "query_tokens": ("Query Tokens", "tokens"),
     "passage_tokens_per_request": ("Passage Tokens per Request", "tokens"),
@@ -227,12 +229,12 @@ def _token_metrics(b: _Builder, ok: np.ndarray, window_s: float | None) -> None:
     k = ok[known]
     b.record("query_tokens", k["query_tokens"])
     b.record("passage_tokens_per_request", k["passage_tokens"])
-    # Input tokens = tokens in the (query, passage) pairs the server scores: the query is
+    # Pair tokens = tokens in the (query, passage) pairs the server scores: the query is
     # paired with every passage, so query_tokens * passages + passage tokens, per request.
     # Only when every success has known counts: a partial sum would understate the rate.
     if window_s and known.all():
         pair_tokens = k["query_tokens"].astype(np.int64) * k["passages"] + k["passage_tokens"]
-        b.scalar("input_token_throughput", float(pair_tokens.sum()) / window_s)
+        b.scalar("pair_token_throughput", float(pair_tokens.sum()) / window_s)
 
 
 def _server_metrics(b: _Builder, ok: np.ndarray) -> None:

@@ -159,7 +159,7 @@ def test_endpoint_without_leading_slash_is_a_path(server_20ms, tmp_path, clean_e
                               "--artifact-dir", str(tmp_path / "run"), "CohereRerankUser"), clean_env, timeout=60)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert received(server_20ms, "/v1/rerank") - before == 5
-    assert export_json(tmp_path / "run")["input_config"]["endpoint"]["custom_endpoint"] == "/v1/rerank"
+    assert export_json(tmp_path / "run")["input_config"]["endpoint"]["path"] == "/v1/rerank"
 
 
 def test_endpoint_that_is_no_path_is_refused_before_load(server_20ms, tmp_path, clean_env):

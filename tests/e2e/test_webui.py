@@ -394,7 +394,7 @@ def test_swarm_stops_after_exact_count_and_second_run_is_clean(server, env, tmp_
         assert all(re.fullmatch(r"\d+\.\d\d", latency[c]) for c in webui.STAT_COLUMNS)
         assert 5.0 <= float(latency["p50"]) < 1000
         for tag in ("Request Throughput (requests/sec)", "Passage Throughput (passages/sec)",
-                    "Input Token Throughput (tokens/sec)"):
+                    "Pair Token Throughput (tokens/sec)"):
             assert float(row(rows, tag)["avg"]) > 0
         locust_total = next(s for s in stats["stats"] if s["name"] == "Aggregated")
         assert locust_total["num_requests"] == 137  # Locust's own counter agrees

@@ -93,7 +93,7 @@ def test_rankings_tab_renders_live_rows(clean_env, tmp_path):
             page.screenshot(path=str(SCREENSHOT), full_page=True)
             # the form's values reached the run: the export records the request count typed in
             exported = page.request.get(ui.base + "/rankings/artifacts/profile_export_aiperf.json").json()
-            assert exported["input_config"]["options"]["request_count"] == REQUESTS
+            assert exported["rankperf"]["options"]["request_count"] == REQUESTS
             assert exported["was_cancelled"] is True
         finally:
             browser.close()

@@ -25,7 +25,7 @@ def test_title_columns_and_values():
                                                   "90.10", "50.50", "28.87"]
     # Scalars: only avg, N/A elsewhere.
     assert _row(text, "Request Count (requests)") == ["Request Count (requests)", "100.00", *["N/A"] * 6]
-    assert "Input Token Throughput (tokens/sec)" in text
+    assert "Pair Token Throughput (tokens/sec)" in text
     assert "\x1b[" not in text  # no ANSI codes
 
 
@@ -44,7 +44,7 @@ def test_row_order_with_everything():
     text = render_console(summarize(make_result(rec, request_rate=100.0, goodput={"request_latency": 25})))
     order = ["Request Latency (ms)", "Latency from Intended Send (ms)", "Schedule Lag (ms)",
              "Request Throughput (requests/sec)", "Passage Throughput (passages/sec)",
-             "Input Token Throughput (tokens/sec)", "Passages per Request (passages)", "Query Tokens (tokens)",
+             "Pair Token Throughput (tokens/sec)", "Passages per Request (passages)", "Query Tokens (tokens)",
              "Passage Tokens per Request (tokens)", "Server Queue Time (ms)", "Request Count (requests)",
              "Completed Requests (Success + Error) (requests)", "Error Request Count (requests)",
              "Request Error Rate (%)", "Goodput (requests/sec)", "Good Request Count (requests)",

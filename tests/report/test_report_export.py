@@ -61,7 +61,7 @@ def test_json_layout_matches_aiperf(written):
     sample = orjson.loads((SAMPLES / "profile_export_aiperf.json").read_bytes())
     ours = orjson.loads(paths["json"].read_bytes())
     keys = list(ours)
-    assert keys[:3] == ["schema_version", "rankperf_version", "benchmark_id"]
+    assert keys[:3] == ["schema_version", "aiperf_version", "benchmark_id"]
     assert ours["schema_version"] == "1.4" and re.fullmatch(r"[0-9a-f]{12}", ours["benchmark_id"])
     assert keys[3:10] == ["request_throughput", "request_latency", "request_count", "goodput",
                           "good_request_count", "benchmark_duration", "error_request_count"]

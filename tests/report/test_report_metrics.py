@@ -33,7 +33,7 @@ def test_closed_loop_run():
     assert _value(s, "request_throughput") == pytest.approx(100 / WINDOW_S)
     assert _value(s, "passage_throughput") == pytest.approx(300 / WINDOW_S)
     # (query, passage) pair tokens: 32 query tokens x 3 passages + 3 x 128 passage tokens.
-    assert _value(s, "input_token_throughput") == pytest.approx(100 * (32 * 3 + 384) / WINDOW_S)
+    assert _value(s, "pair_token_throughput") == pytest.approx(100 * (32 * 3 + 384) / WINDOW_S)
     assert _value(s, "request_count") == 100 and _value(s, "completed_request_count") == 100
     assert _value(s, "request_error_rate") == 0.0
     assert s.metrics["http_req_data_sent"].stats.avg == 2.0  # 2048 bytes = 2 KB
@@ -154,7 +154,7 @@ def test_unknown_token_counts_give_no_token_metrics():
     rec["query_tokens"] = -1
     rec["passage_tokens"] = -1
     s = summarize(make_result(rec))
-    assert {"query_tokens", "passage_tokens_per_request", "input_token_throughput"}.isdisjoint(s.metrics)
+    assert {"query_tokens", "passage_tokens_per_request", "pair_token_throughput"}.isdisjoint(s.metrics)
     assert s.metrics["passages_per_request"].stats.avg == 3.0
     assert s.distribution.query_tokens is None and s.distribution.passage_tokens_per_passage is None
 
