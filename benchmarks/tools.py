@@ -105,13 +105,20 @@ def _stat(metric: dict | None, key: str) -> float | None:
 
 
 def _common_metrics(d: dict) -> dict:
-    """The fields both tools' profile_export_aiperf.json share (AIPerf's names)."""
+    """The fields both tools' profile_export_aiperf.json share (AIPerf's names), one definition for both.
+
+    req_s = successes / benchmark_duration (first request sent to last response received, the
+    same definition in both tools). Not each tool's request_throughput: AIPerf 0.13.0 divides by
+    its phase window, rankperf by benchmark_duration.
+    """
     lat = d.get("request_latency")
+    requests = int(_stat(d.get("request_count"), "avg") or 0)
+    duration = _stat(d.get("benchmark_duration"), "avg")
     return {
-        "req_s": _stat(d.get("request_throughput"), "avg"),
-        "requests": int(_stat(d.get("request_count"), "avg") or 0),
+        "req_s": requests / duration if duration else None,
+        "requests": requests,
         "errors": int(_stat(d.get("error_request_count"), "avg") or 0),
-        "duration_s": _stat(d.get("benchmark_duration"), "avg"),
+        "duration_s": duration,
         "p50_ms": _stat(lat, "p50"), "p99_ms": _stat(lat, "p99"),
     }
 
