@@ -85,7 +85,8 @@ def facts_line(summary: Summary) -> str:
     parts = list(summary.notes)
     duration = summary.metrics.get("benchmark_duration")
     if duration is not None:
-        parts.append(f"window {duration.value:,.3f} s (first send to last response)")
+        # every rate's denominator; AIPerf's request throughput uses its phase window instead
+        parts.append(f"rates per second over {duration.value:,.3f} s (first send to last response)")
     info = summary.info
     if info is not None and info.tokenizer:
         parts.append(f"tokens: {info.tokenizer}")
