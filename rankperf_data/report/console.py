@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from rankperf_data.report.metrics import Metric, Summary
+from rankperf_data.report.metrics import RATE_WINDOWS, Metric, Summary
 
 TITLE = "rankperf | Ranking Metrics"
 ERROR_TITLE = "rankperf | Error Summary"
@@ -86,7 +86,8 @@ def facts_line(summary: Summary) -> str:
     duration = summary.metrics.get("benchmark_duration")
     if duration is not None:
         # every rate's denominator; AIPerf's request throughput uses its phase window instead
-        parts.append(f"rates per second over {duration.value:,.3f} s (first send to last response)")
+        start, end = RATE_WINDOWS[summary.source]
+        parts.append(f"rates per second over {duration.value:,.3f} s ({start} to {end})")
     info = summary.info
     if info is not None and info.tokenizer:
         parts.append(f"tokens: {info.tokenizer}")

@@ -18,7 +18,7 @@ from rankperf_data.apis import BY_ENDPOINT_TYPE
 from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.dataset.tokenizer import WORD_ESTIMATE
 from rankperf_data.load.records import FIELD_NAMES, PHASE_NAMES, RECORD_FIELDS
-from rankperf_data.report.metrics import DEFINITIONS, Metric, Summary, error_type
+from rankperf_data.report.metrics import DEFINITIONS, RATE_WINDOWS, Metric, Summary, error_type
 from rankperf_data.report.run import RunInfo
 
 SCHEMA_VERSION = "1.4"
@@ -145,7 +145,7 @@ def rankperf_section(summary: Summary) -> dict:
         "token_counts": token_counts(info),
         "request_throughput_window": {
             "seconds": duration.value if duration else None,
-            "from": "first request sent", "to": "last response received",
+            "from": RATE_WINDOWS[summary.source][0], "to": RATE_WINDOWS[summary.source][1],
             "aiperf": "AIPerf 0.13.0 divides by its profiling phase window (its start_time to end_time)",
         },
         "pair_token_throughput": "tokens of the (query, passage) pairs scored per second: query tokens x "

@@ -72,6 +72,10 @@ SATURATION_MIN_WALL_S = 1.0
 # intended time. One mean gap late means the schedule, not noise, was missed.
 LATE_START_FLOOR_MS = 1.0
 
+# What every rate divides by, per Summary.source: (from, to) of the window (benchmark_duration).
+RATE_WINDOWS = {"records": ("first request sent", "last response received"),
+                "locust_csv": ("Locust's stats start", "Locust's last request")}
+
 # Per-record values an SLO (--goodput tag:threshold_ms) may name.
 GOODPUT_TAGS = ("request_latency", "intended_latency")
 

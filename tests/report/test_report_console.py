@@ -85,7 +85,7 @@ def test_warning_and_facts_lines():
     assert "tokens: word-level estimate" in text
     # the throughput rows' window, said next to the table
     window = summary.metrics["benchmark_duration"].value
-    assert f"rates per second over {window:,.3f} s (first send to last response)" in text
+    assert f"rates per second over {window:,.3f} s (first request sent to last response received)" in text
     assert "dataset sent: 200 requests, passages/request mean 3.00" in text
     summary.approximate = True
     assert APPROXIMATE_NOTE in render_console(summary)
