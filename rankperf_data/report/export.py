@@ -148,8 +148,9 @@ def rankperf_section(summary: Summary) -> dict:
             "from": RATE_WINDOWS[summary.source][0], "to": RATE_WINDOWS[summary.source][1],
             "aiperf": "AIPerf 0.13.0 divides by its profiling phase window (its start_time to end_time)",
         },
-        "pair_token_throughput": "tokens of the (query, passage) pairs scored per second: query tokens x "
-                                 "passages + passage tokens, per success (not AIPerf's input_token_throughput)",
+        "pair_token_throughput_means": ("tokens of the (query, passage) pairs scored per second: query "
+                                        "tokens x passages + passage tokens, per success (not AIPerf's "
+                                        "input_token_throughput)"),
         "options": dict(info.options) if info else {},
     }
 
