@@ -181,6 +181,9 @@ def sweep_lists(args: argparse.Namespace) -> dict[str, tuple]:
 
 
 def is_campaign(args: argparse.Namespace) -> bool:
+    """Flags asking for more than one run (a point of a campaign is one run, whatever its flags)."""
+    if getattr(args, "campaign_quiet", False):
+        return False
     return bool(sweep_lists(args) or getattr(args, "num_profile_runs", 1) > 1 or getattr(args, "search_recipe", None))
 
 

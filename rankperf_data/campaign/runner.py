@@ -157,7 +157,7 @@ def print_result(result: Rebuilt, base: Path) -> None:
         if result.sweep:
             verdicts = {tuple(sorted(r["parameters"].items())): r.get("feasible")
                         for r in result.sweep["per_combination_metrics"]}
-        rows = [(p.label or ".", runs, verdicts.get(tuple(sorted(p.parameters.items()))))
+        rows = [(p.label or "all runs", runs, verdicts.get(tuple(sorted(p.parameters.items()))))
                 for p, runs in result.cells]
         print(console.render(console.point_table(rows)), end="")
         if m.kind == "sweep":
