@@ -47,7 +47,7 @@ class _State:
         ok, breach = self.measure(value)
         fmax, imin = self.out.feasible_max, self.out.infeasible_min
         odd = (ok and imin is not None and value >= imin.value) or \
-              (not ok and fmax is not None and value < fmax.value)
+              (not ok and fmax is not None and value <= fmax.value)
         p = Probe(len(self.out.probes), value, bool(ok), None if ok else breach, odd, confirmation)
         self.out.probes.append(p)
         if not ok:
