@@ -36,7 +36,10 @@ def list_type(scalar, flag: str):
             return _finite(scalar(items[0]), text)
         if any(not item for item in items):
             raise argparse.ArgumentTypeError(f"empty item in the list {text!r} (expected e.g. 1,4,16)")
-        return SweepList(_finite(scalar(item), text) for item in items)
+        values = [_finite(scalar(item), text) for item in items]
+        if len(set(values)) < len(values):
+            raise argparse.ArgumentTypeError(f"a value is repeated in {text!r}: each would run into the same folder")
+        return SweepList(values)
 
     return parse
 
