@@ -167,3 +167,4 @@ def test_rate_search_finds_the_saturation_throughput(fifo, tmp_path, clean_env):
     assert b["feasible_max"]["passage_throughput"] == pytest.approx(CAPACITY, rel=0.10)
     assert b["feasible_max"]["value"] * PASSAGES == pytest.approx(CAPACITY, rel=0.10)
     assert b["infeasible_min"]["value"] * PASSAGES > CAPACITY * 0.95
+
