@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from e2e_support import BIN, received, run
 
@@ -75,6 +76,9 @@ def test_three_point_sweep(fifo, tmp_path, clean_env):
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert read(base / "sweep_aggregate" / "profile_export_aiperf_sweep.json") == data
     assert (base / "aggregate" / "concurrency_4" / "profile_export_aiperf_aggregate.json").is_file()
+    plotted = run([str(BIN / "rankperf"), "plot", str(base)], clean_env)
+    assert plotted.returncode == 0, plotted.stderr
+    assert (base / "plots" / "latency_vs_throughput.png").stat().st_size > 10_000
 
 
 def test_repeated_runs_give_student_t_intervals(fifo, tmp_path, clean_env):
@@ -93,6 +97,22 @@ def test_repeated_runs_give_student_t_intervals(fifo, tmp_path, clean_env):
     assert m["t_critical"] == pytest.approx(4.3027, abs=1e-4)
     assert m["ci_low"] == pytest.approx(m["mean"] - m["t_critical"] * m["se"])
     assert "95% CI" in out.stdout
+
+
+def test_per_passage_slo_judges_each_request_against_its_own_bound(fifo, tmp_path, clean_env):
+    base = tmp_path / "passages"
+    out = run([str(BIN / "rankperf"), "profile", "--url", fifo.url, "--artifact-dir", str(base),
+               "--rankings-passages-mean", "2,8", "--request-count", "20",
+               "--search-sla", "request_latency:p99:lt:10+6*passages"], clean_env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = read(base / "sweep_aggregate" / "profile_export_aiperf_sweep.json")["per_combination_metrics"]
+    assert [r["parameters"] for r in rows] == [{"rankings_passages_mean": 2}, {"rankings_passages_mean": 8}]
+    for row, passages in zip(rows, (2, 8), strict=True):
+        rec = load_run(base / f"rankings_passages_mean_{passages}").records
+        margins = (rec["end_ns"] - rec["start_ns"]) / 1e6 - (10 + 6 * rec["passages"])
+        observed = row["metrics"]["request_latency_over_slo[10+6*passages]_p99"]["mean"]
+        assert observed == pytest.approx(float(np.percentile(margins, 99)))
+        assert row["feasible"] == (observed < 0)
 
 
 @pytest.mark.parametrize("args,needle", [
