@@ -50,3 +50,11 @@ def test_a_rate_search_that_never_passes_stops_after_its_first_point(tmp_path):
     assert calls == [("search_iter_0000/profile_runs/run_0001", 256, 42, 0)]  # in-flight cap 256
     history = (tmp_path / "search_history.json").read_text()
     assert '"convergence_reason": "no_pass_in_range"' in history
+
+
+def test_search_iterations_run_their_trials_in_aiperf_folders(tmp_path):
+    _, calls = fake_runs(tmp_path, "--search-recipe", "max-concurrency-under-sla", "--e2e-sla-ms", "100",
+                         "--num-profile-runs", "2", "--vary-seed-per-trial")
+    assert [c[0] for c in calls] == ["search_iter_0000/profile_runs/run_0001",
+                                     "search_iter_0000/profile_runs/run_0002"]
+    assert calls[0][1] == 1 and calls[0][2] != calls[1][2]  # from --concurrency-min; a seed per trial
