@@ -27,7 +27,7 @@ class CampaignError(ValueError):
     """Campaign flags that cannot run together; the message is one line."""
 
 
-def list_type(scalar, flag: str):
+def list_type(scalar):
     """An argparse type: one value as the scalar type, or a SweepList of two or more."""
 
     def parse(text: str):
@@ -69,7 +69,8 @@ def adapt_list_flags(parser: argparse.ArgumentParser) -> None:
     """Sweepable flags take comma lists; other numeric flags refuse them with a clear line."""
     for action in parser._actions:  # argparse has no public lookup by dest
         if action.dest in SWEEPABLE and action.type is not None:
-            action.type = list_type(action.type, action.option_strings[-1])
+            action.type = list_type(action.type)
+            action.help = (action.help or "") + " A comma list (e.g. 1,4,16) sweeps it: one run per value."
             if action.dest == "concurrency":
                 action.default = None  # decided per run: 1, or a rate search's in-flight cap
         elif getattr(action.type, "__name__", "") in NUMERIC_TYPES:
