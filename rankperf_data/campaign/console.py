@@ -100,6 +100,19 @@ def answer_trials(data: dict) -> str:
             f"over {n} runs (cv {m['cv']:.3f})")
 
 
+def breach_text(breach: dict | None) -> str:
+    """Why a point failed, in words."""
+    if not breach:
+        return "no successful request"
+    if breach.get("metric_tag") == RATE_ACHIEVED:
+        return "the offered rate was not achieved (client lag or in-flight cap: see its report)"
+    if "metric_tag" not in breach:
+        return breach.get("error", "no successful request")
+    observed = breach["observed"]
+    seen = "missing" if observed is None else f"{observed:,.2f}"
+    return f"{breach['stat']} {breach['metric_tag']} {seen}, needs {OPS[breach['op']]} {breach['threshold']}"
+
+
 def answer_search(history: dict, filters: list[SlaFilter]) -> str:
     b = history["boundary_summary"]
     name = "concurrency" if b["swept_dim_path"].endswith("concurrency") else "rate"
@@ -108,10 +121,11 @@ def answer_search(history: dict, filters: list[SlaFilter]) -> str:
     fmax, imin = b["feasible_max"], b["infeasible_min"]
     if fmax is None:
         lo = history["config"]["search_space"][0]["lo"]
-        return f"no {name} from {lo:g}{unit} meets {sla}"
+        first = history["iterations"][0]["first_breach"] if history["iterations"] else None
+        return f"no {name} from {lo:g}{unit} meets {sla}: {breach_text(first)}"
     text = (f"max {fmax['passage_throughput'] or 0:,.0f} passages/s at {sla}, {name} {fmax['value']:g}{unit}")
     if imin is not None:
-        text += f" ({name} {imin['value']:g}{unit} fails)"
+        text += f" ({name} {imin['value']:g}{unit} fails: {breach_text(imin['first_breach'])})"
     else:
         text += " (the top of the search range passed)"
     return text
