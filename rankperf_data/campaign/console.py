@@ -110,7 +110,9 @@ def breach_text(breach: dict | None) -> str:
         return breach.get("error", "no successful request")
     observed = breach["observed"]
     seen = "missing" if observed is None else f"{observed:,.2f}"
-    return f"{breach['stat']} {breach['metric_tag']} {seen}, needs {OPS[breach['op']]} {breach['threshold']}"
+    limit = breach["threshold"]
+    limit = f"{limit:g}" if isinstance(limit, (int, float)) else limit  # per-passage: {base_ms, per_passage_ms}
+    return f"{breach['stat']} {breach['metric_tag']} {seen}, needs {OPS[breach['op']]} {limit}"
 
 
 def answer_search(history: dict, filters: list[SlaFilter]) -> str:

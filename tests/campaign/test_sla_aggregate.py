@@ -76,8 +76,8 @@ def test_the_search_answer_names_the_boundary_and_why_the_next_value_failed():
                                     "feasible_max": {"value": 12, "passage_throughput": 1840.4},
                                     "infeasible_min": {"value": 13, "first_breach": {**f.to_json(), "observed": 262.0}}},
                "iterations": [], "config": {"search_space": [{"lo": 1}]}}
-    assert answer_search(history, [f]) == ("max 1,840 passages/s at p99 latency < 250.0 ms, concurrency 12 "
-                                           "(concurrency 13 fails: p99 request_latency 262.00, needs < 250.0)")
+    assert answer_search(history, [f]) == ("max 1,840 passages/s at p99 latency < 250 ms, concurrency 12 "
+                                           "(concurrency 13 fails: p99 request_latency 262.00, needs < 250)")
     history["boundary_summary"].update(feasible_max=None)
     history["iterations"] = [{"first_breach": {"metric_tag": "rate_achieved", "observed": 0.0}}]
     assert "offered rate was not achieved" in answer_search(history, [f])
