@@ -111,7 +111,10 @@ def breach_text(breach: dict | None) -> str:
     observed = breach["observed"]
     seen = "missing" if observed is None else f"{observed:,.2f}"
     limit = breach["threshold"]
-    limit = f"{limit:g}" if isinstance(limit, (int, float)) else limit  # per-passage: {base_ms, per_passage_ms}
+    if isinstance(limit, dict):  # per-passage bound: what was compared is the margin over each request's bound
+        bound = f"{limit['base_ms']:g}+{limit['per_passage_ms']:g}*passages"
+        return f"{breach['stat']} of {breach['metric_tag']} over its own bound {bound} is {seen} ms, needs {OPS[breach['op']]} 0"
+    limit = f"{limit:g}"
     return f"{breach['stat']} {breach['metric_tag']} {seen}, needs {OPS[breach['op']]} {limit}"
 
 
