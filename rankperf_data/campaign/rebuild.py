@@ -55,6 +55,11 @@ def rebuild(base: Path, manifest: Manifest) -> Rebuilt:
         out.iterations = read_iterations(base, manifest)
         out.history = search_history(out.iterations, manifest)
         out.paths.append(dump(base / HISTORY, out.history))
+        for it in out.iterations:  # AIPerf's per-variation aggregate, one per iteration
+            name = f"search_iter_{it['iteration_idx']:04d}"
+            data = confidence_aggregate(it["runs"], manifest.confidence, manifest.cooldown, partial,
+                                        {"variation_label": name, "variation_values": {manifest.search["path"]: it["value"]}})
+            out.paths += write_confidence(base / "aggregate" / name, data)
         return out
     out.cells = read_cells(base, manifest)
     for point, runs in out.cells:
