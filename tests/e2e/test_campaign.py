@@ -173,6 +173,8 @@ def test_concurrency_search_finds_the_fifo_boundary(tmp_path, clean_env):
     assert (b["feasible_max"]["value"], b["infeasible_min"]["value"]) == (2, 3)
     assert history["convergence_reason"] == "precision_reached"
     assert (base / "search_iter_0000" / "profile_runs" / "run_0001" / "profile_export_aiperf.json").is_file()
+    first = read(base / "aggregate" / "search_iter_0000" / "profile_export_aiperf_aggregate.json")
+    assert first["metadata"]["variation_values"] == {"phases.profiling.concurrency": 1}
     assert "concurrency 2 (concurrency 3 fails: p99 request_latency" in out.stdout
 
 
