@@ -85,6 +85,10 @@ def add_profile_parser_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Progress display: a progress bar on a terminal (auto/simple/dashboard) or none.")
     options.add_profile_arguments(parser)
     _adapt_shared_options(parser)
+    from rankperf_data.campaign.flags import adapt_list_flags, add_campaign_arguments
+
+    add_campaign_arguments(parser)
+    adapt_list_flags(parser)  # comma lists (sweeps) on the sweepable flags only
 
 
 class _SingleUrl(argparse.Action):
@@ -293,7 +297,42 @@ def _artifact_dir(args: argparse.Namespace) -> Path:
     return Path(default_artifact_dir(args.model, args.endpoint_type, None if rate else args.concurrency, rate))
 
 
+def _point_namespace(args: argparse.Namespace, values: dict) -> argparse.Namespace:
+    point = argparse.Namespace(**vars(args))
+    for dest, value in values.items():
+        setattr(point, dest, value)
+    point.concurrency = point.concurrency or 1
+    point.request_count = resolve_request_count(point)
+    return point
+
+
+def _run_campaign(args: argparse.Namespace) -> int:
+    """Sweeps, trials, search: every point is one run of run_profile into its own folder."""
+    from rankperf_data.campaign.flags import CampaignError, campaign_config
+    from rankperf_data.campaign.runner import run_campaign
+
+    try:
+        cfg = campaign_config(args)
+        firsts = [p.values for p in cfg.points]
+        if cfg.recipe:
+            firsts = [{"concurrency" if cfg.recipe == "max-concurrency-under-sla" else "request_rate": cfg.search_lo}]
+        for values in firsts:  # every point's options and input, before any load
+            _check(_values(_point_namespace(args, values)))
+    except (CampaignError, InputError) as exc:
+        sys.stderr.write(f"rankperf: error: {exc}\n")
+        return 2
+    base = Path(args.artifact_dir) if args.artifact_dir else _artifact_dir(_point_namespace(args, firsts[0]))
+    return run_campaign(args, cfg, run_profile, base.resolve())
+
+
 def run_profile(args: argparse.Namespace) -> int:
+    from rankperf_data.campaign.flags import is_campaign
+
+    if is_campaign(args):
+        return _run_campaign(args)
+    if args.concurrency is None:
+        args.concurrency = 1
+    quiet = getattr(args, "campaign_quiet", False)  # one point of a campaign: the campaign reports
     count_defaulted = args.request_count is None
     args.request_count = resolve_request_count(args)
     values = _values(args)
@@ -314,10 +353,10 @@ def run_profile(args: argparse.Namespace) -> int:
     cmd = build_locust_command(args, values, artifact_dir)
     log_path = artifact_dir / "logs" / "locust.log"
     show_progress = sys.stdout.isatty() and args.ui_type != "none"
-    if count_defaulted and args.request_count:
+    if count_defaulted and args.request_count and not quiet:
         print(f"rankperf: no --request-count or --benchmark-duration: sending {args.request_count} requests "
               "(AIPerf's default; --request-count 0 means no limit)", flush=True)
-    if not show_progress:
+    if not show_progress and not quiet:
         print(f"rankperf: profiling {normalise_url(args.url)} ({args.endpoint_type}); Locust log: {log_path}",
               flush=True)
     with ChildSupervisor() as supervisor, open(log_path, "wb") as log:
@@ -326,7 +365,7 @@ def run_profile(args: argparse.Namespace) -> int:
         supervisor.watch(proc)
         _wait(supervisor, progress_file, args, show_progress)
     progress_file.unlink(missing_ok=True)
-    code = _report(_exit_status(proc.returncode), artifact_dir, log_path)
+    code = _report(_exit_status(proc.returncode), artifact_dir, log_path, quiet)
     if supervisor.signum is not None:
         sys.stderr.write(f"rankperf: stopped by {signal.Signals(supervisor.signum).name}\n")
         return 128 + supervisor.signum
@@ -394,8 +433,10 @@ def _all_failed(artifact_dir: Path) -> bool:
     return not data.get("request_count", {}).get("avg")
 
 
-def _report(code: int, artifact_dir: Path, log_path: Path) -> int:
+def _report(code: int, artifact_dir: Path, log_path: Path, quiet: bool = False) -> int:
     console_txt = artifact_dir / "profile_export_console.txt"
+    if console_txt.exists() and quiet:
+        return code
     if console_txt.exists():
         print(f"Results saved to: {artifact_dir}")
         sys.stdout.write(_table_for_this_output(artifact_dir, console_txt))

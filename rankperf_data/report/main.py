@@ -89,6 +89,10 @@ def _report_locust(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     if bool(args.artifact_dir) == bool(args.locust_csv):
         return _fail("report", "give either ARTIFACT_DIR or --locust-csv PREFIX (one of them)")
+    from rankperf_data.campaign.report import is_campaign_dir, report_campaign
+
+    if args.artifact_dir and is_campaign_dir(args.artifact_dir):  # a sweep, trials or search: its aggregates
+        return report_campaign(args.artifact_dir)
     return _report_locust(args) if args.locust_csv else _report_records(args)
 
 
@@ -98,8 +102,11 @@ def add_plot_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_plot(args: argparse.Namespace) -> int:
+    from rankperf_data.campaign.report import is_campaign_dir, plot_campaign
     from rankperf_data.report.plots import PlotDependencyError, write_plots
 
+    if is_campaign_dir(args.artifact_dir):  # latency vs throughput over the campaign's points
+        return plot_campaign(args.artifact_dir, args.output)
     try:
         result = load_run(args.artifact_dir)
     except NoRecordsError as exc:
