@@ -15,7 +15,7 @@ import pytest
 
 from rankperf_data.server.testing import start_server
 
-pytestmark = pytest.mark.real_server
+pytestmark = [pytest.mark.real_server, pytest.mark.slow]
 
 DOCS = ["x is a letter", "hello world", "the query of a document", "abc"]
 JSON_CT = "application/json"
