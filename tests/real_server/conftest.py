@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import infinity_env  # tests/real_server is on sys.path (pytest's rootdir-relative import)
 import pytest
 
 from rankperf_data.ports import free_port
+
+from . import infinity_env
 
 REQUIRE_ENV = "RANKPERF_REQUIRE_REAL_SERVER"  # set by .ci/run: a server that cannot be built fails there
 HERE = Path(__file__).resolve().parent
@@ -58,7 +59,7 @@ class RealServer:
         return int(self.counter("http_requests_total", handler="/rerank", method="POST", status="2xx"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def infinity_venv() -> Path:
     # A plain local `pytest` does not spend ~70 s and 1.4 GB on it unasked; CI (REQUIRE_ENV) builds it.
     if not infinity_env.is_ready(infinity_env.env_dir()) and os.environ.get(REQUIRE_ENV) != "1":
@@ -70,7 +71,7 @@ def infinity_venv() -> Path:
         unavailable(f"cannot build the Infinity environment ({infinity_env.INFINITY}): {e}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def tiny_model(infinity_venv, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny-reranker") / "model"
     home = out.parent
@@ -96,9 +97,10 @@ def _wait_ready(proc: subprocess.Popen, url: str, log: Path) -> None:
     unavailable(f"Infinity not ready after {READY_TIMEOUT_S:.0f} s: {log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def infinity(infinity_venv, tiny_model) -> Iterator[RealServer]:
-    """Infinity 0.0.78 serving the tiny cross-encoder on a free loopback port, torch engine, CPU."""
+    """Infinity 0.0.78 serving the tiny cross-encoder on a free loopback port, torch engine, CPU.
+    Package scope: stopped once this directory's tests are done, not at the end of the whole run."""
     port = free_port()
     log = tiny_model.parent / "infinity.log"
     cmd = [str(infinity_env.infinity_exe(infinity_venv)), "v2", "--model-id", str(tiny_model),
