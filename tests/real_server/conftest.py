@@ -60,15 +60,18 @@ class RealServer:
 
 
 @pytest.fixture(scope="package")
-def infinity_venv() -> Path:
+def infinity_venv(tmp_path_factory) -> Path:
     # A plain local `pytest` does not spend ~70 s and 1.4 GB on it unasked; CI (REQUIRE_ENV) builds it.
     if not infinity_env.is_ready(infinity_env.env_dir()) and os.environ.get(REQUIRE_ENV) != "1":
         pytest.skip(f"Infinity's venv is not built: `python tests/real_server/infinity_env.py` builds it "
                     f"(or set {REQUIRE_ENV}=1)")
+    log = tmp_path_factory.mktemp("infinity-build") / "build.log"
     try:
-        return infinity_env.ensure(log=subprocess.DEVNULL)
+        with open(log, "w") as fh:
+            return infinity_env.ensure(log=fh)
     except (OSError, subprocess.CalledProcessError, RuntimeError) as e:
-        unavailable(f"cannot build the Infinity environment ({infinity_env.INFINITY}): {e}")
+        tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        unavailable(f"cannot build the Infinity environment ({infinity_env.INFINITY}): {e}\n{tail}")
 
 
 @pytest.fixture(scope="package")
