@@ -195,6 +195,8 @@ class App:
                 result = Response(405, headers=b"allow: " + allow + b"\r\n")
             else:
                 result = fn(req, route)
+        if self.config.api == "infinity" and type(result) is Response and result.status in (404, 405):
+            result.body, result.content_type = infinity.no_route_body(result.status), JSON  # Starlette's
         if type(result) is Response:
             self.metrics.responses[(route, result.status)] += 1
             if self._access_log:

@@ -204,6 +204,11 @@ class InfinityCodec:
         return Response(413, b'{"detail":"Request Entity Too Large"}', JSON)
 
 
+def no_route_body(status: int) -> bytes:
+    """Starlette's JSON for an unknown path (404) or a known path with another method (405)."""
+    return b'{"detail":"Not Found"}' if status == 404 else b'{"detail":"Method Not Allowed"}'
+
+
 def health() -> Response:
     return Response(200, orjson.dumps({"unix": time.time()}), JSON)
 

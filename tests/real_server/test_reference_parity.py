@@ -150,3 +150,10 @@ def test_health_and_models(infinity, reference):
     models = json.loads(request(reference.url, "GET", "/models")[2])["data"][0]
     real_models = json.loads(request(infinity.url, "GET", "/models")[2])["data"][0]
     assert sorted(models) == sorted(real_models) and models["capabilities"] == real_models["capabilities"]
+
+
+def test_unknown_path_and_wrong_method(infinity, reference):
+    for method, path in (("POST", "/v2/rerank"), ("GET", "/rerank"), ("GET", "/info")):
+        real = request(infinity.url, method, path, b"{}" if method == "POST" else None, JSON_CT)
+        ours = request(reference.url, method, path, b"{}" if method == "POST" else None, JSON_CT)
+        assert real == ours, (method, path)

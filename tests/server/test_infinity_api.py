@@ -96,7 +96,9 @@ def test_health_models_and_http_requests_total(inf_server, c):
     assert set(c.get("/health").json()) == {"unix"}
     (model,) = c.get("/models").json()["data"]
     assert model["id"] == "tiny" and model["capabilities"] == ["rerank"]
-    assert c.get("/info").status == 404 and c.post("/v2/rerank", {}).status == 404
+    assert c.get("/info").status == 404 and c.post("/v2/rerank", {}).json() == {"detail": "Not Found"}
+    r = c.get("/rerank")
+    assert (r.status, r.headers["allow"], r.json()) == (405, "POST", {"detail": "Method Not Allowed"})
     before = inf_server.metrics()
     c.post("/rerank", {"query": "q", "documents": ["a"]})
     c.post("/rerank", {"query": "q", "documents": []})
