@@ -12,6 +12,7 @@ from typing import Protocol
 
 import orjson
 
+from rankperf_data.server import infinity
 from rankperf_data.server import metrics as prom
 from rankperf_data.server.capacity import (
     DEFAULT_BATCH_OVERHEAD_MS,
@@ -42,7 +43,7 @@ from rankperf_data.server.tei import TeiCodec
 
 log = logging.getLogger("rankperf.serve")
 
-APIS = ("all", "tei", "cohere", "nim")
+APIS = ("all", "tei", "cohere", "nim", "infinity")
 TEI_VERSION = "1.9.3"  # the TEI release whose behaviour is reproduced
 UNMATCHED = "other"  # metrics route label for unknown paths and unparseable requests
 
@@ -135,8 +136,20 @@ class App:
         if api in ("all", "cohere", "nim"):
             models = {"object": "list", "data": [{"id": model.model_id, "object": "model", "owned_by": "rankperf"}]}
             add("GET", "/v1/models", self._guarded(self._static(models)))
-        add("GET", "/metrics", lambda req, route: Response(200, self.metrics.render(), prom.CONTENT_TYPE))
+        if api == "infinity":  # infinity-emb's own /rerank, health and model list, on one port
+            add_rerank("/rerank", infinity.InfinityCodec(model))
+            add("GET", "/health", lambda req, route: infinity.health())
+            add("GET", "/models", self._guarded(self._static(infinity.models_body(model))))
+            add("GET", "/metrics", self._infinity_metrics)
+        else:
+            add("GET", "/metrics", lambda req, route: Response(200, self.metrics.render(), prom.CONTENT_TYPE))
         return routes
+
+    def _infinity_metrics(self, req: Request, route: str) -> Response:
+        """rankperf's own series plus the http_requests_total counter a real Infinity exposes."""
+        methods = {path: tuple(by_method) for path, by_method in self.routes.items()}
+        body = self.metrics.render() + infinity.http_requests_total(self.metrics.responses, methods)
+        return Response(200, body, prom.CONTENT_TYPE)
 
     def _static(self, obj: object) -> Callable:
         body = orjson.dumps(obj)
@@ -182,6 +195,8 @@ class App:
                 result = Response(405, headers=b"allow: " + allow + b"\r\n")
             else:
                 result = fn(req, route)
+        if self.config.api == "infinity" and type(result) is Response and result.status in (404, 405):
+            result.body, result.content_type = infinity.no_route_body(result.status), JSON  # Starlette's
         if type(result) is Response:
             self.metrics.responses[(route, result.status)] += 1
             if self._access_log:

@@ -17,6 +17,8 @@ from rankperf_data.server.faults import KINDS, parse_delay_ms, parse_fault
 from rankperf_data.server.scoring import Model
 
 API_KEY_ENV = "RANKPERF_SERVER_API_KEY"
+DEFAULT_MAX_PAIRS = 512  # TEI's --max-concurrent-requests
+INFINITY_QUEUE_SIZE = 32_000  # INFINITY_QUEUE_SIZE's default: more queued pairs are answered 429
 DEFAULT_SLOW_MS = 1000.0
 
 
@@ -32,8 +34,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     p = parser.add_argument
     p("--api", choices=APIS, default="all",
       help="Which API to serve: tei (/rerank, / and /invocations), cohere (/v1/rerank, /v2/rerank and "
-           "vLLM's Cohere-style /rerank), nim (/v1/ranking), or all: TEI /rerank + Cohere /v1 and /v2 + "
-           "NIM /v1/ranking (default: %(default)s)")
+           "vLLM's Cohere-style /rerank), nim (/v1/ranking), infinity (infinity-emb's /rerank, /health, "
+           "/models), or all: TEI /rerank + Cohere /v1 and /v2 + NIM /v1/ranking (default: %(default)s)")
     p("--host", default="127.0.0.1", help="Address to listen on (default: %(default)s; 0.0.0.0 for all)")
     p("--port", type=non_negative_int, default=8080, help="Port; 0 picks a free one (default: %(default)s)")
     p("--model-id", default="BAAI/bge-reranker-base", help="Model name reported by /info and /v1/models "
@@ -42,9 +44,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
       help="TEI: most texts per request; more is 422 Validation (default: %(default)s)")
     p("--legacy-413", action="store_true",
       help="TEI <= 1.8: answer an oversize batch with 413 instead of 422")
-    p("--max-concurrent-requests", type=non_negative_int, default=512,
+    p("--max-concurrent-requests", type=non_negative_int, default=None,
       help="Pairs in flight before new ones are refused with 429 (TEI: one permit per text, no waiting "
-           "queue); 0 = unlimited (default: %(default)s)")
+           f"queue); 0 = unlimited (default: {DEFAULT_MAX_PAIRS}; with --api infinity {INFINITY_QUEUE_SIZE}, "
+           "Infinity's queue size)")
     p("--max-batch-tokens", type=positive_int, default=16384,
       help="Token budget of one simulated forward batch (default: %(default)s)")
     p("--max-input-length", type=positive_int, default=512,
@@ -99,7 +102,7 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         model=Model(args.model_id, args.max_input_length, args.auto_truncate),
         max_client_batch_size=args.max_client_batch_size,
         legacy_413=args.legacy_413,
-        max_concurrent_requests=args.max_concurrent_requests,
+        max_concurrent_requests=_max_pairs(args),
         max_batch_tokens=args.max_batch_tokens,
         payload_limit=args.payload_limit,
         batch_overhead_ms=overhead,
@@ -109,6 +112,12 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         seed=args.seed,
         api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
     )
+
+
+def _max_pairs(args: argparse.Namespace) -> int:
+    if args.max_concurrent_requests is not None:
+        return args.max_concurrent_requests
+    return INFINITY_QUEUE_SIZE if args.api == "infinity" else DEFAULT_MAX_PAIRS
 
 
 def _url_host(host: str) -> str:
