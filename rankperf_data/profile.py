@@ -149,6 +149,15 @@ def _check(values: dict) -> None:
     build_dataset(DatasetConfig.from_options(values))
 
 
+def _check_url(args: argparse.Namespace, values: dict) -> None:
+    """--url with the endpoint path: a usable http(s) URL that does not double the API's route."""
+    from rankperf_data.load.settings import parse_endpoint
+    from rankperf_data.load.target import check_targets
+
+    check_targets(normalise_url(args.url), [apis.BY_ENDPOINT_TYPE[args.endpoint_type]],
+                  parse_endpoint(values["endpoint"]), values["cohere_api_version"], flag="--url")
+
+
 def redacted_command(argv: list[str]) -> str:
     """The command line as typed, with secret option values replaced."""
     secret_flags = {f for opt in options.OPTIONS if opt.secret for f in opt.flags}
@@ -298,6 +307,7 @@ def run_profile(args: argparse.Namespace) -> int:
     args.request_count = resolve_request_count(args)
     values = _values(args)
     try:
+        _check_url(args, values)
         _check(values)
     except InputError as exc:
         sys.stderr.write(f"rankperf: error: {exc}\n")
