@@ -404,6 +404,20 @@ def _all_failed(artifact_dir: Path) -> bool:
     return not data.get("request_count", {}).get("avg")
 
 
+def _first_error(artifact_dir: Path) -> str:
+    """Why the run failed, in one line: why it was stopped early, else its most common error."""
+    try:
+        data = orjson.loads((artifact_dir / "profile_export_aiperf.json").read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return ""
+    notes = data.get("notes") or (data.get("rankperf") or {}).get("notes") or []
+    stopped = [n for n in notes if isinstance(n, str) and n.startswith("stopped early: ")]
+    if stopped:
+        return stopped[0]
+    errors = data.get("error_summary") or []
+    return str(errors[0]["error_details"]["message"]) if errors else ""
+
+
 def _report(code: int, artifact_dir: Path, log_path: Path) -> int:
     console_txt = artifact_dir / "profile_export_console.txt"
     if console_txt.exists():
@@ -416,8 +430,9 @@ def _report(code: int, artifact_dir: Path, log_path: Path) -> int:
                       f"Export: {artifact_dir / name}")
         print(f"Log File: {log_path}")
         if code == 1 and _all_failed(artifact_dir):
-            sys.stderr.write("rankperf: every request failed (see the error summary above): check --url, "
-                             "--endpoint and --endpoint-type, and that the server is up\n")
+            cause = _first_error(artifact_dir)
+            sys.stderr.write(f"rankperf: every request failed ({cause or 'see the error summary above'}): "
+                             "check --url, --endpoint and --endpoint-type, and that the server is up\n")
     else:
         tail = log_path.read_text(errors="replace").splitlines()[-20:]
         sys.stderr.write("rankperf: the run wrote no report; last lines of the Locust log:\n  "

@@ -126,6 +126,7 @@ def _on_init(environment, **_kw) -> None:
         runner.register_message("rankperf_done", _msg(lambda c, n, d: c.on_done(n, d)))
         runner.register_message("rankperf_users", _msg(lambda c, n, d: c.on_users(n, int(d["users"]))))
         runner.register_message("rankperf_need_config", _on_need_config)
+        runner.register_message("rankperf_stop_run", _on_stop_run)
         parsed = environment.parsed_options
         if parsed is not None and environment.web_ui is None:
             try:
@@ -181,6 +182,22 @@ def _on_close(environment, msg, **_kw) -> None:
 def _on_config(environment, msg, **_kw) -> None:
     STATE.config = msg.data
     STATE.config_event.set()
+
+
+def _on_stop_run(environment, msg, **_kw) -> None:
+    """A load process found that no request can succeed (https:// to a plain-HTTP server): stop
+    the run now, with the reason in its notes, instead of failing every request left."""
+    coord = STATE.coordinator
+    if coord is None or coord.finished or STATE.finishing:
+        return
+    reason = str(msg.data.get("reason") or "the target cannot be reached")
+    log.error("rankperf: stopping the run: %s", reason)
+    coord.notes.append(f"stopped early: {reason}")
+    coord.cancelled = True
+    coord.close("the target cannot work")
+    STATE.finishing = True
+    runner = environment.runner
+    gevent.spawn_later(END_DELAY_S, runner.stop if environment.web_ui else runner.quit)
 
 
 def _on_need_config(environment, msg, **_kw) -> None:
