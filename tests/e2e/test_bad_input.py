@@ -7,6 +7,7 @@ through huggingface_hub, and no test may send traffic off loopback.
 from __future__ import annotations
 
 import subprocess
+import time
 
 import pytest
 from e2e_support import BIN, locust_cmd, received, run
@@ -90,4 +91,52 @@ def test_bad_options_through_profile_and_locust(fast_server, tmp_path, env, case
         if needle.startswith("rankperf: error: "):  # the whole message, on a line of its own
             assert needle in proc.stderr.splitlines(), proc.stderr[-1000:]
         assert needle in proc.stderr and "Traceback" not in proc.stderr
+    assert received(fast_server) == before
+
+
+# ---- bad targets: refused before any load, by name -------------------------------------------------
+BAD_URLS = {  # case -> (URL or a template on the server's port, what the message must name)
+    "port-out-of-range": ("http://127.0.0.1:99999", "bad port (Port out of range 0-65535)"),
+    "misspelt-scheme": ("htp://127.0.0.1:{port}", "unsupported scheme 'htp://'"),
+    "path-doubles-the-endpoint": ("http://127.0.0.1:{port}/rerank",
+                                  "already ends with the endpoint path /rerank: requests would go to /rerank/rerank"),
+    "path-is-another-api-route": ("http://127.0.0.1:{port}/v1/ranking", "ends with the API path /v1/ranking"),
+}
+TARGET_REFUSAL_BOUND_S = 30.0  # the whole command: interpreter and Locust start included, no run
+
+
+@pytest.mark.parametrize("case", sorted(BAD_URLS))
+def test_bad_target_is_refused_before_any_load(fast_server, tmp_path, env, case):
+    template, needle = BAD_URLS[case]
+    url = template.format(port=fast_server.port)
+    before = fast_server.metrics()
+    t0 = time.monotonic()
+    prof = subprocess.run([str(BIN / "rankperf"), "profile", "--url", url, "--request-count", "5",
+                           "--artifact-dir", str(tmp_path / "a")], env=env, capture_output=True, text=True, timeout=60)
+    prof_s = time.monotonic() - t0
+    t0 = time.monotonic()
+    loc = run(locust_cmd(url, "--request-count", "5", "--artifact-dir", str(tmp_path / "b"), "TeiRerankUser"),
+              env, timeout=60)
+    loc_s = time.monotonic() - t0
+    for proc, flag, took in ((prof, "--url", prof_s), (loc, "-H/--host", loc_s)):
+        assert proc.returncode == 2, proc.stdout[-1000:] + proc.stderr[-1000:]
+        line = next(x for x in proc.stderr.splitlines() if x.startswith("rankperf: error: "))
+        assert line.startswith(f"rankperf: error: {flag} ") and needle in line, line
+        assert "Traceback" not in proc.stderr
+        assert took < TARGET_REFUSAL_BOUND_S, took
+    # nothing reached the server: no request on any route (its own /metrics reads apart)
+    after = fast_server.metrics()
+    changed = {k for k in after if k.startswith("rankperf_requests_received_total") and after[k] != before.get(k)}
+    assert changed <= {'rankperf_requests_received_total{route="/metrics"}'}, changed
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # no run, no artifacts
+
+
+def test_plain_locust_without_a_scheme_is_told_how_to_write_it(fast_server, tmp_path, env):
+    # rankperf profile adds http:// itself (AIPerf's rule); Locust's -H is taken as given
+    before = received(fast_server)
+    loc = run(locust_cmd(f"127.0.0.1:{fast_server.port}", "--request-count", "5", "--artifact-dir",
+                         str(tmp_path / "b"), "TeiRerankUser"), env, timeout=60)
+    assert loc.returncode == 2, loc.stderr[-1000:]
+    assert f"rankperf: error: -H/--host '127.0.0.1:{fast_server.port}': no scheme; write it as " \
+           f"http://127.0.0.1:{fast_server.port}" in loc.stderr
     assert received(fast_server) == before
