@@ -149,6 +149,16 @@ def _check(values: dict) -> None:
     build_dataset(DatasetConfig.from_options(values))
 
 
+def _check_writable(artifact_dir: Path) -> None:
+    """The artifact directory can be created (checked before anything is created or sent)."""
+    parent = artifact_dir
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"--artifact-dir {str(artifact_dir)!r}: cannot create it ({parent} is not a "
+                         "writable directory)")
+
+
 def _check_url(args: argparse.Namespace, values: dict) -> None:
     """--url with the endpoint path: a usable http(s) URL that does not double the API's route."""
     from rankperf_data.load.settings import parse_endpoint
@@ -306,14 +316,19 @@ def run_profile(args: argparse.Namespace) -> int:
     count_defaulted = args.request_count is None
     args.request_count = resolve_request_count(args)
     values = _values(args)
+    artifact_dir = _artifact_dir(args).resolve()
     try:
         _check_url(args, values)
+        _check_writable(artifact_dir)
         _check(values)
+        (artifact_dir / "logs").mkdir(parents=True, exist_ok=True)
     except InputError as exc:
         sys.stderr.write(f"rankperf: error: {exc}\n")
         return 2
-    artifact_dir = _artifact_dir(args).resolve()
-    (artifact_dir / "logs").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        sys.stderr.write(f"rankperf: error: --artifact-dir {str(artifact_dir)!r}: cannot create it "
+                         f"({exc.strerror or exc})\n")
+        return 2
     progress_file = artifact_dir / ".progress.json"
     progress_file.unlink(missing_ok=True)
     env = dict(os.environ)

@@ -140,3 +140,78 @@ def test_plain_locust_without_a_scheme_is_told_how_to_write_it(fast_server, tmp_
     assert f"rankperf: error: -H/--host '127.0.0.1:{fast_server.port}': no scheme; write it as " \
            f"http://127.0.0.1:{fast_server.port}" in loc.stderr
     assert received(fast_server) == before
+
+
+# ---- a friendly command line ------------------------------------------------------------------------
+def test_a_mistyped_option_gets_the_closest_one_in_one_line(fast_server, tmp_path, env):
+    before = received(fast_server)
+    prof = subprocess.run([str(BIN / "rankperf"), "profile", "--url", fast_server.url, "--request-cout", "5",
+                           "--artifact-dir", str(tmp_path / "a")], env=env, capture_output=True, text=True, timeout=60)
+    assert prof.returncode == 2
+    assert prof.stderr.splitlines() == ["rankperf profile: error: unknown option --request-cout; did you mean "
+                                        "--request-count? (see rankperf profile --help)"]
+    # plain locust says the same of rankperf's options (its parser knows them)
+    loc = run(locust_cmd(fast_server.url, "--request-cout", "5", "TeiRerankUser"), env, timeout=60)
+    assert loc.returncode == 2 and "Did you mean '--request-count'?" in loc.stderr, loc.stderr[-1000:]
+    assert received(fast_server) == before
+
+
+@pytest.mark.parametrize("args", [["--concurrency", "0"], ["--request-rate", "fast"], ["--endpoint-type", "x"],
+                                  ["--connect-timeout-seconds", "0"], ["--concurrency"]])
+def test_a_bad_value_is_one_line_and_a_pointer_to_help(tmp_path, env, args):
+    prof = subprocess.run([str(BIN / "rankperf"), "profile", "--url", "http://127.0.0.1:9", *args,
+                           "--artifact-dir", str(tmp_path / "a")], env=env, capture_output=True, text=True, timeout=60)
+    assert prof.returncode == 2
+    lines = prof.stderr.splitlines()
+    assert len(lines) == 1 and "usage:" not in prof.stderr, prof.stderr
+    assert lines[0].startswith(f"rankperf profile: error: argument {args[0]}: ")
+    assert lines[0].endswith("(see rankperf profile --help)")
+
+
+@pytest.fixture
+def no_tokenizer_env(env, tmp_path) -> dict[str, str]:
+    """No tokenizer to be found (an empty hub cache, offline): the word-level notice is due."""
+    return {**env, "HF_HUB_CACHE": str(tmp_path / "empty-hf-cache"), "HF_HOME": str(tmp_path / "hf-home")}
+
+
+@pytest.mark.parametrize("case", ["missing-file", "bad-line"])
+def test_an_input_error_comes_alone_without_the_tokenizer_notice(fast_server, tmp_path, no_tokenizer_env, case):
+    path = tmp_path / "in.jsonl"
+    if case == "bad-line":
+        path.write_text(GOOD + '{"query": "q", "passages": []}\n')
+    before = received(fast_server)
+    prof = subprocess.run([str(BIN / "rankperf"), "profile", "--url", fast_server.url, "--input-file", str(path),
+                           "--request-count", "1", "--artifact-dir", str(tmp_path / "a")],
+                          env=no_tokenizer_env, capture_output=True, text=True, timeout=60)
+    loc = run(locust_cmd(fast_server.url, "--input-file", str(path), "--request-count", "1", "--artifact-dir",
+                         str(tmp_path / "b"), "TeiRerankUser"), no_tokenizer_env, timeout=60)
+    for proc in (prof, loc):
+        assert proc.returncode == 2, proc.stderr[-1000:]
+        errors = [x for x in proc.stderr.splitlines() if x.startswith("rankperf: ")]
+        assert len(errors) == 1 and errors[0].startswith(f"rankperf: error: {path}"), proc.stderr[-1000:]
+        assert "tokenizer" not in proc.stderr.lower()
+    assert received(fast_server) == before
+
+
+def test_the_tokenizer_notice_is_still_said_when_the_input_is_good(fast_server, tmp_path, no_tokenizer_env):
+    path = tmp_path / "in.jsonl"
+    path.write_text(GOOD)
+    prof = subprocess.run([str(BIN / "rankperf"), "profile", "--url", fast_server.url, "--input-file", str(path),
+                           "--request-count", "1", "--artifact-dir", str(tmp_path / "a")],
+                          env=no_tokenizer_env, capture_output=True, text=True, timeout=90)
+    assert prof.returncode == 0, prof.stderr[-1000:]
+    notices = [x for x in prof.stderr.splitlines() if "word-level estimate" in x]
+    assert len(notices) == 1 and notices[0].startswith("rankperf: no tokenizer for "), prof.stderr[-1000:]
+
+
+def test_an_artifact_dir_that_cannot_be_made_is_one_line_before_any_load(fast_server, tmp_path, no_tokenizer_env):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    before = received(fast_server)
+    prof = subprocess.run([str(BIN / "rankperf"), "profile", "--url", fast_server.url, "--request-count", "1",
+                           "--artifact-dir", str(blocker / "run")],
+                          env=no_tokenizer_env, capture_output=True, text=True, timeout=60)
+    assert prof.returncode == 2
+    assert prof.stderr.splitlines() == [f"rankperf: error: --artifact-dir '{blocker / 'run'}': cannot create it "
+                                        f"({blocker} is not a writable directory)"]
+    assert received(fast_server) == before
