@@ -274,11 +274,14 @@ def assert_stopped_for_tls(proc, artifacts: Path, elapsed: float) -> dict:
     return exported
 
 
-def test_https_to_the_reference_servers_plain_port_stops_at_the_first_failure(tmp_path, clean_env, fast_server):
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_https_to_the_reference_servers_plain_port_stops_at_the_first_failure(tmp_path, clean_env, fast_server,
+                                                                               workers):
     before = received(fast_server), fast_server.metric("rankperf_requests_received_total", route="other")
     t0 = time.monotonic()
     proc = profile(f"https://127.0.0.1:{fast_server.port}", tmp_path / "run", clean_env,
-                   "--benchmark-duration", "120", "--request-count", "0", "--request-timeout-seconds", "300")
+                   "--benchmark-duration", "120", "--request-count", "0", "--request-timeout-seconds", "300",
+                   "--workers", workers)
     elapsed = time.monotonic() - t0
     exported = assert_stopped_for_tls(proc, tmp_path / "run", elapsed)
     assert "WRONG_VERSION_NUMBER" in error_messages(tmp_path / "run") or "record layer" in error_messages(
