@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import logging
+import re
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -41,11 +42,20 @@ def _commands() -> dict[str, tuple[str, Adder, Runner]]:
     }
 
 
+_INVALID_CHOICE = re.compile(r"invalid choice: '?([^'\s]*)'? \(choose from (.*)\)$")
+
+
 class ShortErrorParser(argparse.ArgumentParser):
     """argparse that answers a mistake in one line with a pointer to --help (not the whole usage),
     and suggests the closest option for a mistyped one, as plain ``locust`` does."""
 
     def error(self, message: str) -> NoReturn:
+        choice = _INVALID_CHOICE.search(message)
+        if choice:  # a mistyped command or value: the closest one, as for a mistyped option
+            given, allowed = choice[1], [c.strip(" '") for c in choice[2].split(",")]
+            close = difflib.get_close_matches(given, allowed, n=1)
+            if close:
+                message += f"; did you mean {close[0]}?"
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
     def refuse_unknown(self, extras: list[str]) -> NoReturn:

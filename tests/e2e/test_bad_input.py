@@ -215,3 +215,12 @@ def test_an_artifact_dir_that_cannot_be_made_is_one_line_before_any_load(fast_se
     assert prof.stderr.splitlines() == [f"rankperf: error: --artifact-dir '{blocker / 'run'}': cannot create it "
                                         f"({blocker} is not a writable directory)"]
     assert received(fast_server) == before
+
+
+@pytest.mark.parametrize(("args", "suggestion"), [(["profil"], "did you mean profile?"),
+                                                  (["profile", "--ui-type", "dashbord"], "did you mean dashboard?")])
+def test_a_mistyped_command_or_choice_gets_the_closest_one(env, args, suggestion):
+    proc = subprocess.run([str(BIN / "rankperf"), *args], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and suggestion in lines[0] and lines[0].endswith("--help)"), proc.stderr
