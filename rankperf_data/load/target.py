@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from rankperf_data import apis
 from rankperf_data.dataset.errors import InputError
+from rankperf_data.report.artifacts import redact_text
 
 # Every route an API module posts to by default: a base URL ending in one is a full URL by mistake.
 API_PATHS = tuple(sorted({p for m in apis.BY_ENDPOINT_TYPE.values()
@@ -29,12 +30,8 @@ def endpoint_path(api, endpoint: str, cohere_api_version: str = "v2") -> str:
 
 
 def _shown(base: str) -> str:
-    """``base`` for a message: a user:password@ part is never printed."""
-    scheme, sep, rest = base.partition("://")
-    netloc, slash, path = rest.partition("/")
-    if "@" in netloc:
-        netloc = "<redacted>@" + netloc.rpartition("@")[2]
-    return f"{scheme}{sep}{netloc}{slash}{path}"
+    """``base`` for a message: a password in it is never printed."""
+    return redact_text(base)
 
 
 def check_base_url(base: str, flag: str = "--url") -> None:

@@ -103,6 +103,7 @@ class RerankUser(FastHttpUser):
         self._http = self.client.client.clientpool.get_client(url)
         self._uri = url.request_uri
         self._url = str(url)
+        self._url_shown = redact_text(self._url)  # for messages: a password in the URL stays out
         headers = {"Content-Type": "application/json", "Accept": "application/json",
                    "Accept-Encoding": "identity", "User-Agent": "rankperf"}
         headers.update(settings.headers)
@@ -200,7 +201,7 @@ class RerankUser(FastHttpUser):
             verdict = self.api.validate(status, payload, request, self.settings.top_n or None)
             kind, message, results = verdict.kind, verdict.message, verdict.results
             if status == 404:  # the wrong URL, most likely: say which one was asked for
-                message = f"POST {self._url}: {'Not Found' if message == 'HTTP 404' else message}"
+                message = f"POST {self._url_shown}: {'Not Found' if message == 'HTTP 404' else message}"
         queue_ms = inference_ms = tokenization_ms = _NAN
         compute_tokens = -1
         if response is not None and status == 200 and response.get("x-queue-time") is not None:
@@ -228,8 +229,8 @@ class RerankUser(FastHttpUser):
         # and Locust's counters are sent along right then
         process.finish(token, row, message)
         if no_tls:  # recorded first: stopping the run cancels what is still in flight
-            process.no_tls(redact_text(f"{self._url}: no TLS server answered there ({message}); if it "
-                                       "speaks plain HTTP, use http://"))
+            process.no_tls(f"{self._url_shown}: no TLS server answered there ({message}); if it speaks "
+                           "plain HTTP, use http://")
         if stopped is not None:
             raise stopped
 

@@ -173,7 +173,7 @@ def test_warmup_requests_reach_the_server_but_no_locust_statistic(capture, env, 
 
 @pytest.mark.parametrize(("host", "shown"), [
     # the password in the URL stays out of the message
-    ("http://user:hunter2@127.0.0.1:notaport", "'http://<redacted>@127.0.0.1:notaport': bad port"),
+    ("http://user:hunter2@127.0.0.1:notaport", "'http://user:<redacted>@127.0.0.1:notaport': bad port"),
     ("ftp://127.0.0.1:8080", "'ftp://127.0.0.1:8080': unsupported scheme 'ftp://'"),
 ])
 def test_a_host_no_user_could_post_to_is_refused_before_the_run(env, tmp_path, host, shown):

@@ -42,7 +42,7 @@ def test_a_password_in_the_url_is_never_in_the_message():
     with pytest.raises(InputError) as refused:
         check_target("http://user:hunter2@h:8000/rerank", "/rerank", flag="-H/--host")
     text = str(refused.value)
-    assert "hunter2" not in text and "<redacted>@h:8000" in text and text.startswith("-H/--host ")
+    assert "hunter2" not in text and "user:<redacted>@h:8000" in text and text.startswith("-H/--host ")
 
 
 def test_each_api_is_checked_with_its_own_path():
