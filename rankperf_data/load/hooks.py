@@ -82,7 +82,7 @@ def public_values(parsed) -> dict:
 
 def validate(values: dict, environment=None) -> None:
     """Raise InputError for bad options, a bad target (-H + endpoint path) or input files, before
-    any request. The target is checked first: its errors come before any tokenizer warning."""
+    any request. Options and target come before the dataset, and so before any tokenizer notice."""
     settings = LoadSettings.from_values(values)
     if environment is not None:
         check_run_target(environment, settings)
