@@ -96,6 +96,11 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--request-timeout-seconds",), "request_timeout_seconds",
            "Total time allowed per request before it counts as a timeout error.",
            type=positive_float, default=300.0),
+    Option(("--connect-timeout-seconds",), "connect_timeout_seconds",
+           "Time allowed to open a connection, TLS handshake included, before the request fails "
+           "(a host that is down, or https:// to a server that speaks plain HTTP). Separate from, and "
+           "bounded by, --request-timeout-seconds.",
+           type=positive_float, default=10.0),
     Option(("--insecure",), "insecure",
            "Do not verify the server's TLS certificate (https only).", action="store_true", default=False),
     # How much and how fast

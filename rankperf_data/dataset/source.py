@@ -7,6 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
+from rankperf_data.dataset import notices
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.jsonl import FileEntry, read_jsonl
 from rankperf_data.dataset.order import EntryOrder
@@ -128,7 +129,8 @@ def build_dataset(config: DatasetConfig) -> Dataset:
     Raises InputError for bad input (before any load is sent). Synthetic data is made on demand:
     building costs the tokenizer load and one pass over the word vocabulary, not the requests.
     """
-    counter = resolve_counter(config.tokenizer, config.model)
-    if config.input_file:
-        return FileDataset(config, _file_rows(config.input_file, counter), counter)
-    return SyntheticDataset(config, counter, build_vocabulary(counter))
+    with notices.held():  # a tokenizer notice comes after the input's errors, or not at all
+        counter = resolve_counter(config.tokenizer, config.model)
+        if config.input_file:
+            return FileDataset(config, _file_rows(config.input_file, counter), counter)
+        return SyntheticDataset(config, counter, build_vocabulary(counter))

@@ -19,7 +19,7 @@ from gevent.event import Event
 from locust import events
 from locust.runners import STATE_MISSING, LocalRunner, MasterRunner, WorkerRunner
 
-from rankperf_data import options
+from rankperf_data import apis, options
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.errors import InputError
 from rankperf_data.dataset.source import build_dataset
@@ -27,6 +27,7 @@ from rankperf_data.load import finish
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.process import LoadProcess
 from rankperf_data.load.settings import LoadSettings, option_values
+from rankperf_data.load.target import check_targets
 
 log = logging.getLogger("rankperf")
 
@@ -79,10 +80,25 @@ def public_values(parsed) -> dict:
     return values
 
 
-def validate(values: dict) -> None:
-    """Raise InputError for bad options or input files, before any request."""
-    LoadSettings.from_values(values)
+def validate(values: dict, environment=None) -> None:
+    """Raise InputError for bad options, a bad target (-H + endpoint path) or input files, before
+    any request. Options and target come before the dataset, and so before any tokenizer notice."""
+    settings = LoadSettings.from_values(values)
+    if environment is not None:
+        check_run_target(environment, settings)
     build_dataset(DatasetConfig.from_options(values))
+
+
+def check_run_target(environment, settings: LoadSettings) -> None:
+    """The base URL (-H) with the path of each rerank user class the run may start."""
+    classes = getattr(environment.runner, "user_classes", None) or environment.user_classes or []
+    used = [apis.BY_USER_CLASS[c.__name__] for c in classes if c.__name__ in apis.BY_USER_CLASS]
+    if not used:
+        return  # a locustfile of the user's own: its classes post wherever they like
+    if not environment.host:
+        raise InputError("-H/--host: no server given; pass its base URL, e.g. -H http://127.0.0.1:8000")
+    check_targets(environment.host.rstrip("/"), used, settings.endpoint, settings.cohere_api_version,
+                  flag="-H/--host")
 
 
 def current_process(timeout: float = 30.0) -> LoadProcess:
@@ -110,10 +126,11 @@ def _on_init(environment, **_kw) -> None:
         runner.register_message("rankperf_done", _msg(lambda c, n, d: c.on_done(n, d)))
         runner.register_message("rankperf_users", _msg(lambda c, n, d: c.on_users(n, int(d["users"]))))
         runner.register_message("rankperf_need_config", _on_need_config)
+        runner.register_message("rankperf_stop_run", _on_stop_run)
         parsed = environment.parsed_options
         if parsed is not None and environment.web_ui is None:
             try:
-                validate(public_values(parsed))
+                validate(public_values(parsed), environment)
             except InputError as exc:
                 sys.stderr.write(f"rankperf: error: {exc}\n")
                 sys.exit(2)
@@ -167,6 +184,22 @@ def _on_config(environment, msg, **_kw) -> None:
     STATE.config_event.set()
 
 
+def _on_stop_run(environment, msg, **_kw) -> None:
+    """A load process found that no request can succeed (https:// to a plain-HTTP server): stop
+    the run now, with the reason in its notes, instead of failing every request left."""
+    coord = STATE.coordinator
+    if coord is None or coord.finished or STATE.finishing:
+        return
+    reason = str(msg.data.get("reason") or "the target cannot be reached")
+    log.error("rankperf: stopping the run: %s", reason)
+    coord.notes.append(f"stopped early: {reason}")
+    coord.cancelled = True
+    coord.close("the target cannot work")
+    STATE.finishing = True
+    runner = environment.runner
+    gevent.spawn_later(END_DELAY_S, runner.stop if environment.web_ui else runner.quit)
+
+
 def _on_need_config(environment, msg, **_kw) -> None:
     """A worker joined after the start: count it in and send it the run's configuration."""
     coord = STATE.coordinator
@@ -206,6 +239,7 @@ def _start_coordinator(environment) -> None:
         seed = secrets.randbits(31)
     try:
         settings = LoadSettings.from_values(values)
+        check_run_target(environment, settings)
         STATE.master_dataset = build_dataset(DatasetConfig.from_options({**values, "random_seed": int(seed)}))
     except InputError as exc:
         log.error("rankperf: %s", exc)

@@ -67,6 +67,8 @@ class LoadProcess:
         self.batch = RecordBatch()
         self.issued = 0
         self.completed = 0
+        self.succeeded = 0
+        self._no_tls_sent = False
         self.returned: list[Grant] = []  # unissued ranges given back when closing or leaving
         self._warmup_unreported = 0
         self._pending = False
@@ -206,11 +208,23 @@ class LoadProcess:
             row = row[:5] + (self.batch.messages.intern(message),) + row[6:]
         self.batch.rows.append(row)
         self.completed += 1
+        if row[4] == ErrorKind.OK:
+            self.succeeded += 1
         if row[1] == PHASE_WARMUP:
             self._warmup_unreported += 1
         if len(self.batch) >= FLUSH_ROWS:
             self.flush()
         self._maybe_done()
+
+    def no_tls(self, reason: str) -> None:
+        """An https:// request found no TLS server at the URL. Unless a request from here has
+        succeeded, ask the coordinator to stop the run: every other request would fail the same
+        way, each after up to --connect-timeout-seconds."""
+        if self._no_tls_sent or self.succeeded:
+            return
+        self._no_tls_sent = True
+        self.flush()  # the failure reaches the coordinator before the stop does
+        self._send("rankperf_stop_run", {"reason": reason})
 
     def cancel(self, token: int, reason: str) -> None:
         """Record one in-flight request as cancelled (its user was stopped mid-request)."""

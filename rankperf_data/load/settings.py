@@ -132,6 +132,7 @@ class LoadSettings:
     pattern: str
     artifact_dir: str
     goodput: dict[str, float] = field(default_factory=dict)
+    connect_timeout: float = 10.0
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> LoadSettings:
@@ -152,6 +153,7 @@ class LoadSettings:
             pattern=v["arrival_pattern"],
             artifact_dir=v["artifact_dir"] or "",
             goodput=parse_goodput(v["goodput"]),
+            connect_timeout=float(v["connect_timeout_seconds"]),
         )
 
     @property

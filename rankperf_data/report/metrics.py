@@ -355,10 +355,23 @@ _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
 
 
+# Kept as they are: an errno names the cause, and a URL is the same for every request of a run.
+_KEEP = re.compile(r"\[Errno -?\d+\]|https?://\S+")
+
+
+def _pattern(text: str) -> str:
+    return _DIGITS.sub("N", _HEX.sub("X", _UUID.sub("X", text)))
+
+
 def normalise_message(message: str, limit: int = MESSAGE_LIMIT) -> str:
-    """Message pattern for grouping: uuids/hex -> X, digit runs -> N, one line, <= limit chars."""
+    """Message pattern for grouping: uuids/hex -> X, digit runs -> N (errnos and URLs kept), one
+    line, <= limit chars."""
     text = _SPACE.sub(" ", message).strip()
-    text = _DIGITS.sub("N", _HEX.sub("X", _UUID.sub("X", text)))
+    parts, last = [], 0
+    for kept in _KEEP.finditer(text):
+        parts += [_pattern(text[last:kept.start()]), kept.group()]
+        last = kept.end()
+    text = "".join(parts) + _pattern(text[last:])
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -12,7 +12,8 @@ from rankperf_data.report import stats
 from rankperf_data.report.metrics import is_open_loop
 from rankperf_data.report.run import RunResult
 
-INSTALL_HINT = "matplotlib is needed for plots: pip install rankperf[plot]"
+INSTALL_HINT = ("matplotlib is needed for plots: in a clone of rankperf, pip install -e '.[plot]' "
+                "(or just pip install matplotlib)")
 MAX_BOXES = 24  # more distinct passage counts than this are grouped into ranges
 
 

@@ -167,6 +167,9 @@ class Engine:
             tokens += n
         if not batch:
             return
+        # Back to back from the nominal end, but never before its requests arrived: a late timer
+        # lets later arrivals in, and a batch cannot have started before they were there.
+        start = max(start, max(ticket.enqueued for ticket in batch))
         duration = self._a + self._b * tokens
         self._busy = True
         self._loop.call_at(start + duration, self._end_batch, batch, start, duration)
