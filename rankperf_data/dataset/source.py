@@ -35,7 +35,7 @@ class FileDataset:
     """Requests from a validated JSONL file, lines picked by the sampling strategy (wrapping around)."""
 
     def __init__(self, config: DatasetConfig, rows: list[tuple], counter: TokenCounter) -> None:
-        """``rows``: from ``counted_rows`` (query, passages, query tokens, passage tokens, extra)."""
+        """``rows``: from ``counted_rows`` (query, passages, query tokens, passage tokens, extra, relevance)."""
         self.config = config
         self.path = config.input_file
         self.tokenizer_description = counter.description
@@ -47,9 +47,17 @@ class FileDataset:
         """Request ``i`` (``i >= 0``)."""
         if i < 0:
             raise IndexError(f"request index must be >= 0, got {i}")
-        query, passages, qt, pt, extra = self._rows[self._order.entry(i)]
+        query, passages, qt, pt, extra, relevance = self._rows[self._order.entry(i)]
         # A copy of extra: an API module may merge into it; the next request must not see that.
-        return RankingRequest(i, query, passages, qt, pt, dict(extra) if extra is not None else None)
+        return RankingRequest(i, query, passages, qt, pt, dict(extra) if extra is not None else None, relevance)
+
+    def entry(self, i: int) -> int:
+        """The file line (0-based among requests) that request ``i`` sends."""
+        return self._order.entry(i)
+
+    @property
+    def labelled(self) -> bool:
+        return bool(self._rows) and self._rows[0][5] is not None
 
     def describe(self) -> dict:
         return {
@@ -61,6 +69,7 @@ class FileDataset:
             "random_seed": self.config.random_seed,
             "tokenizer": self.tokenizer_description,
             "sampling_strategy": self.config.sampling_strategy,
+            "labelled": self.labelled,
         }
 
     def realised(self, n: int) -> dict:
@@ -99,7 +108,8 @@ def _weighted(values: np.ndarray, freq: np.ndarray, used: np.ndarray) -> dict:
 
 def counted_rows(lines: list[FileEntry], counter: TokenCounter) -> list[tuple]:
     count = counter.count
-    return [(e.query, e.passages, count(e.query), tuple(count(p) for p in e.passages), e.extra) for e in lines]
+    return [(e.query, e.passages, count(e.query), tuple(count(p) for p in e.passages), e.extra, e.relevance)
+            for e in lines]
 
 
 # The last file read and counted in this process. A Locust master validates the input at start-up

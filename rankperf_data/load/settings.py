@@ -132,6 +132,8 @@ class LoadSettings:
     pattern: str
     artifact_dir: str
     goodput: dict[str, float] = field(default_factory=dict)
+    quality_k: int = 10  # NDCG/MRR/Recall cut-off (labelled inputs)
+    check_consistency: bool = False
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> LoadSettings:
@@ -152,6 +154,8 @@ class LoadSettings:
             pattern=v["arrival_pattern"],
             artifact_dir=v["artifact_dir"] or "",
             goodput=parse_goodput(v["goodput"]),
+            quality_k=int(v["quality_k"] or 10),
+            check_consistency=bool(v["check_consistency"]),
         )
 
     @property

@@ -21,8 +21,9 @@ from rankperf_data import apis, options
 from rankperf_data.apis.errors import ErrorKind, error_label
 from rankperf_data.load import hooks
 from rankperf_data.load.failures import classify, read_body
+from rankperf_data.load.judging import judged_fields
 from rankperf_data.load.process import epoch_ns
-from rankperf_data.load.records import PHASE_PROFILING
+from rankperf_data.load.records import NOT_JUDGED, PHASE_PROFILING
 from rankperf_data.report.artifacts import redact_text
 
 _NAN = float("nan")
@@ -192,9 +193,11 @@ class RerankUser(FastHttpUser):
         except BaseException as exc:  # stopped here (e.g. rebalancing): the answer is in, record it first
             stopped = exc
         results = -1
+        judged = NOT_JUDGED
         if kind == ErrorKind.OK:
             verdict = self.api.validate(status, payload, request, self.settings.top_n or None)
             kind, message, results = verdict.kind, verdict.message, verdict.results
+            judged = judged_fields(verdict, request, self.settings.quality_k, process.reference(index))
         queue_ms = inference_ms = tokenization_ms = _NAN
         compute_tokens = -1
         if response is not None and status == 200 and response.get("x-queue-time") is not None:
@@ -203,7 +206,7 @@ class RerankUser(FastHttpUser):
         end_epoch = start_epoch + (end - start)
         row = (index, phase, process.worker_index, status, int(kind), -1, intended_ns or start_epoch, start_epoch,
                end_epoch, len(request.passages), results, request.query_tokens, request.total_passage_tokens,
-               len(body), len(payload), queue_ms, inference_ms, tokenization_ms, compute_tokens)
+               len(body), len(payload), queue_ms, inference_ms, tokenization_ms, compute_tokens, *judged)
         # Warmup requests stay out of every statistic, Locust's own (console, CSV, web UI) too:
         # only their rankperf records (phase=warmup) keep them.
         if phase == PHASE_PROFILING:

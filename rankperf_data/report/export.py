@@ -79,7 +79,7 @@ def aiperf_dataset(summary: Summary) -> dict:
     the tokenizer in input_config.tokenizer, the realised distribution in the "rankperf" section."""
     info = summary.info
     assert info is not None
-    dataset = {"name": "main", **{k: v for k, v in info.dataset.items() if k not in ("tokenizer", "sampling_strategy")}}
+    dataset = {"name": "main", **{k: v for k, v in info.dataset.items() if k not in ("tokenizer", "sampling_strategy", "labelled")}}
     if "sampling_strategy" in info.dataset:
         dataset["sampling"] = info.dataset["sampling_strategy"]  # AIPerf's name, same values
     if summary.dataset_entries is not None:
@@ -144,6 +144,8 @@ def to_aiperf_json(summary: Summary, benchmark_id: str, artifact_dir: Path | Non
         "client_cpu": dict(summary.info.client_cpu) if summary.info else {},
         "dataset_distribution": summary.distribution.to_dict() if summary.distribution else None,
     }
+    if summary.quality is not None:
+        out["rankperf"]["quality"] = summary.quality.to_dict()
     return out
 
 

@@ -6,6 +6,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import Any
 
 import numpy as np
 
@@ -158,6 +159,7 @@ class Summary:
     # distinct dataset entries the run used: the pool / file size, else distinct requests sent
     dataset_entries: int | None = None
     late_start_threshold_ms: float | None = None  # open loop only
+    quality: Any = None  # report.quality_report.QualityReport: labelled inputs, --check-consistency
 
     @property
     def is_complete(self) -> bool:
@@ -470,6 +472,10 @@ def summarize(result: RunResult) -> Summary:
     warnings += [saturated] if saturated else []
     warnings += [f"goodput SLO {tag!r} ignored: supported are {', '.join(GOODPUT_TAGS)}"
                  for tag in unsupported_slos(info.goodput)]
+    from rankperf_data.report.quality_report import quality_report  # it builds on this module's Metric
+
+    quality = quality_report(prof, info)
+    warnings += [quality.warning] if quality is not None and quality.warning else []
     return Summary(
         metrics=metrics,
         warmup_metrics=warmup,
@@ -485,4 +491,5 @@ def summarize(result: RunResult) -> Summary:
         rate_not_achieved=warning is not None,
         dataset_entries=dataset_entries(result),
         late_start_threshold_ms=late_start_threshold_ms(float(info.request_rate)) if is_open_loop(info) else None,
+        quality=quality,
     )
