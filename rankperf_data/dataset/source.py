@@ -55,6 +55,11 @@ class FileDataset:
         """The file line (0-based among requests) that request ``i`` sends."""
         return self._order.entry(i)
 
+    def entry_request(self, e: int) -> RankingRequest:
+        """Line ``e`` as a request (indexed ``e``): what --check-consistency sends alone."""
+        query, passages, qt, pt, extra, relevance = self._rows[e]
+        return RankingRequest(e, query, passages, qt, pt, dict(extra) if extra is not None else None, relevance)
+
     @property
     def labelled(self) -> bool:
         return bool(self._rows) and self._rows[0][5] is not None

@@ -81,8 +81,11 @@ def public_values(parsed) -> dict:
 
 def validate(values: dict) -> None:
     """Raise InputError for bad options or input files, before any request."""
-    LoadSettings.from_values(values)
-    build_dataset(DatasetConfig.from_options(values))
+    settings = LoadSettings.from_values(values)
+    dataset = build_dataset(DatasetConfig.from_options(values))
+    from rankperf_data.load import references  # lazily: it imports the user classes, which import this module
+
+    references.require_finite(settings, dataset)
 
 
 def current_process(timeout: float = 30.0) -> LoadProcess:
@@ -207,6 +210,7 @@ def _start_coordinator(environment) -> None:
     try:
         settings = LoadSettings.from_values(values)
         STATE.master_dataset = build_dataset(DatasetConfig.from_options({**values, "random_seed": int(seed)}))
+        refs = _references(environment, settings, STATE.master_dataset)
     except InputError as exc:
         log.error("rankperf: %s", exc)
         STATE.coordinator = None
@@ -237,11 +241,25 @@ def _start_coordinator(environment) -> None:
     STATE.config = None
     STATE.config_event.clear()
     config = {"values": values, "seed": int(seed), "workers": len(nodes), "run_id": STATE.run_id}
+    if refs is not None:
+        config.update(references=refs.wire, reference_counts=refs.counts())
     STATE.master_config = config
     send("rankperf_config", config, None)
     if STATE.monitor is not None:
         STATE.monitor.kill(block=False)
     STATE.monitor = gevent.spawn(_monitor, environment, coord)
+
+
+def _references(environment, settings: LoadSettings, dataset):
+    """--check-consistency: every distinct entry sent alone, once, before any load process starts."""
+    if not settings.check_consistency:
+        return None
+    from rankperf_data.load import references  # lazily: it imports the user classes, which import this module
+
+    references.require_finite(settings, dataset)
+    api = finish._api_for(environment)
+    return references.collect(environment.host, finish._endpoint_path(api, settings), api, settings, dataset,
+                              environment)
 
 
 def _start_process(environment) -> None:

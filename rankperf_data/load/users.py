@@ -67,6 +67,17 @@ def target_url(host: str | None, path: str) -> URL:
     return url
 
 
+def request_headers(settings, environment) -> dict[str, str]:
+    """Every request's headers: JSON both ways, --header values, the API key as a bearer token."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json",
+               "Accept-Encoding": "identity", "User-Agent": "rankperf"}
+    headers.update(settings.headers)
+    key = os.environ.get(options.API_KEY_ENV) or getattr(environment.parsed_options, "api_key", None)
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    return headers
+
+
 class RerankUser(FastHttpUser):
     """Shared behaviour; subclasses pick the API module."""
 
@@ -102,13 +113,7 @@ class RerankUser(FastHttpUser):
         self._http = self.client.client.clientpool.get_client(url)
         self._uri = url.request_uri
         self._url = str(url)
-        headers = {"Content-Type": "application/json", "Accept": "application/json",
-                   "Accept-Encoding": "identity", "User-Agent": "rankperf"}
-        headers.update(settings.headers)
-        key = os.environ.get(options.API_KEY_ENV) or getattr(environment.parsed_options, "api_key", None)
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        self._headers = headers
+        self._headers = request_headers(settings, environment)
         self._fire = environment.events.request.fire
 
     def stop(self, force: bool = False) -> bool:
