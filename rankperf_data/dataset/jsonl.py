@@ -7,7 +7,8 @@ Accepted lines (blank lines are skipped):
 - plain: ``{"query": "...", "passages": ["...", ...]}``.
 
 Either may carry ``"extra": {...}`` (body fields merged top-level) and ``"relevance": [2, 0, 1, ...]``
-(graded labels, one number per passage, for the quality metrics; every line or none). Any problem is an InputError
+(graded labels, one number per passage, for the quality metrics; every line or none), with an optional
+``"relevance_unlisted": [...]``: labels of the query's judged passages the line does not carry. Any problem is an InputError
 naming the file, the 1-based line, the field and what is wrong.
 """
 
@@ -37,6 +38,7 @@ class FileEntry:
     passages: tuple[str, ...]
     extra: dict | None = None
     relevance: tuple[float, ...] | None = None
+    relevance_unlisted: tuple[float, ...] = ()
 
 
 def _kind(value: Any) -> str:
@@ -107,18 +109,23 @@ def _entry(obj: Any, path: str, line: int, ignored: set[str]) -> FileEntry:
         raise fail("text", "unnamed text has no query: use 'texts' with a 'query' and a 'passages' entry")
     else:
         raise fail("query", "missing: expected 'texts' (AIPerf single_turn) or 'query' and 'passages'")
-    relevance = _check_relevance(obj["relevance"], len(passages), fail) if "relevance" in obj else None
-    return FileEntry(line, query, passages, extra, relevance)
+    relevance = _check_relevance(obj["relevance"], "relevance", len(passages), fail) if "relevance" in obj else None
+    unlisted: tuple[float, ...] = ()
+    if "relevance_unlisted" in obj:
+        if relevance is None:
+            raise fail("relevance_unlisted", "needs 'relevance' on the same line")
+        unlisted = _check_relevance(obj["relevance_unlisted"], "relevance_unlisted", None, fail)
+    return FileEntry(line, query, passages, extra, relevance, unlisted)
 
 
-def _check_relevance(value: Any, n_passages: int, fail) -> tuple[float, ...]:
+def _check_relevance(value: Any, field: str, n_passages: int | None, fail) -> tuple[float, ...]:
     if not isinstance(value, list):
-        raise fail("relevance", f"must be a list of numbers (one label per passage), got {_kind(value)}")
-    if len(value) != n_passages:
-        raise fail("relevance", f"has {len(value)} labels for {n_passages} passages (one per passage)")
+        raise fail(field, f"must be a list of numbers, got {_kind(value)}")
+    if n_passages is not None and len(value) != n_passages:
+        raise fail(field, f"has {len(value)} labels for {n_passages} passages (one per passage)")
     for k, label in enumerate(value):
         if not isinstance(label, (int, float)) or isinstance(label, bool) or not math.isfinite(label):
-            raise fail(f"relevance[{k}]", f"must be a finite number, got {_kind(label)} {label!r}"[:120])
+            raise fail(f"{field}[{k}]", f"must be a finite number, got {_kind(label)} {label!r}"[:120])
     return tuple(float(v) for v in value)
 
 

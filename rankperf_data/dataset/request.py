@@ -21,6 +21,7 @@ class RankingRequest:
     passage_tokens: tuple[int, ...] = ()
     extra: dict | None = field(default=None, compare=False)
     relevance: tuple[float, ...] | None = field(default=None, compare=False)  # graded labels, one per passage
+    relevance_unlisted: tuple[float, ...] = field(default=(), compare=False)  # judged passages not sent
 
     @property
     def total_passage_tokens(self) -> int:

@@ -22,7 +22,7 @@ def judged_fields(verdict: Verdict, request: RankingRequest, k: int,
         return NOT_JUDGED
     quality = (_NAN, _NAN, _NAN)
     if request.relevance is not None:
-        quality = judge(verdict.order, request.relevance, k)
+        quality = judge(verdict.order, request.relevance, k, request.relevance_unlisted)
     if reference is None:
         return (*quality, _NAN, _NAN, 0)
     return (*quality, *compare(verdict.order, verdict.scores, reference[0], reference[1], k))

@@ -25,11 +25,13 @@ def _aiperf(query: str, passages: list[str], **more) -> dict:
 
 def test_labels_on_both_line_formats_reach_the_request(tmp_path: Path) -> None:
     path = _write(tmp_path, [{"query": "q", "passages": ["a", "b", "c"], "relevance": [2, 0, 1.5]},
-                             _aiperf("r", ["x", "y"], relevance=[0, 3])])
+                             _aiperf("r", ["x", "y"], relevance=[0, 3], relevance_unlisted=[2])])
     entries = read_jsonl(path)
     assert [e.relevance for e in entries] == [(2.0, 0.0, 1.5), (0.0, 3.0)]
     dataset = build_dataset(DatasetConfig.from_options({"random_seed": 1, "input_file": str(path)}))
-    assert dataset.get(3).relevance == (0.0, 3.0)
+    assert dataset.get(3).relevance == (0.0, 3.0) and dataset.get(3).relevance_unlisted == (2.0,)
+    assert dataset.get(2).relevance_unlisted == ()
+    assert dataset.entry_request(1).relevance == (0.0, 3.0)
     assert dataset.describe()["labelled"] is True
 
 
@@ -48,6 +50,9 @@ def test_unlabelled_file_has_no_labels(tmp_path: Path) -> None:
         ([{"query": "q", "passages": ["a"], "relevance": [True]}], 1, "relevance[0]", "finite number"),
         ([{"query": "q", "passages": ["a"], "relevance": [None]}], 1, "relevance[0]", "finite number"),
         ([_aiperf("q", ["a", "b"], relevance=[0, 1, 2])], 1, "relevance", "3 labels for 2 passages"),
+        ([{"query": "q", "passages": ["a"], "relevance_unlisted": [1]}], 1, "relevance_unlisted", "needs 'relevance'"),
+        ([{"query": "q", "passages": ["a"], "relevance": [0], "relevance_unlisted": ["x"]}], 1,
+         "relevance_unlisted[0]", "finite number"),
         ([{"query": "q", "passages": ["a"], "relevance": [1]}, {"query": "q", "passages": ["a"]}],
          2, "relevance", "line 1 has labels"),
         ([{"query": "q", "passages": ["a"]}, {"query": "q", "passages": ["a"]},

@@ -28,6 +28,14 @@ def test_mrr_and_recall_worked_by_hand():
     assert recall_at_k(ranked, labels, 4) == pytest.approx(1.0)
 
 
+def test_unlisted_judged_passages_count_in_the_ideal_and_the_recall():
+    labels, ranked = [1, 0], [0, 1]
+    assert judge(ranked, labels, 10) == (1.0, 1.0, 1.0)
+    ndcg, mrr, recall = judge(ranked, labels, 10, unlisted=[2, 0])
+    assert ndcg == pytest.approx(1 / (2 + 1 / math.log2(3)))
+    assert (mrr, recall) == (1.0, 0.5)
+
+
 def test_all_zero_labels_score_zero():
     assert judge([0, 1, 2], [0, 0, 0], 10) == (0.0, 0.0, 0.0)
 
@@ -40,7 +48,8 @@ def _random_case(rng: random.Random):
     ranked = list(range(n))
     rng.shuffle(ranked)
     returned = rng.randint(1, n)  # as a top_n answer
-    return labels, ranked[:returned], rng.choice((1, 3, 5, 10, 20))
+    unlisted = [rng.choice((0, 1, 2)) for _ in range(rng.choice((0, 0, 1, 3)))]  # judged, never sent
+    return labels, ranked[:returned], rng.choice((1, 3, 5, 10, 20)), unlisted
 
 
 def test_against_trec_eval_over_many_random_cases():
@@ -50,17 +59,17 @@ def test_against_trec_eval_over_many_random_cases():
     rng = random.Random(17)
     cases = [_random_case(rng) for _ in range(400)]
     by_k: dict[int, list[int]] = {}
-    for q, (_, _, k) in enumerate(cases):
+    for q, (_, _, k, _) in enumerate(cases):
         by_k.setdefault(k, []).append(q)
     for k, qs in by_k.items():
-        qrels = {f"q{q}": {f"d{i}": int(label) for i, label in enumerate(cases[q][0])} for q in qs}
+        qrels = {f"q{q}": {f"d{i}": int(label) for i, label in enumerate(cases[q][0] + cases[q][3])} for q in qs}
         # strictly falling scores: trec_eval ranks by score, so its order is the server's order
         run = {f"q{q}": {f"d{i}": float(len(cases[q][1]) - r) for r, i in enumerate(cases[q][1])} for q in qs}
         expected = {(m.query_id, str(m.measure)): m.value
                     for m in ir_measures.iter_calc([nDCG @ k, RR @ k, R @ k], qrels, run)}
         for q in qs:
-            labels, ranked, _ = cases[q]
-            ndcg, mrr, recall = judge(ranked, labels, k)
+            labels, ranked, _, unlisted = cases[q]
+            ndcg, mrr, recall = judge(ranked, labels, k, unlisted)
             assert ndcg == pytest.approx(expected[(f"q{q}", f"nDCG@{k}")], abs=1e-9), (labels, ranked, k)
             assert mrr == pytest.approx(expected[(f"q{q}", f"RR@{k}")], abs=1e-9), (labels, ranked, k)
             assert recall == pytest.approx(expected[(f"q{q}", f"R@{k}")], abs=1e-9), (labels, ranked, k)
