@@ -127,6 +127,19 @@ def test_failed_answers_are_not_judged(tmp_path, clean_env, labelled):
     assert np.isnan(prof["ndcg"][prof["error_kind"] != 0]).all()
     quality = export_json(artifacts)["rankperf"]["quality"]
     assert quality["judged_requests"] == 60 - failed and quality["unjudged_requests"] == failed
+    # `rankperf report` rebuilds the same section from the records on disk
+    (artifacts / "profile_export_aiperf.json").unlink()
+    rebuilt = run([str(Path(locust_cmd("")[0]).parent / "rankperf"), "report", str(artifacts)], clean_env)
+    assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+    assert export_json(artifacts)["rankperf"]["quality"] == quality
+
+
+def test_shipped_labelled_set_is_valid():
+    from rankperf_data.dataset.jsonl import read_jsonl
+    from rankperf_data.demo import LABELLED_SET
+
+    lines = read_jsonl(LABELLED_SET)
+    assert len(lines) >= 24 and all(e.relevance is not None and max(e.relevance) == 3 for e in lines)
 
 
 def test_mixed_labels_exit_2_before_any_load(fast_server, tmp_path, clean_env):

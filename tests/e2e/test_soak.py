@@ -1,7 +1,7 @@
 """A long run compressed: 200,000 requests against a fast server, with the master's memory bounded.
 
 Stated bound (README): peak RSS <= 100 MB (Locust, numpy, tokenizers, faker) + 600 bytes per record.
-The record itself is 82 bytes in the store; the rest is transient while the report is built.
+The record itself is 103 bytes in the store; the rest is transient while the report is built.
 """
 
 from __future__ import annotations
