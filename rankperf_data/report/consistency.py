@@ -12,6 +12,8 @@ import numpy as np
 
 from rankperf_data.load.records import REF_COMPARED, REF_ORDER_CHANGED, REF_TOPK_CHANGED
 
+_BLOCK = 512
+
 
 def kendall_tau(order: Sequence[int], ref_order: Sequence[int]) -> float:
     """Kendall tau-a between two rankings of the passages both list (1.0 with fewer than two)."""
@@ -21,9 +23,15 @@ def kendall_tau(order: Sequence[int], ref_order: Sequence[int]) -> float:
     if n < 2:
         return 1.0
     ranks = np.asarray(common, dtype=np.int64)
-    # pair (i < j) in this answer is concordant when the reference also ranks i before j
-    upper = np.triu(np.sign(ranks[None, :] - ranks[:, None]), k=1)
-    return float(upper.sum()) / (n * (n - 1) / 2)
+    # pair (i < j) in this answer is concordant when the reference also ranks i before j; rows in
+    # blocks so that memory stays at _BLOCK x n whatever the number of passages
+    total = 0
+    for start in range(0, n - 1, _BLOCK):
+        rows = ranks[start:start + _BLOCK, None]
+        signs = np.sign(ranks[None, :] - rows)
+        later = np.arange(n)[None, :] > np.arange(start, start + len(rows))[:, None]
+        total += int(signs[later].sum())
+    return total / (n * (n - 1) / 2)
 
 
 def compare(order: Sequence[int], scores: Sequence[float], ref_order: Sequence[int],

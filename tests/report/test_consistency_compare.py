@@ -31,7 +31,7 @@ def test_tau_against_scipy():
     stats = pytest.importorskip("scipy.stats")
     rng = random.Random(3)
     for _ in range(200):
-        n = rng.randint(2, 40)
+        n = rng.choice((rng.randint(2, 40), rng.randint(500, 1500)))  # one block, several blocks
         ref = list(range(n))
         order = ref[:]
         rng.shuffle(order)
