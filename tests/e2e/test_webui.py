@@ -613,3 +613,12 @@ def test_ramping_down_mid_run_cancels_nothing_and_keeps_the_count(env, tmp_path)
     late = prof[prof["start_ns"] >= a]
     in_flight = np.clip(np.minimum(late["end_ns"], t1) - late["start_ns"], 0, None).sum() / (t1 - a)
     assert 1.5 <= in_flight <= 2.05
+
+
+def test_summary_rows_show_the_quality_rows():
+    from rankperf_data.report.quality_report import QualityReport
+
+    ndcg = Metric("ndcg@10", "NDCG@10", "", stats=_stats(0.75, 40))
+    summary = Summary(metrics={}, quality=QualityReport({"ndcg@10": 0.75}, {"ndcg@10": ndcg}))
+    rows = {r["metric"]: r for r in webui.summary_rows(summary)}
+    assert rows["NDCG@10"]["count"] == "40"
