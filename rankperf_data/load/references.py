@@ -25,6 +25,7 @@ from rankperf_data.load.users import TargetError, request_headers, target_url
 log = logging.getLogger("rankperf")
 
 MAX_ENTRIES = 100_000  # distinct entries whose references are kept (and sent to every process)
+GIVE_UP_AFTER = 5  # references failing in a row: the server does not answer alone, stop asking
 
 
 @dataclass
@@ -63,15 +64,22 @@ def collect(host: str, path: str, api, settings: LoadSettings, dataset, environm
     client = HTTPClient.from_url(url, connection_timeout=settings.timeout, network_timeout=settings.timeout,
                                  insecure=settings.insecure)
     started = time.monotonic()
+    in_a_row = 0
     try:
         for e in range(dataset.entries):
+            if in_a_row >= GIVE_UP_AFTER:
+                log.warning("rankperf: --check-consistency: %d reference requests failed in a row; the "
+                            "other %d entries get no reference", in_a_row, dataset.entries - e)
+                break
             request = dataset.entry_request(e)
             refs.sent += 1
             verdict = _ask(client, url.request_uri, headers, encode_body(api, request, settings), api, request,
                            settings)
             if verdict is None or not verdict.ok:
                 refs.failed += 1
+                in_a_row += 1
                 continue
+            in_a_row = 0
             refs.wire.append([e, [list(verdict.order), list(verdict.scores)]])
     finally:
         client.close()

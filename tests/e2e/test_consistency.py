@@ -115,3 +115,21 @@ def test_check_consistency_without_repeats_exits_2_before_load(steady_server, tm
     assert proc.returncode == 2
     assert "field '--check-consistency': needs repeated requests" in proc.stderr
     assert received(steady_server) == before
+
+
+GIVE_UP_AFTER = 5  # rankperf_data.load.references.GIVE_UP_AFTER (importing it would import Locust here)
+
+
+def test_references_stop_after_failures_in_a_row(tmp_path, clean_env):
+    artifacts = tmp_path / "run"
+    with start_server([*BATCHED, "--fault", "500:1"]) as server:
+        cmd = locust_cmd(server.url, "-u", "2", "-r", "2", "--request-count", "20", "--num-dataset-entries",
+                         str(ENTRIES), "--rankings-passages-mean", "3", "--check-consistency",
+                         "--artifact-dir", str(artifacts), "TeiRerankUser")
+        proc = run(cmd, clean_env, timeout=60)
+        assert proc.returncode == 1  # every measured request failed too
+        assert received(server) == GIVE_UP_AFTER + 20
+    c = consistency(artifacts)
+    assert (c["reference_requests"], c["references_failed"]) == (GIVE_UP_AFTER, GIVE_UP_AFTER)
+    assert c["requests_compared"] == 0 and c["not_compared"] == 20
+    assert "failed in a row" in proc.stderr
