@@ -88,7 +88,8 @@ class LoadProcess:
         self._waiting: dict[int, tuple[int, int]] = {}  # schedule loop -> (index, phase) it waits to put
         self._schedules: list[gevent.Greenlet] = []  # open loop: the schedule loops (own share first)
         # --check-consistency: dataset entry -> (order, scores) of its reference answer
-        self.references: dict[int, tuple] = {int(e): (tuple(o), tuple(s)) for e, (o, s) in config.get("references", ())}
+        self.references: dict[int, tuple] = {int(e): (tuple(o), tuple(s))
+                                             for e, (o, s) in config.get("references", ())}
 
     # ---- indices -------------------------------------------------------------------------
     def _ask(self) -> None:
