@@ -18,13 +18,18 @@ from collections.abc import Sequence
 DEFAULT_K = 10
 
 
+_DISCOUNTS: list[float] = []  # 1 / log2(rank + 1), computed once per rank (every answer uses them)
+
+
 def _discounts(k: int) -> list[float]:
-    return [1.0 / math.log2(rank + 2) for rank in range(k)]
+    while len(_DISCOUNTS) < k:
+        _DISCOUNTS.append(1.0 / math.log2(len(_DISCOUNTS) + 2))
+    return _DISCOUNTS
 
 
 def dcg_at_k(gains: Sequence[float], k: int) -> float:
     """Sum of gain / log2(rank + 1) over the first k gains (rank from 1)."""
-    return sum(g * d for g, d in zip(gains[:k], _discounts(min(k, len(gains))), strict=True) if g > 0)
+    return sum(g * d for g, d in zip(gains[:k], _discounts(k), strict=False) if g > 0)  # the table may be longer
 
 
 def ndcg_at_k(ranked: Sequence[int], labels: Sequence[float], k: int, unlisted: Sequence[float] = ()) -> float:
