@@ -26,7 +26,7 @@ from rankperf_data.dataset.source import build_dataset
 from rankperf_data.load import finish
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.process import LoadProcess
-from rankperf_data.load.settings import LoadSettings, option_values
+from rankperf_data.load.settings import LoadSettings, option_values, require_finite
 
 log = logging.getLogger("rankperf")
 
@@ -82,10 +82,7 @@ def public_values(parsed) -> dict:
 def validate(values: dict) -> None:
     """Raise InputError for bad options or input files, before any request."""
     settings = LoadSettings.from_values(values)
-    dataset = build_dataset(DatasetConfig.from_options(values))
-    from rankperf_data.load import references  # lazily: it imports the user classes, which import this module
-
-    references.require_finite(settings, dataset)
+    require_finite(settings, build_dataset(DatasetConfig.from_options(values)))
 
 
 def current_process(timeout: float = 30.0) -> LoadProcess:
@@ -256,7 +253,7 @@ def _references(environment, settings: LoadSettings, dataset):
         return None
     from rankperf_data.load import references  # lazily: it imports the user classes, which import this module
 
-    references.require_finite(settings, dataset)
+    require_finite(settings, dataset)
     api = finish._api_for(environment)
     return references.collect(environment.host, finish._endpoint_path(api, settings), api, settings, dataset,
                               environment)

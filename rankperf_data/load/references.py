@@ -24,7 +24,6 @@ from rankperf_data.load.users import TargetError, request_headers, target_url
 
 log = logging.getLogger("rankperf")
 
-MAX_ENTRIES = 100_000  # distinct entries whose references are kept (and sent to every process)
 GIVE_UP_AFTER = 5  # references failing in a row: the server does not answer alone, stop asking
 
 
@@ -38,19 +37,6 @@ class References:
 
     def counts(self) -> dict:
         return {"sent": self.sent, "failed": self.failed}
-
-
-def require_finite(settings: LoadSettings, dataset) -> None:
-    """--check-consistency needs distinct entries to repeat: a file or a pool, of bounded size."""
-    if not settings.check_consistency:
-        return
-    if not dataset.entries:
-        raise InputError("needs repeated requests: give --input-file or --num-dataset-entries N "
-                         "(every request is distinct otherwise, so none has a reference)",
-                         field="--check-consistency")
-    if dataset.entries > MAX_ENTRIES:
-        raise InputError(f"at most {MAX_ENTRIES:,} distinct entries (references are kept per entry), "
-                         f"got {dataset.entries:,}", field="--check-consistency")
 
 
 def collect(host: str, path: str, api, settings: LoadSettings, dataset, environment) -> References:

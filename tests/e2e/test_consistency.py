@@ -133,3 +133,18 @@ def test_references_stop_after_failures_in_a_row(tmp_path, clean_env):
     assert (c["reference_requests"], c["references_failed"]) == (GIVE_UP_AFTER, GIVE_UP_AFTER)
     assert c["requests_compared"] == 0 and c["not_compared"] == 20
     assert "failed in a row" in proc.stderr
+
+
+def test_profile_refuses_check_consistency_without_repeats(steady_server, tmp_path, clean_env):
+    from pathlib import Path
+
+    before = received(steady_server)
+    rankperf = str(Path(locust_cmd("")[0]).parent / "rankperf")
+    proc = run([rankperf, "profile", "--url", steady_server.url, "--endpoint-type", "hf_tei_rankings",
+                "--check-consistency", "--request-count", "5", "--artifact-dir", str(tmp_path / "run")],
+               clean_env, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "rankperf: error: field '--check-consistency': needs repeated requests: give --input-file or "
+        "--num-dataset-entries N (every request is distinct otherwise, so none has a reference)")
+    assert received(steady_server) == before
