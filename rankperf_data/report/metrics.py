@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +15,9 @@ from rankperf_data.load.records import PHASE_PROFILING, PHASE_WARMUP
 from rankperf_data.report import stats
 from rankperf_data.report.run import RunInfo, RunResult
 from rankperf_data.report.stats import RecordStats
+
+if TYPE_CHECKING:  # it builds on this module's Metric
+    from rankperf_data.report.quality_report import QualityReport
 
 # Definitions (profiling-phase records only; "successes" = error_kind OK):
 # - every rate divides by ONE window, RunResult.end_ns - start_ns (first send to last response),
@@ -159,7 +162,7 @@ class Summary:
     # distinct dataset entries the run used: the pool / file size, else distinct requests sent
     dataset_entries: int | None = None
     late_start_threshold_ms: float | None = None  # open loop only
-    quality: Any = None  # report.quality_report.QualityReport: labelled inputs, --check-consistency
+    quality: QualityReport | None = None  # labelled inputs, --check-consistency
 
     @property
     def is_complete(self) -> bool:
