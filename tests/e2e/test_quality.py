@@ -40,12 +40,18 @@ def labelled_file(path: Path, seed: int = 7) -> list[dict]:
     return lines
 
 
-def server_order(url: str, line: dict) -> list[int]:
-    """The server's own order for one line, asked alone (TEI route, every passage back)."""
-    body = json.dumps({"query": line["query"], "texts": line["passages"]}).encode()
-    req = urllib.request.Request(url + "/rerank", data=body, headers={"Content-Type": "application/json"})
+def server_order(url: str, line: dict, top_n: int = 0) -> list[int]:
+    """The server's own order for one line, asked alone (TEI route, or Cohere v2 with top_n)."""
+    if top_n:
+        route, body = "/v2/rerank", {"model": "m", "query": line["query"], "documents": line["passages"],
+                                     "top_n": top_n}
+    else:
+        route, body = "/rerank", {"query": line["query"], "texts": line["passages"]}
+    req = urllib.request.Request(url + route, data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=10) as resp:
-        return [item["index"] for item in json.loads(resp.read())]
+        answer = json.loads(resp.read())
+    return [item["index"] for item in (answer["results"] if top_n else answer)]
 
 
 def check_quality(artifacts: Path, lines: list[dict], orders: list[list[int]], k: int, count: int) -> dict:
@@ -108,6 +114,18 @@ def test_quality_master_and_two_workers(fast_server, labelled, tmp_path, clean_e
     wait_master_and_workers(master, workers, timeout=90)
     check_quality(artifacts, lines, orders, 10, BIG_COUNT)
     assert set(load_records(artifacts)["worker"].tolist()) == {0, 1}
+
+
+def test_top_n_answers_are_judged_against_every_label(fast_server, labelled, tmp_path, clean_env):
+    path, lines, _ = labelled
+    orders = [server_order(fast_server.url, line, top_n=3) for line in lines]
+    assert all(len(o) == min(3, len(line["passages"])) for o, line in zip(orders, lines, strict=True))
+    artifacts = tmp_path / "run"
+    cmd = locust_cmd(fast_server.url, "-u", "4", "-r", "4", "--request-count", str(COUNT), "--top-n", "3",
+                     "--input-file", str(path), "--artifact-dir", str(artifacts), "CohereRerankUser")
+    proc = run(cmd, clean_env, timeout=90)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    check_quality(artifacts, lines, orders, 10, COUNT)
 
 
 def test_failed_answers_are_not_judged(tmp_path, clean_env, labelled):
