@@ -24,7 +24,7 @@ WORDS = ["apple", "banana", "cherry", "river", "mountain", "engine", "rocket", "
          "garden", "winter", "summer", "orange", "silver", "copper", "forest", "desert", "ocean", "castle"]
 LINES = 23
 COUNT = 120
-BIG_COUNT = 1001  # enough for both workers to take part (indices are granted 64 at a time)
+BIG_COUNT = 1001  # enough for both processes to take part (indices are granted 64 at a time)
 
 
 def labelled_file(path: Path, seed: int = 7) -> list[dict]:
@@ -73,6 +73,15 @@ def check_quality(artifacts: Path, lines: list[dict], orders: list[list[int]], k
 
 
 @pytest.fixture(scope="module")
+def server_10ms():
+    """Same scoring as fast_server (the order is a pure function of the texts), answers after 10 ms."""
+    from rankperf_data.server.testing import start_server
+
+    with start_server(["--api", "all", "--fixed-latency-ms", "10"]) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def labelled(fast_server, tmp_path_factory):
     path = tmp_path_factory.mktemp("labelled") / "labelled.jsonl"
     lines = labelled_file(path)
@@ -84,17 +93,21 @@ def labelled(fast_server, tmp_path_factory):
     pytest.param(["--processes", "2"], 10, id="processes-2"),
     pytest.param(["--processes", "2", "--quality-k", "3"], 3, id="processes-2-k3"),
 ])
-def test_quality_is_exact_whatever_the_split(fast_server, labelled, tmp_path, clean_env, extra, k):
+def test_quality_is_exact_whatever_the_split(fast_server, server_10ms, labelled, tmp_path, clean_env, extra, k):
     path, lines, orders = labelled
+    count, server = COUNT, fast_server
     if "--processes" in extra:
-        extra = extra + private_master()
+        # long enough (1001 x 10 ms / 6 users) that both processes surely take part
+        extra, count, server = extra + private_master(), BIG_COUNT, server_10ms
     artifacts = tmp_path / "run"
-    cmd = locust_cmd(fast_server.url, "-u", "6", "-r", "6", "--request-count", str(COUNT),
+    cmd = locust_cmd(server.url, "-u", "6", "-r", "6", "--request-count", str(count),
                      "--input-file", str(path), "--artifact-dir", str(artifacts), *extra, "TeiRerankUser")
     proc = run(cmd, clean_env, timeout=90)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    quality = check_quality(artifacts, lines, orders, k, COUNT)
+    quality = check_quality(artifacts, lines, orders, k, count)
     assert 0 < quality[f"ndcg@{k}"] < 1  # random labels: neither perfect nor nothing
+    if "--processes" in extra:
+        assert set(load_records(artifacts)["worker"].tolist()) == {0, 1}  # both processes' records merged
 
 
 def test_quality_master_and_two_workers(fast_server, labelled, tmp_path, clean_env):
