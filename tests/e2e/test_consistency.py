@@ -34,6 +34,14 @@ def drifting_server():
 
 
 @pytest.fixture(scope="module")
+def drifting_10ms():
+    """Answers after 10 ms (built on arrival, so they drift by how many are in flight then): a run of
+    1001 requests lasts long enough for both workers to take part."""
+    with start_server(["--api", "all", "--fixed-latency-ms", "10", "--score-drift", "0.5"]) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def steady_server():
     with start_server(BATCHED) as server:
         yield server
@@ -79,25 +87,25 @@ def test_references_once_across_processes(drifting_server, tmp_path, clean_env):
     assert sent == COUNT + ENTRIES and c["requests_compared"] == COUNT and c["order_changed"] > 0
 
 
-def test_jsonl_master_and_two_workers(drifting_server, tmp_path, clean_env):
+def test_jsonl_master_and_two_workers(drifting_10ms, tmp_path, clean_env):
     path = tmp_path / "lines.jsonl"
     lines = [{"query": f"river {i} mountain", "passages": [f"river mountain {j}" if j % 3 else f"ocean {i} {j}"
                                                           for j in range(7)]} for i in range(9)]
     path.write_text("".join(json.dumps(x) + "\n" for x in lines))
     artifacts, count = tmp_path / "run", 1001
     port_args = private_master()
-    before = received(drifting_server)
+    before = received(drifting_10ms)
     master = subprocess.Popen(
-        locust_cmd(drifting_server.url, "--master", "--expect-workers", "2", "-u", "8", "-r", "8",
+        locust_cmd(drifting_10ms.url, "--master", "--expect-workers", "2", "-u", "8", "-r", "8",
                    "--request-count", str(count), "--input-file", str(path), "--check-consistency",
                    "--artifact-dir", str(artifacts), *port_args, "TeiRerankUser"),
         env=clean_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     workers = [subprocess.Popen(
-        [*locust_cmd(drifting_server.url, "--worker", "--master-host", "127.0.0.1", *port_args[-2:]),
+        [*locust_cmd(drifting_10ms.url, "--worker", "--master-host", "127.0.0.1", *port_args[-2:]),
          "TeiRerankUser"], env=clean_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         for _ in range(2)]
     wait_master_and_workers(master, workers, timeout=120)
-    assert received(drifting_server) - before == count + len(lines)
+    assert received(drifting_10ms) - before == count + len(lines)
     records = load_records(artifacts)
     assert set(records["worker"].tolist()) == {0, 1}
     c = consistency(artifacts)

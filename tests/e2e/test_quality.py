@@ -110,18 +110,18 @@ def test_quality_is_exact_whatever_the_split(fast_server, server_10ms, labelled,
         assert set(load_records(artifacts)["worker"].tolist()) == {0, 1}  # both processes' records merged
 
 
-def test_quality_master_and_two_workers(fast_server, labelled, tmp_path, clean_env):
+def test_quality_master_and_two_workers(server_10ms, labelled, tmp_path, clean_env):
     path, lines, orders = labelled
     artifacts = tmp_path / "run"
     port_args = private_master()
     common = ["--input-file", str(path)]
     master = subprocess.Popen(
-        locust_cmd(fast_server.url, "--master", "--expect-workers", "2", "-u", "6", "-r", "6",
+        locust_cmd(server_10ms.url, "--master", "--expect-workers", "2", "-u", "6", "-r", "6",
                    "--request-count", str(BIG_COUNT), "--artifact-dir", str(artifacts), *common, *port_args,
                    "TeiRerankUser"),
         env=clean_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     workers = [subprocess.Popen(
-        [*locust_cmd(fast_server.url, "--worker", "--master-host", "127.0.0.1", *port_args[-2:]), *common,
+        [*locust_cmd(server_10ms.url, "--worker", "--master-host", "127.0.0.1", *port_args[-2:]), *common,
          "TeiRerankUser"],
         env=clean_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     wait_master_and_workers(master, workers, timeout=90)
