@@ -1,4 +1,4 @@
-"""The `rankperf` command: profile | serve | report | plot | demo."""
+"""The `rankperf` command: profile | serve | report | plot | demo | convert-beir."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ def _commands() -> dict[str, tuple[str, Adder, Runner]]:
                  *lazy("rankperf_data.report.main", "add_plot_arguments", "run_plot")),
         "demo": ("Start the reference server and profile it with the two seed scenarios.",
                  *lazy("rankperf_data.demo", "add_demo_arguments", "run_demo")),
+        "convert-beir": ("Turn a BEIR-style dataset and a first-stage run into labelled JSONL.",
+                         *lazy("rankperf_data.convert_beir", "add_convert_arguments", "run_convert")),
     }
 
 

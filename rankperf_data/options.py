@@ -168,6 +168,14 @@ OPTIONS: tuple[Option, ...] = (
            default=""),
     Option(("--goodput",), "goodput",
            "Service-level objectives, e.g. 'request_latency:250' (ms); adds goodput metrics.", default=""),
+    # Ranking quality (labelled input files)
+    Option(("--quality-k",), "quality_k",
+           "Cut-off k of NDCG@k, MRR@k and Recall@k, reported when the --input-file lines carry "
+           "'relevance' labels.", type=positive_int, default=10),
+    Option(("--check-consistency",), "check_consistency",
+           "Before the measured requests, send each distinct request once, alone (not counted), and "
+           "compare every measured answer's order and scores with that reference. Needs a finite "
+           "dataset: --input-file or --num-dataset-entries.", action="store_true", default=False),
 )
 
 BY_DEST: dict[str, Option] = {opt.dest: opt for opt in OPTIONS}

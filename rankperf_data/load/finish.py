@@ -117,6 +117,7 @@ def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tup
         artifact_dir=str(Path(artifact_dir).resolve()),
         workers=len(coord.nodes),
         client_cpu=coord.client_cpu(),
+        quality_references=dict(config.get("reference_counts") or {}),
     )
     notes = list(coord.notes)
     if settings.request_count and not cancelled and not coord.partial and len(prof) != settings.request_count:

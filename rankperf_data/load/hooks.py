@@ -26,7 +26,7 @@ from rankperf_data.dataset.source import build_dataset
 from rankperf_data.load import finish
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.process import LoadProcess
-from rankperf_data.load.settings import LoadSettings, option_values
+from rankperf_data.load.settings import LoadSettings, option_values, require_finite
 from rankperf_data.load.target import check_targets
 
 log = logging.getLogger("rankperf")
@@ -86,7 +86,7 @@ def validate(values: dict, environment=None) -> None:
     settings = LoadSettings.from_values(values)
     if environment is not None:
         check_run_target(environment, settings)
-    build_dataset(DatasetConfig.from_options(values))
+    require_finite(settings, build_dataset(DatasetConfig.from_options(values)))
 
 
 def check_run_target(environment, settings: LoadSettings) -> None:
@@ -241,6 +241,7 @@ def _start_coordinator(environment) -> None:
         settings = LoadSettings.from_values(values)
         check_run_target(environment, settings)
         STATE.master_dataset = build_dataset(DatasetConfig.from_options({**values, "random_seed": int(seed)}))
+        refs = _references(environment, settings, STATE.master_dataset)
     except InputError as exc:
         log.error("rankperf: %s", exc)
         STATE.coordinator = None
@@ -271,11 +272,25 @@ def _start_coordinator(environment) -> None:
     STATE.config = None
     STATE.config_event.clear()
     config = {"values": values, "seed": int(seed), "workers": len(nodes), "run_id": STATE.run_id}
+    if refs is not None:
+        config.update(references=refs.wire, reference_counts=refs.counts())
     STATE.master_config = config
     send("rankperf_config", config, None)
     if STATE.monitor is not None:
         STATE.monitor.kill(block=False)
     STATE.monitor = gevent.spawn(_monitor, environment, coord)
+
+
+def _references(environment, settings: LoadSettings, dataset):
+    """--check-consistency: every distinct entry sent alone, once, before any load process starts."""
+    if not settings.check_consistency:
+        return None
+    from rankperf_data.load import references  # lazily: it imports the user classes, which import this module
+
+    require_finite(settings, dataset)
+    api = finish._api_for(environment)
+    return references.collect(environment.host, finish._endpoint_path(api, settings), api, settings, dataset,
+                              environment)
 
 
 def _start_process(environment) -> None:

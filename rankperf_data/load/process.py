@@ -22,7 +22,7 @@ from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.source import build_dataset
 from rankperf_data.load import pacing
 from rankperf_data.load.quota import MAX_CHUNK, Grant, RangeQueue
-from rankperf_data.load.records import PHASE_WARMUP, RecordBatch
+from rankperf_data.load.records import NOT_JUDGED, PHASE_WARMUP, RecordBatch
 from rankperf_data.load.settings import LoadSettings
 
 log = logging.getLogger("rankperf")
@@ -89,6 +89,9 @@ class LoadProcess:
         self._adopted: list[int] = []  # shares of workers that left, waiting for the schedule to start
         self._waiting: dict[int, tuple[int, int]] = {}  # schedule loop -> (index, phase) it waits to put
         self._schedules: list[gevent.Greenlet] = []  # open loop: the schedule loops (own share first)
+        # --check-consistency: dataset entry -> (order, scores) of its reference answer
+        self.references: dict[int, tuple] = {int(e): (tuple(o), tuple(s))
+                                             for e, (o, s) in config.get("references", ())}
 
     # ---- indices -------------------------------------------------------------------------
     def _ask(self) -> None:
@@ -234,7 +237,7 @@ class LoadProcess:
         index, phase, intended, start, (passages, qtok, ptok, nbytes) = entry
         row = (index, phase, self.worker_index, 0, int(ErrorKind.CANCELLED), -1, intended, start,
                epoch_ns(time.perf_counter_ns()), passages, -1, qtok, ptok, nbytes, 0,
-               float("nan"), float("nan"), float("nan"), -1)
+               float("nan"), float("nan"), float("nan"), -1, *NOT_JUDGED)
         self.finish(token, row, reason)
 
     def cancel_in_flight(self, reason: str) -> int:
@@ -389,6 +392,12 @@ class LoadProcess:
             if self._loops == 0:  # the last schedule is over: let every consumer see the end
                 for _ in range(self._consumers):
                     self.queue.put(None)
+
+    def reference(self, index: int) -> tuple | None:
+        """--check-consistency: (order, scores) of request ``index``'s entry sent alone, if known."""
+        if not self.references:
+            return None
+        return self.references.get(self.dataset.entry(index))
 
     def api_module(self, user_class: str) -> Any:
         return apis.BY_USER_CLASS[user_class]

@@ -16,6 +16,7 @@ from rankperf_data import options
 from rankperf_data.dataset.errors import InputError
 
 GOODPUT_METRICS = ("request_latency", "intended_latency")
+MAX_REFERENCE_ENTRIES = 100_000  # --check-consistency: distinct entries whose references are kept
 
 
 def option_values(source: Any) -> dict[str, Any]:
@@ -133,6 +134,8 @@ class LoadSettings:
     artifact_dir: str
     goodput: dict[str, float] = field(default_factory=dict)
     connect_timeout: float = 10.0
+    quality_k: int = 10  # NDCG/MRR/Recall cut-off (labelled inputs)
+    check_consistency: bool = False
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> LoadSettings:
@@ -154,8 +157,23 @@ class LoadSettings:
             artifact_dir=v["artifact_dir"] or "",
             goodput=parse_goodput(v["goodput"]),
             connect_timeout=float(v["connect_timeout_seconds"]),
+            quality_k=int(v["quality_k"] or 10),
+            check_consistency=bool(v["check_consistency"]),
         )
 
     @property
     def open_loop(self) -> bool:
         return self.rate > 0
+
+
+def require_finite(settings: LoadSettings, dataset: Any) -> None:
+    """--check-consistency needs distinct entries to repeat: a file or a pool, of bounded size."""
+    if not settings.check_consistency:
+        return
+    if not dataset.entries:
+        raise InputError("needs repeated requests: give --input-file or --num-dataset-entries N "
+                         "(every request is distinct otherwise, so none has a reference)",
+                         field="--check-consistency")
+    if dataset.entries > MAX_REFERENCE_ENTRIES:
+        raise InputError(f"at most {MAX_REFERENCE_ENTRIES:,} distinct entries (references are kept per entry), "
+                         f"got {dataset.entries:,}", field="--check-consistency")

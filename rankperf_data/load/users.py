@@ -21,8 +21,9 @@ from rankperf_data import apis, options
 from rankperf_data.apis.errors import ErrorKind, error_label
 from rankperf_data.load import hooks
 from rankperf_data.load.failures import classify, read_body, server_speaks_no_tls
+from rankperf_data.load.judging import judged_fields
 from rankperf_data.load.process import epoch_ns
-from rankperf_data.load.records import PHASE_PROFILING
+from rankperf_data.load.records import NOT_JUDGED, PHASE_PROFILING
 from rankperf_data.report.artifacts import redact_text
 
 _NAN = float("nan")
@@ -66,6 +67,17 @@ def target_url(host: str | None, path: str) -> URL:
     return url
 
 
+def request_headers(settings, environment) -> dict[str, str]:
+    """Every request's headers: JSON both ways, --header values, the API key as a bearer token."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json",
+               "Accept-Encoding": "identity", "User-Agent": "rankperf"}
+    headers.update(settings.headers)
+    key = os.environ.get(options.API_KEY_ENV) or getattr(environment.parsed_options, "api_key", None)
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    return headers
+
+
 class RerankUser(FastHttpUser):
     """Shared behaviour; subclasses pick the API module."""
 
@@ -104,13 +116,7 @@ class RerankUser(FastHttpUser):
         self._uri = url.request_uri
         self._url = str(url)
         self._url_shown = redact_text(self._url)  # for messages: a password in the URL stays out
-        headers = {"Content-Type": "application/json", "Accept": "application/json",
-                   "Accept-Encoding": "identity", "User-Agent": "rankperf"}
-        headers.update(settings.headers)
-        key = os.environ.get(options.API_KEY_ENV) or getattr(environment.parsed_options, "api_key", None)
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        self._headers = headers
+        self._headers = request_headers(settings, environment)
         self._fire = environment.events.request.fire
 
     def stop(self, force: bool = False) -> bool:
@@ -197,11 +203,13 @@ class RerankUser(FastHttpUser):
         except BaseException as exc:  # stopped here (e.g. rebalancing): the answer is in, record it first
             stopped = exc
         results = -1
+        judged = NOT_JUDGED
         if kind == ErrorKind.OK:
             verdict = self.api.validate(status, payload, request, self.settings.top_n or None)
             kind, message, results = verdict.kind, verdict.message, verdict.results
             if status == 404:  # the wrong URL, most likely: say which one was asked for
                 message = f"POST {self._url_shown}: {'Not Found' if message == 'HTTP 404' else message}"
+            judged = judged_fields(verdict, request, self.settings.quality_k, process.reference(index))
         queue_ms = inference_ms = tokenization_ms = _NAN
         compute_tokens = -1
         if response is not None and status == 200 and response.get("x-queue-time") is not None:
@@ -210,7 +218,7 @@ class RerankUser(FastHttpUser):
         end_epoch = start_epoch + (end - start)
         row = (index, phase, process.worker_index, status, int(kind), -1, intended_ns or start_epoch, start_epoch,
                end_epoch, len(request.passages), results, request.query_tokens, request.total_passage_tokens,
-               len(body), len(payload), queue_ms, inference_ms, tokenization_ms, compute_tokens)
+               len(body), len(payload), queue_ms, inference_ms, tokenization_ms, compute_tokens, *judged)
         # Warmup requests stay out of every statistic, Locust's own (console, CSV, web UI) too:
         # only their rankperf records (phase=warmup) keep them.
         if phase == PHASE_PROFILING:

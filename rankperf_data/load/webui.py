@@ -92,6 +92,10 @@ def summary_rows(summary, *, finished: bool = False, complete: bool = False, sec
                              **{c: _num(metric.stats.get(c)) for c in STAT_COLUMNS}))
         else:
             rows.append(_row(metric.label, avg=_num(metric.value)))
+    quality = getattr(summary, "quality", None)
+    for metric in quality.metrics.values() if quality is not None else ():  # labelled inputs
+        rows.append(_row(metric.label, count=str(metric.stats.count),
+                         **{c: _num(metric.stats.get(c)) for c in STAT_COLUMNS}))
     for group in summary.errors:
         message = redact_text(group.message, secrets)
         if message.lower().startswith(group.label.lower() + ":"):  # "cancelled: cancelled: ..." reads badly

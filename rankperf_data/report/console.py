@@ -57,6 +57,8 @@ def metrics_table(summary: Summary) -> Table:
         if metric is None or (tag in ERROR_ONLY and not has_errors):
             continue
         rows.append((metric.label, [_cell(metric.stat(c)) for c in COLUMNS]))
+    if summary.quality is not None:  # labelled inputs: NDCG@k, MRR@k, Recall@k per request
+        rows += [(m.label, [_cell(m.stat(c)) for c in COLUMNS]) for m in summary.quality.metrics.values()]
     table = Table(title=TITLE)
     # on a narrow terminal the metric names wrap (as AIPerf's do); numbers are never cut
     table.add_column("Metric", justify="right", overflow="fold", min_width=12)
@@ -93,6 +95,8 @@ def facts_line(summary: Summary) -> str:
         parts.append(f"tokens: {info.tokenizer}")
     if summary.distribution is not None:
         parts.append(inputs_text(summary))
+    if summary.quality is not None:
+        parts.append(quality_text(summary.quality.values))
     if summary.late_start_threshold_ms is not None:
         parts.append(f"late start: sent more than {summary.late_start_threshold_ms:,.2f} ms after its intended "
                      "time (max of 1 ms and one mean arrival gap)")
@@ -115,6 +119,23 @@ def inputs_text(summary: Summary) -> str:
             # records hold each request's passage-token total, not single passages' sizes
             text += f" (per-request means: min {m.min:,.1f}, max {m.max:,.1f})"
     return text
+
+
+def quality_text(values: dict) -> str:
+    """Judged requests and, with --check-consistency, the comparison counts."""
+    texts = []
+    if "judged_requests" in values:
+        texts.append(f"quality: {values['judged_requests']:,} requests judged against labels at k={values['k']}"
+                     f" ({values['unjudged_requests']:,} failed answers not judged)")
+    c = values.get("consistency")
+    if c is not None:
+        text = (f"consistency: {c['requests_compared']:,} answers compared with the same request sent alone "
+                f"({c['reference_requests']:,} references, {c['references_failed']:,} failed), "
+                f"{c['order_changed']:,} in another order, {c['topk_changed']:,} with another top-{c['k']}")
+        if c["max_score_delta"] is not None:
+            text += f", max score delta {c['max_score_delta']:.6g}, Kendall tau min {c['kendall_tau_min']:.4f}"
+        texts.append(text)
+    return "; ".join(texts)
 
 
 def _natural_width(*tables: Table) -> int:

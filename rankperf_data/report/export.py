@@ -84,7 +84,7 @@ def aiperf_dataset(summary: Summary) -> dict:
     the tokenizer in input_config.tokenizer, the realised distribution in the "rankperf" section."""
     info = summary.info
     assert info is not None
-    dataset = {"name": "main", **{k: v for k, v in info.dataset.items() if k not in ("tokenizer", "sampling_strategy")}}
+    dataset = {"name": "main", **{k: v for k, v in info.dataset.items() if k not in ("tokenizer", "sampling_strategy", "labelled")}}
     if "sampling_strategy" in info.dataset:
         dataset["sampling"] = info.dataset["sampling_strategy"]  # AIPerf's name, same values
     if summary.dataset_entries is not None:
@@ -179,6 +179,8 @@ def to_aiperf_json(summary: Summary, benchmark_id: str, artifact_dir: Path | Non
                                                           and t not in TAIL_FIRST_TAGS]
     out.update({tag: metric_json(metrics[tag]) for tag in rest})
     out["rankperf"] = rankperf_section(summary)
+    if summary.quality is not None:
+        out["rankperf"]["quality"] = summary.quality.to_dict()
     return out
 
 

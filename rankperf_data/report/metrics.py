@@ -6,6 +6,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,6 +15,9 @@ from rankperf_data.load.records import PHASE_PROFILING, PHASE_WARMUP
 from rankperf_data.report import stats
 from rankperf_data.report.run import RunInfo, RunResult
 from rankperf_data.report.stats import RecordStats
+
+if TYPE_CHECKING:  # it builds on this module's Metric
+    from rankperf_data.report.quality_report import QualityReport
 
 # Definitions (profiling-phase records only; "successes" = error_kind OK):
 # - every rate divides by ONE window, RunResult.end_ns - start_ns (first send to last response),
@@ -164,6 +168,7 @@ class Summary:
     # distinct dataset entries the run used: the pool / file size, else distinct requests sent
     dataset_entries: int | None = None
     late_start_threshold_ms: float | None = None  # open loop only
+    quality: QualityReport | None = None  # labelled inputs, --check-consistency
 
     @property
     def is_complete(self) -> bool:
@@ -489,6 +494,10 @@ def summarize(result: RunResult) -> Summary:
     warnings += [saturated] if saturated else []
     warnings += [f"goodput SLO {tag!r} ignored: supported are {', '.join(GOODPUT_TAGS)}"
                  for tag in unsupported_slos(info.goodput)]
+    from rankperf_data.report.quality_report import quality_report  # it builds on this module's Metric
+
+    quality = quality_report(prof, info)
+    warnings += [quality.warning] if quality is not None and quality.warning else []
     return Summary(
         metrics=metrics,
         warmup_metrics=warmup,
@@ -504,4 +513,5 @@ def summarize(result: RunResult) -> Summary:
         rate_not_achieved=warning is not None,
         dataset_entries=dataset_entries(result),
         late_start_threshold_ms=late_start_threshold_ms(float(info.request_rate)) if is_open_loop(info) else None,
+        quality=quality,
     )

@@ -31,6 +31,8 @@ class RunInfo:
     workers: int = 1
     # worker index -> CPU busy fraction of its one core from its first send to its last answer
     client_cpu: dict[str, float] = field(default_factory=dict)
+    # --check-consistency: reference requests sent alone before the run {"sent": n, "failed": m}
+    quality_references: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)

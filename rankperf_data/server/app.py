@@ -38,7 +38,7 @@ from rankperf_data.server.http import (
 )
 from rankperf_data.server.metrics import Metrics
 from rankperf_data.server.nim import NimCodec
-from rankperf_data.server.scoring import Model, RankJob
+from rankperf_data.server.scoring import Model, RankJob, drifted
 from rankperf_data.server.tei import TeiCodec
 
 log = logging.getLogger("rankperf.serve")
@@ -80,6 +80,7 @@ class ServeConfig:
     faults: list[Fault] = field(default_factory=list)
     seed: int | None = None
     api_key: str | None = field(default=None, repr=False)  # kept out of any log of the config
+    score_drift: float = 0.0  # logits move by up to this while other requests are in flight
 
 
 class App:
@@ -97,6 +98,7 @@ class App:
         self._auth = ("Bearer " + config.api_key).encode() if config.api_key else None
         self._codecs: dict[str, Codec] = {}  # path -> codec, for API-shaped 413s
         self.routes = self._build_routes()
+        self._open = 0  # requests admitted for model time and not answered yet (--score-drift)
         self._access_log = log.isEnabledFor(logging.DEBUG)  # method, path, status; never headers
         self.metrics.gauge("te_queue_size", "Pairs waiting for a batch", lambda: self.engine.queue_size)
         self.metrics.gauge("rankperf_pairs_in_flight", "Pairs holding a permit", lambda: self.engine.in_flight)
@@ -252,6 +254,7 @@ class App:
             return self._respond(route, answer(NO_TIME, self.loop.time() - arrived)(), fault, None)
         fixed = self.engine.fixed_timing
         fut: asyncio.Future | None = None
+        self._open += 1  # until its answer is delivered or its client leaves
         if fixed is not None:
             # Fixed latency: the answer is prepared now, so that only its delivery is due at the deadline
             # (many answers due together would otherwise be built one after another, each one late).
@@ -265,7 +268,11 @@ class App:
 
         ticket = self.engine.submit(computed_tokens, computed, arrived)
         fut = self._deferred(route, ticket)
+        fut.add_done_callback(self._closed)
         return fut
+
+    def _closed(self, _fut: asyncio.Future) -> None:
+        self._open -= 1
 
     def _outcome(self, codec: Codec, job: RankJob, granted: int) -> tuple[str, Response] | None:
         """The failure (metrics reason, answer) of an admitted request, or None when it succeeds.
@@ -313,6 +320,8 @@ class App:
     def _render(self, codec: Codec, job: RankJob, fault: Fault | None, timing: Timing, elapsed: float) -> Response:
         """The 200 answer: scores, ranking, the API's body and headers, altered by a content fault."""
         logits = self.model.logits(job.query, job.passages)
+        if self.config.score_drift:  # the request being answered is one of the open ones
+            logits = drifted(logits, job.passages, self._open - 1, self.config.score_drift)
         ranked = codec.rank(logits)
         if 0 < job.top_n < len(ranked):
             ranked = ranked[:job.top_n]

@@ -78,6 +78,7 @@ def test_formats_extra_and_wrap_around(tmp_path: Path) -> None:
         "random_seed": 3,
         "tokenizer": d.tokenizer_description,
         "sampling_strategy": "sequential",
+        "labelled": False,
     }
 
 

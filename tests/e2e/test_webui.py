@@ -635,3 +635,12 @@ def test_a_start_with_a_host_that_doubles_the_route_is_refused_with_the_reason(s
         ui.swarm(server.url, request_count=7)
         _, rows = ui.wait_finished()
         assert row(rows, "Request Count (requests)")["avg"] == "7.00"
+
+
+def test_summary_rows_show_the_quality_rows():
+    from rankperf_data.report.quality_report import QualityReport
+
+    ndcg = Metric("ndcg@10", "NDCG@10", "", stats=_stats(0.75, 40))
+    summary = Summary(metrics={}, quality=QualityReport({"ndcg@10": 0.75}, {"ndcg@10": ndcg}))
+    rows = {r["metric"]: r for r in webui.summary_rows(summary)}
+    assert rows["NDCG@10"]["count"] == "40"

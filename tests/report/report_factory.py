@@ -34,7 +34,8 @@ def build_records(latencies_ms: Sequence[float], *, phase: int = PHASE_PROFILING
     rec["passage_tokens"] = rec["passages"] * tokens_per_passage
     rec["request_bytes"] = 2048
     rec["response_bytes"] = 512
-    for col in ("server_queue_ms", "server_inference_ms", "server_tokenization_ms"):
+    for col in ("server_queue_ms", "server_inference_ms", "server_tokenization_ms", "ndcg", "mrr", "recall",
+                "ref_tau", "ref_delta"):
         rec[col] = np.nan
     rec["server_compute_tokens"] = -1
     return rec
