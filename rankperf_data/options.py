@@ -163,6 +163,14 @@ OPTIONS: tuple[Option, ...] = (
            default=""),
     Option(("--goodput",), "goodput",
            "Service-level objectives, e.g. 'request_latency:250' (ms); adds goodput metrics.", default=""),
+    # Server metrics (Prometheus /metrics), on by default as in AIPerf
+    Option(("--server-metrics",), "server_metrics",
+           "Another Prometheus endpoint to scrape during the run, besides <url>/metrics (repeatable; "
+           "host:port gets http:// and /metrics).", action="append", metavar="URL"),
+    Option(("--no-server-metrics",), "no_server_metrics",
+           "Do not scrape any /metrics endpoint.", action="store_true", default=False),
+    Option(("--server-metrics-formats",), "server_metrics_formats",
+           "Files for the scraped server metrics: server_metrics_export.json and/or .csv.", default="json,csv"),
 )
 
 BY_DEST: dict[str, Option] = {opt.dest: opt for opt in OPTIONS}

@@ -239,7 +239,10 @@ def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | 
     if coord.finished:
         return None
     coord.finished = True
+    scraper, state.scraper = getattr(state, "scraper", None), None
     result, dataset, api = build_result(environment, coord, state, cancelled)
+    if scraper is not None:
+        result.server_metrics = scraper.finish()  # the final scrape: every answer is in
     out = Path(result.info.artifact_dir)
     out.mkdir(parents=True, exist_ok=True)
     settings = LoadSettings.from_values(result.info.options)

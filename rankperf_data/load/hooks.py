@@ -57,6 +57,7 @@ class _State:
         self.sigint_installed = False
         self.worker_quitting_added = False
         self.interrupted = False  # SIGINT seen (or shutting down): a second one is ignored
+        self.scraper = None  # server_scrape.ServerScraper of the current run (master role), or None
 
 
 STATE = _State()
@@ -232,6 +233,7 @@ def _start_coordinator(environment) -> None:
                         anchor_delay_s=ANCHOR_DELAY_S if isinstance(runner, MasterRunner) else 0.0)
     for node, index in nodes.items():
         coord.expect(node, index)
+    _start_scraper(environment, settings, coord)
     STATE.start_error = ""
     STATE.coordinator = coord
     STATE.config = None
@@ -242,6 +244,25 @@ def _start_coordinator(environment) -> None:
     if STATE.monitor is not None:
         STATE.monitor.kill(block=False)
     STATE.monitor = gevent.spawn(_monitor, environment, coord)
+
+
+def _start_scraper(environment, settings: LoadSettings, coord: Coordinator) -> None:
+    """Server metrics for this run: baseline now (before any load), periodic, final at the end."""
+    from rankperf_data.load.server_scrape import ServerScraper, metrics_url
+
+    if STATE.scraper is not None:
+        STATE.scraper.stop()
+    STATE.scraper = None
+    if settings.server_metrics_off:
+        return
+    urls = list(dict.fromkeys([metrics_url(environment.host or ""), *settings.server_metrics]))
+    if not environment.host:
+        urls = urls[1:]
+    if not urls:
+        return
+    STATE.scraper = ServerScraper(urls, warmup=settings.warmup, formats=settings.server_metrics_formats)
+    STATE.scraper.start()
+    coord.on_measured_start = STATE.scraper.profiling_started
 
 
 def _start_process(environment) -> None:

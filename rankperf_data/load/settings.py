@@ -14,6 +14,7 @@ import orjson
 
 from rankperf_data import options
 from rankperf_data.dataset.errors import InputError
+from rankperf_data.load import scrape_settings
 
 GOODPUT_METRICS = ("request_latency", "intended_latency")
 
@@ -132,6 +133,9 @@ class LoadSettings:
     pattern: str
     artifact_dir: str
     goodput: dict[str, float] = field(default_factory=dict)
+    server_metrics: list[str] = field(default_factory=list)  # extra /metrics URLs (--server-metrics)
+    server_metrics_off: bool = False
+    server_metrics_formats: list[str] = field(default_factory=lambda: list(scrape_settings.FORMATS))
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> LoadSettings:
@@ -152,7 +156,13 @@ class LoadSettings:
             pattern=v["arrival_pattern"],
             artifact_dir=v["artifact_dir"] or "",
             goodput=parse_goodput(v["goodput"]),
+            server_metrics=scrape_settings.metrics_endpoints(v["server_metrics"]),
+            server_metrics_off=bool(v["no_server_metrics"]),
+            server_metrics_formats=scrape_settings.formats(v["server_metrics_formats"]),
         )
+
+    def __post_init__(self) -> None:
+        scrape_settings.check_switch(self.server_metrics_off, self.server_metrics)
 
     @property
     def open_loop(self) -> bool:

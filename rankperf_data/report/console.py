@@ -57,6 +57,9 @@ def metrics_table(summary: Summary) -> Table:
         if metric is None or (tag in ERROR_ONLY and not has_errors):
             continue
         rows.append((metric.label, [_cell(metric.stat(c)) for c in COLUMNS]))
+    server = summary.server
+    for metric in (server.rows if server is not None else []):  # the server's own view, from /metrics
+        rows.append((metric.label, [_cell(metric.stat(c)) for c in COLUMNS]))
     table = Table(title=TITLE)
     # on a narrow terminal the metric names wrap (as AIPerf's do); numbers are never cut
     table.add_column("Metric", justify="right", overflow="fold", min_width=12)
@@ -132,6 +135,8 @@ def render_console(summary: Summary, width: int | None = None) -> str:
         console.print(Text(APPROXIMATE_NOTE), soft_wrap=True)
     for warning in summary.warnings:
         console.print(Text(warning), soft_wrap=True)
+    if summary.server_note:
+        console.print(Text(summary.server_note), soft_wrap=True)
     facts = facts_line(summary)
     if facts:
         console.print(Text(facts), soft_wrap=True)

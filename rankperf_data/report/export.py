@@ -144,6 +144,8 @@ def to_aiperf_json(summary: Summary, benchmark_id: str, artifact_dir: Path | Non
         "client_cpu": dict(summary.info.client_cpu) if summary.info else {},
         "dataset_distribution": summary.distribution.to_dict() if summary.distribution else None,
     }
+    if summary.server is not None:
+        out["rankperf"]["server_metrics"] = {**summary.server.to_dict(), "note": summary.server_note}
     return out
 
 

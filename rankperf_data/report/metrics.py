@@ -158,6 +158,8 @@ class Summary:
     # distinct dataset entries the run used: the pool / file size, else distinct requests sent
     dataset_entries: int | None = None
     late_start_threshold_ms: float | None = None  # open loop only
+    server: object | None = None  # report.server_rows.ServerRows: rows from the server's /metrics
+    server_note: str | None = None  # how the server rows were computed (window, bucket resolution)
 
     @property
     def is_complete(self) -> bool:
@@ -470,7 +472,11 @@ def summarize(result: RunResult) -> Summary:
     warnings += [saturated] if saturated else []
     warnings += [f"goodput SLO {tag!r} ignored: supported are {', '.join(GOODPUT_TAGS)}"
                  for tag in unsupported_slos(info.goodput)]
+    server, server_note, server_warnings = _server_side(result, metrics)
+    warnings += server_warnings
     return Summary(
+        server=server,
+        server_note=server_note,
         metrics=metrics,
         warmup_metrics=warmup,
         errors=group_errors(prof, result.messages),
@@ -486,3 +492,34 @@ def summarize(result: RunResult) -> Summary:
         dataset_entries=dataset_entries(result),
         late_start_threshold_ms=late_start_threshold_ms(float(info.request_rate)) if is_open_loop(info) else None,
     )
+
+
+def _server_side(result: RunResult, metrics: dict[str, Metric]) -> tuple[object | None, str | None, list[str]]:
+    """Rows from the server's /metrics over the profiling window, a note on how, and scrape warnings."""
+    if not result.server_metrics:
+        return None, None, []
+    from rankperf_data.report.server_metrics import ServerScrapes, compute_window
+    from rankperf_data.report.server_rows import server_rows
+
+    data = ServerScrapes.from_dict(result.server_metrics)
+    window_s = (result.end_ns - result.start_ns) / 1e9 if result.end_ns > result.start_ns else None
+    window = compute_window(data, "profiling", window_s)
+    latency = metrics.get("request_latency")
+    rows = server_rows(window, latency.stats.avg if latency else None, result.info.endpoint)
+    return rows, server_note(rows, window), list(data.warnings)
+
+
+def server_note(rows, window) -> str | None:
+    """Says where the server rows come from and how precise their percentiles are."""
+    if rows is None or window is None:
+        return None
+    text = (f"server rows: {rows.flavour} /metrics, histogram_quantile over bucket increases of "
+            f"{window.scrapes} scrapes of the profiling window (rates per client window); a percentile "
+            "lies within its bucket")
+    dur = rows.quantiles.get("server_request_duration", {}).get(0.99)
+    if dur is not None:
+        hi = "+Inf" if dur.at_least else f"{dur.upper * 1e3:,.3g}"
+        text += f" (request duration p99 in ({dur.lower * 1e3:,.3g}, {hi}] ms)"
+    if rows.resets:
+        text += f"; {rows.resets} counter reset(s) seen (server restart?): counts before each reset are lost"
+    return text

@@ -53,3 +53,4 @@ class RunResult:
     was_cancelled: bool = False
     partial: bool = False  # records may be missing (dead worker); notes say which
     notes: list[str] = field(default_factory=list)
+    server_metrics: dict | None = None  # report.server_metrics.ServerScrapes.to_dict(); None: not scraped

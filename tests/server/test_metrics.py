@@ -64,8 +64,8 @@ def test_counters_are_exact_for_a_known_mix(fresh_server):
     assert _counters(m, "rankperf_faults_injected_total") == {}
     assert _counters(m, "rankperf_requests_dropped_total") == {}
     # TEI's own names: requests that reached a rerank handler (framework rejections never do).
-    assert m['te_request_count{method="rerank"}'] == 12
-    assert m['te_request_success{method="rerank"}'] == 10
+    assert m['te_request_count{method="batch"}'] == 12
+    assert m['te_request_success{method="batch"}'] == 10
     assert m['te_request_failure{err="validation"}'] == 2
     assert m["te_request_duration_count"] == 10
     assert m["te_queue_size"] == 0
