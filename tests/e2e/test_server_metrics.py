@@ -1,0 +1,86 @@
+"""`rankperf profile` scrapes the reference server's TEI-named /metrics: rows, exports, warmup apart, switches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from e2e_support import BIN, received, run
+
+from rankperf_data.server.testing import start_server
+
+
+@pytest.fixture(scope="module")
+def tei_server():
+    with start_server(["--api", "tei", "--fixed-latency-ms", "20"]) as server:
+        yield server
+
+
+def _profile(server, out: Path, env, *extra: str):
+    return run([str(BIN / "rankperf"), "profile", "-u", server.url, "--concurrency", "1",
+                "--artifact-dir", str(out), "--ui-type", "none", *extra], env, timeout=120)
+
+
+def test_profile_shows_server_rows_and_writes_the_exports(tei_server, tmp_path, clean_env):
+    out = tmp_path / "run"
+    proc = _profile(tei_server, out, clean_env, "--request-count", "40", "--warmup-request-count", "10")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Server Request Duration (/metrics)" in proc.stdout
+    assert "Server Inference Time, pair mean (/metrics)" in proc.stdout  # (queue: 0, so no row)
+    assert "server rows: tei /metrics, histogram_quantile" in proc.stdout
+    export = json.loads((out / "server_metrics_export.json").read_text())
+    assert export["summary"]["endpoints_successful"] == [tei_server.url + "/metrics"]
+    # one user: every warmup answer is in before the first measured grant, so the windows split exactly
+    assert export["metrics"]["te_request_duration"]["series"][0]["stats"]["count"] == 40
+    assert export["warmup_metrics"]["te_request_duration"]["series"][0]["stats"]["count"] == 10
+    csv_lines = (out / "server_metrics_export.csv").read_text().splitlines()
+    assert "Endpoint,Metric,Labels,count,sum,avg,count_rate,sum_rate,p50_estimate,p90_estimate,p95_estimate,p99_estimate" \
+        in csv_lines
+    assert any(line.split(",")[1:4] == ["te_request_duration", "", "40"] for line in csv_lines)
+    aiperf = json.loads((out / "profile_export_aiperf.json").read_text())
+    rows = aiperf["rankperf"]["server_metrics"]["rows"]
+    assert "server_request_duration" in rows and "client_overhead" in rows
+    assert not set(rows) & set(aiperf)  # rankperf-only data stays inside "rankperf" (AIPerf forbids unknown keys)
+    duration = rows["server_request_duration"]
+    assert 20.0 <= duration["avg"] <= aiperf["request_latency"]["avg"]  # the fixed 20 ms, inside the client's time
+    lo, hi = duration["p99_bucket"]
+    assert lo <= duration["p99"] <= hi
+    assert aiperf["rankperf"]["server_metrics"]["overhead_ms"] == pytest.approx(
+        aiperf["request_latency"]["avg"] - duration["avg"])
+
+
+def test_no_server_metrics_scrapes_nothing(tmp_path, clean_env):
+    with start_server(["--api", "tei", "--zero-latency"]) as server:
+        out = tmp_path / "run"
+        proc = _profile(server, out, clean_env, "--request-count", "5", "--no-server-metrics")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert received(server, "/metrics") == 1  # this very read
+        assert not (out / "server_metrics_export.json").exists()
+        assert "/metrics)" not in proc.stdout
+
+
+def test_a_metrics_endpoint_that_404s_is_one_warning(tei_server, tmp_path, clean_env):
+    out = tmp_path / "run"
+    proc = _profile(tei_server, out, clean_env, "--request-count", "5", "--server-metrics", tei_server.url + "/nope")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    warnings = [line for line in proc.stdout.splitlines() if "/nope" in line]
+    assert len(warnings) == 1 and "HTTP 404" in warnings[0] and "the run goes on" in warnings[0]
+    assert "Server Request Duration (/metrics)" in proc.stdout  # the target's own /metrics still counts
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--server-metrics", "not-a-url"], "--server-metrics"),
+    (["--server-metrics", "ftp://h:1/metrics"], "--server-metrics"),
+    (["--server-metrics", "127.0.0.1:9", "--no-server-metrics"], "--no-server-metrics"),
+    (["--server-metrics-formats", "parquet"], "--server-metrics-formats"),
+])
+def test_bad_server_metrics_options_exit_2_before_load(tmp_path, clean_env, args, words):
+    with start_server(["--api", "tei", "--zero-latency"]) as server:
+        proc = _profile(server, tmp_path / "run", clean_env, "--request-count", "5", *args)
+        assert proc.returncode == 2
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and words in lines[0], proc.stderr
+        m = server.metrics()
+        assert m.get('rankperf_requests_received_total{route="/rerank"}', 0) == 0
+        assert m.get('rankperf_requests_received_total{route="/metrics"}', 0) == 1  # this very read
