@@ -162,7 +162,8 @@ OPTIONS: tuple[Option, ...] = (
            "Directory for this run's artifacts (empty: artifacts/<model>-openai-<endpoint type>-<load>).",
            default=""),
     Option(("--goodput",), "goodput",
-           "Service-level objectives, e.g. 'request_latency:250' (ms); adds goodput metrics.", default=""),
+           "Service-level objectives, e.g. 'request_latency:250' (ms), or per passage "
+           "'request_latency:20+1.5*passages' (ms); adds goodput metrics.", default=""),
     # Server metrics (Prometheus /metrics), on by default as in AIPerf
     Option(("--server-metrics",), "server_metrics",
            "Another Prometheus endpoint to scrape during the run, besides <url>/metrics (repeatable; "

@@ -15,8 +15,9 @@ import orjson
 from rankperf_data import options
 from rankperf_data.dataset.errors import InputError
 from rankperf_data.load import scrape_settings
+from rankperf_data.report import goodput
 
-GOODPUT_METRICS = ("request_latency", "intended_latency")
+GOODPUT_METRICS = goodput.GOODPUT_TAGS
 
 
 def option_values(source: Any) -> dict[str, Any]:
@@ -77,22 +78,12 @@ def parse_extra_inputs(value: str | Iterable[str] | None) -> dict[str, Any]:
     return _pairs(value, "--extra-inputs", _json_or_text)
 
 
-def parse_goodput(value: str | None) -> dict[str, float]:
-    """``'request_latency:250 intended_latency:400'`` -> {metric: threshold_ms}."""
-    slos: dict[str, float] = {}
-    for item in (value or "").replace(",", " ").split():
-        name, sep, raw = item.partition(":")
-        if not sep or name not in GOODPUT_METRICS:
-            raise InputError(f"expected one of {', '.join(GOODPUT_METRICS)} as 'metric:ms', got {item!r}",
-                             field="--goodput")
-        try:
-            threshold = float(raw)
-        except ValueError:
-            raise InputError(f"threshold must be a number of ms, got {raw!r}", field="--goodput") from None
-        if not threshold > 0:
-            raise InputError(f"threshold must be > 0, got {raw!r}", field="--goodput")
-        slos[name] = threshold
-    return slos
+def parse_goodput(value: str | None) -> dict[str, float | str]:
+    """``'request_latency:250 intended_latency:20+1.5*passages'`` -> {metric: bound} (report.goodput's parser)."""
+    try:
+        return goodput.parse_goodput(value)
+    except ValueError as exc:
+        raise InputError(str(exc), field="--goodput") from None
 
 
 def parse_endpoint(value: str | None) -> str:
@@ -132,7 +123,7 @@ class LoadSettings:
     rate: float
     pattern: str
     artifact_dir: str
-    goodput: dict[str, float] = field(default_factory=dict)
+    goodput: dict[str, float | str] = field(default_factory=dict)  # tag -> ms, or 'A+B*passages'
     server_metrics: list[str] = field(default_factory=list)  # extra /metrics URLs (--server-metrics)
     server_metrics_off: bool = False
     server_metrics_formats: list[str] = field(default_factory=lambda: list(scrape_settings.FORMATS))

@@ -16,6 +16,7 @@ from numpy.dtypes import StringDType
 from rankperf_data import __version__
 from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.load.records import FIELD_NAMES, PHASE_NAMES, RECORD_FIELDS
+from rankperf_data.report.goodput import fixed_slos
 from rankperf_data.report.metrics import DEFINITIONS, Metric, Summary, error_type
 from rankperf_data.report.run import RunInfo
 
@@ -105,8 +106,8 @@ def input_config(summary: Summary, artifact_dir: Path | None) -> dict:
         "phases": phases,
         "artifacts": {"dir": str(artifact_dir.resolve()) if artifact_dir else info.artifact_dir},
     }
-    if info.goodput:
-        config["slos"] = dict(info.goodput)
+    if fixed_slos(info.goodput):
+        config["slos"] = fixed_slos(info.goodput)  # per-passage bounds are rankperf's: under "rankperf"
     config["tokenizer"] = {"name": info.tokenizer}
     config["options"] = info.options
     return config
@@ -144,6 +145,8 @@ def to_aiperf_json(summary: Summary, benchmark_id: str, artifact_dir: Path | Non
         "client_cpu": dict(summary.info.client_cpu) if summary.info else {},
         "dataset_distribution": summary.distribution.to_dict() if summary.distribution else None,
     }
+    if summary.info is not None and summary.info.goodput:
+        out["rankperf"]["goodput_slos"] = dict(summary.info.goodput)
     if summary.server is not None:
         out["rankperf"]["server_metrics"] = {**summary.server.to_dict(), "note": summary.server_note}
     return out

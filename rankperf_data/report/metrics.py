@@ -12,6 +12,7 @@ import numpy as np
 from rankperf_data.apis.errors import ErrorKind, error_label
 from rankperf_data.load.records import PHASE_PROFILING, PHASE_WARMUP
 from rankperf_data.report import stats
+from rankperf_data.report.goodput import GOODPUT_TAGS, good_mask, parse_goodput  # noqa: F401 (re-exported)
 from rankperf_data.report.run import RunInfo, RunResult
 from rankperf_data.report.stats import RecordStats
 
@@ -70,8 +71,6 @@ SATURATION_MIN_WALL_S = 1.0
 # intended time. One mean gap late means the schedule, not noise, was missed.
 LATE_START_FLOOR_MS = 1.0
 
-# Per-record values an SLO (--goodput tag:threshold_ms) may name.
-GOODPUT_TAGS = ("request_latency", "intended_latency")
 
 MESSAGE_LIMIT = 120
 
@@ -195,30 +194,8 @@ def is_open_loop(info: RunInfo) -> bool:
     return bool(info.request_rate)
 
 
-def parse_goodput(spec: str) -> dict[str, float]:
-    """AIPerf's --goodput text, 'request_latency:250 intended_latency:400' (ms), as a dict."""
-    slos: dict[str, float] = {}
-    for item in spec.replace(",", " ").split():
-        tag, sep, value = item.partition(":")
-        if not sep or tag not in GOODPUT_TAGS:
-            raise ValueError(f"bad goodput SLO {item!r}: expected TAG:MS with TAG one of {', '.join(GOODPUT_TAGS)}")
-        slos[tag] = float(value)
-    return slos
-
-
-def unsupported_slos(slos: dict[str, float]) -> list[str]:
+def unsupported_slos(slos: dict[str, float | str]) -> list[str]:
     return [tag for tag in slos if tag not in GOODPUT_TAGS]
-
-
-def _good_mask(ok: np.ndarray, slos: dict[str, float]) -> np.ndarray:
-    """Successes meeting every supported SLO (good when each value <= its threshold in ms)."""
-    good = np.ones(ok.size, dtype=bool)
-    for tag, threshold in slos.items():
-        if tag == "request_latency":
-            good &= _ms(ok["end_ns"] - ok["start_ns"]) <= float(threshold)
-        elif tag == "intended_latency":
-            good &= _ms(ok["end_ns"] - ok["intended_ns"]) <= float(threshold)
-    return good
 
 
 def _token_metrics(b: _Builder, ok: np.ndarray, window_s: float | None) -> None:
@@ -289,7 +266,7 @@ def phase_metrics(rec: np.ndarray, window_ns: int, info: RunInfo) -> dict[str, M
     if window_s:
         b.scalar("benchmark_duration", window_s)
     if info.goodput:
-        good = int(_good_mask(ok, info.goodput).sum())
+        good = int(good_mask(ok, info.goodput).sum())
         if window_s:
             b.scalar("goodput", good / window_s)
         b.scalar("good_request_count", float(good))

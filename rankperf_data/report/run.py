@@ -24,7 +24,7 @@ class RunInfo:
     random_seed: int | None = None
     tokenizer: str | None = None  # what counted tokens ("word-level estimate" for the fallback)
     dataset: dict = field(default_factory=dict)  # type, entries, path/options, realised distribution
-    goodput: dict[str, float] = field(default_factory=dict)  # metric tag -> threshold (ms)
+    goodput: dict[str, float | str] = field(default_factory=dict)  # metric tag -> ms, or 'A+B*passages' (ms)
     cli_command: str = ""
     options: dict = field(default_factory=dict)  # every rankperf option, redacted
     artifact_dir: str = ""

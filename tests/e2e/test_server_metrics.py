@@ -84,3 +84,28 @@ def test_bad_server_metrics_options_exit_2_before_load(tmp_path, clean_env, args
         m = server.metrics()
         assert m.get('rankperf_requests_received_total{route="/rerank"}', 0) == 0
         assert m.get('rankperf_requests_received_total{route="/metrics"}', 0) == 1  # this very read
+
+
+@pytest.mark.parametrize("spec", ["request_latency:20+1.5*tokens", "time_to_first_token:5"])
+def test_bad_goodput_exits_2_before_load(tmp_path, clean_env, spec):
+    with start_server(["--api", "tei", "--zero-latency"]) as server:
+        proc = _profile(server, tmp_path / "run", clean_env, "--request-count", "5", "--goodput", spec)
+        assert proc.returncode == 2
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and "--goodput" in lines[0], proc.stderr
+        assert server.metric("rankperf_requests_received_total", route="/rerank") == 0
+
+
+def test_per_passage_goodput_through_profile(tei_server, tmp_path, clean_env):
+    out = tmp_path / "run"
+    # fixed 20 ms server: 1 ms per passage never suffices for <= 19 passages, 100 ms always does
+    proc = _profile(tei_server, out, clean_env, "--request-count", "10", "--rankings-passages-mean", "5",
+                    "--goodput", "request_latency:1*passages intended_latency:100")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    aiperf = json.loads((out / "profile_export_aiperf.json").read_text())
+    assert aiperf["good_request_count"]["avg"] == 0
+    assert aiperf["rankperf"]["goodput_slos"]["request_latency"] == "0+1*passages"
+    proc = _profile(tei_server, out, clean_env, "--request-count", "10", "--rankings-passages-mean", "5",
+                    "--goodput", "request_latency:100+1*passages")
+    aiperf = json.loads((out / "profile_export_aiperf.json").read_text())
+    assert aiperf["good_request_count"]["avg"] == 10 and aiperf["good_request_fraction"]["avg"] == 1.0
