@@ -145,6 +145,9 @@ def to_aiperf_json(summary: Summary, benchmark_id: str, artifact_dir: Path | Non
         "client_cpu": dict(summary.info.client_cpu) if summary.info else {},
         "dataset_distribution": summary.distribution.to_dict() if summary.distribution else None,
     }
+    model = summary.latency_model
+    out["rankperf"]["latency_model"] = model.to_dict() if model is not None else None
+    out["rankperf"]["latency_by_passages"] = list(summary.latency_table)
     if summary.info is not None and summary.info.goodput:
         out["rankperf"]["goodput_slos"] = dict(summary.info.goodput)
     if summary.server is not None:

@@ -159,6 +159,8 @@ class Summary:
     late_start_threshold_ms: float | None = None  # open loop only
     server: object | None = None  # report.server_rows.ServerRows: rows from the server's /metrics
     server_note: str | None = None  # how the server rows were computed (window, bucket resolution)
+    latency_model: object | None = None  # report.latency_model.LatencyModel (None: passages did not vary)
+    latency_table: list[dict] = field(default_factory=list)  # latency by passage count
 
     @property
     def is_complete(self) -> bool:
@@ -451,7 +453,12 @@ def summarize(result: RunResult) -> Summary:
                  for tag in unsupported_slos(info.goodput)]
     server, server_note, server_warnings = _server_side(result, metrics)
     warnings += server_warnings
+    from rankperf_data.report.latency_model import model_of_records
+
+    model, table = model_of_records(prof[prof["error_kind"] == ErrorKind.OK])
     return Summary(
+        latency_model=model,
+        latency_table=table,
         server=server,
         server_note=server_note,
         metrics=metrics,
