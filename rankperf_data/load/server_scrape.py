@@ -13,6 +13,7 @@ import logging
 import time
 import urllib.error
 import urllib.request
+import zlib
 
 import gevent
 from gevent.event import Event
@@ -64,24 +65,50 @@ class ServerScraper:
         self._warmup = warmup
         self._live: list[str] = []
         self._failed_once: set[str] = set()
+        self._raw: list[tuple[dict, bytes]] = []  # scrapes of the run, body zlib-compressed until the end
         self._wake = Event()
         self._boundary = 0  # 0: not due, 1: due, 2: taken
         self._stopped = False
         self._loop: gevent.Greenlet | None = None
 
-    def _scrape(self, url: str, kind: str) -> Exception | None:
+    def _scrape(self, url: str, kind: str, parse: bool = False) -> Exception | None:
+        """One GET. During the run the body is kept compressed and parsed at the end (parsing
+        costs ~10x the GET); the baseline is parsed at once, to know whether the endpoint is usable."""
         try:
-            families = parse_exposition(fetch(url, self._timeout))
+            text = fetch(url, self._timeout)
+            families = parse_exposition(text) if parse else None
         except (OSError, NotPrometheus, UnicodeError) as exc:
             return exc
-        self.data.scrapes.append({"endpoint_url": url, "timestamp_ns": time.time_ns(), "kind": kind,
-                                  "families": families})
+        scrape = {"endpoint_url": url, "timestamp_ns": time.time_ns(), "kind": kind}
+        if families is not None:
+            self.data.scrapes.append({**scrape, "families": families})
+        else:
+            self._raw.append((scrape, zlib.compress(text.encode(), 1)))
         return None
+
+    def _parse_raw(self) -> None:
+        """Parse the bodies kept during the run; a body that is not Prometheus text is dropped, once said."""
+        for scrape, packed in self._raw:
+            try:
+                families = parse_exposition(zlib.decompress(packed).decode())
+            except NotPrometheus as exc:
+                self._warn_once(scrape["endpoint_url"], exc)
+                continue
+            self.data.scrapes.append({**scrape, "families": families})
+        self._raw.clear()
+        self.data.scrapes.sort(key=lambda s: s["timestamp_ns"])
+
+    def _warn_once(self, url: str, exc: Exception) -> None:
+        if url not in self._failed_once:
+            self._failed_once.add(url)
+            message = f"server metrics: a scrape of {url} failed during the run ({_reason(exc)})"
+            self.data.warnings.append(message)
+            log.warning("rankperf: %s", message)
 
     def start(self) -> None:
         """Baseline scrape of every endpoint (before any load), then the periodic greenlet."""
         for url in self.data.configured:
-            exc = self._scrape(url, "baseline")
+            exc = self._scrape(url, "baseline", parse=True)
             if exc is None:
                 self._live.append(url)
                 continue
@@ -112,11 +139,8 @@ class ServerScraper:
     def _scrape_live(self, kind: str) -> None:
         for url in self._live:
             exc = self._scrape(url, kind)
-            if exc is not None and url not in self._failed_once:
-                self._failed_once.add(url)
-                message = f"server metrics: a scrape of {url} failed during the run ({_reason(exc)})"
-                self.data.warnings.append(message)
-                log.warning("rankperf: %s", message)
+            if exc is not None:
+                self._warn_once(url, exc)
 
     def stop(self) -> None:
         self._stopped = True
@@ -129,4 +153,5 @@ class ServerScraper:
         """Stop, take the final scrape (the last answer is in), and hand over everything scraped."""
         self.stop()
         self._scrape_live("final")
+        self._parse_raw()
         return self.data.to_dict()
