@@ -164,6 +164,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--goodput",), "goodput",
            "Service-level objectives, e.g. 'request_latency:250' (ms), or per passage "
            "'request_latency:20+1.5*passages' (ms); adds goodput metrics.", default=""),
+    Option(("--slice-duration",), "slice_duration",
+           "Also report every metric per time slice of this many seconds (requests binned by start "
+           "time): profile_export_aiperf_timeslices.json/.csv (0: off).", type=non_negative_float, default=0.0),
     # Server metrics (Prometheus /metrics), on by default as in AIPerf
     Option(("--server-metrics",), "server_metrics",
            "Another Prometheus endpoint to scrape during the run, besides <url>/metrics (repeatable; "

@@ -202,6 +202,12 @@ def write_artifacts(result: RunResult, out_dir: str | Path, *, secrets: Iterable
             clean.messages, int(clean.records.size), bid))
     if clean.server_metrics:
         contents.update(_server_metrics_files(clean, bid, include_records))
+    if summary.timeslices:
+        from rankperf_data.report import timeslices
+
+        config = export.input_config(summary, out) if summary.info is not None else None
+        contents[timeslices.JSON_FILE] = export.dumps_pretty(timeslices.to_json(summary.timeslices, config))
+        contents[timeslices.CSV_FILE] = timeslices.to_csv(summary.timeslices).encode()
     paths = {}
     for key, data in contents.items():
         paths[key] = out / FILES.get(key, key)

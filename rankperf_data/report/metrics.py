@@ -161,6 +161,7 @@ class Summary:
     server_note: str | None = None  # how the server rows were computed (window, bucket resolution)
     latency_model: object | None = None  # report.latency_model.LatencyModel (None: passages did not vary)
     latency_table: list[dict] = field(default_factory=list)  # latency by passage count
+    timeslices: list = field(default_factory=list)  # report.timeslices.Timeslice, with --slice-duration
 
     @property
     def is_complete(self) -> bool:
@@ -456,7 +457,11 @@ def summarize(result: RunResult) -> Summary:
     from rankperf_data.report.latency_model import model_of_records
 
     model, table = model_of_records(prof[prof["error_kind"] == ErrorKind.OK])
+    from rankperf_data.report.timeslices import slice_duration, timeslices
+
+    slices = timeslices(prof, slice_duration(info), result.end_ns, info)
     return Summary(
+        timeslices=slices,
         latency_model=model,
         latency_table=table,
         server=server,

@@ -109,3 +109,13 @@ def test_per_passage_goodput_through_profile(tei_server, tmp_path, clean_env):
                     "--goodput", "request_latency:100+1*passages")
     aiperf = json.loads((out / "profile_export_aiperf.json").read_text())
     assert aiperf["good_request_count"]["avg"] == 10 and aiperf["good_request_fraction"]["avg"] == 1.0
+
+
+def test_slice_duration_writes_timeslices(tei_server, tmp_path, clean_env):
+    out = tmp_path / "run"
+    proc = _profile(tei_server, out, clean_env, "--benchmark-duration", "1.2", "--slice-duration", "0.5")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    slices = json.loads((out / "profile_export_aiperf_timeslices.json").read_text())["timeslices"]
+    assert len(slices) >= 2 and slices[-1].get("is_complete") is False  # ~3: 1.2 s of sends in 0.5 s slices
+    total = json.loads((out / "profile_export_aiperf.json").read_text())["request_count"]["avg"]
+    assert sum(s["request_count"]["avg"] for s in slices) == total  # every request in exactly one slice
