@@ -58,6 +58,7 @@ class _State:
         self.worker_quitting_added = False
         self.interrupted = False  # SIGINT seen (or shutting down): a second one is ignored
         self.scraper = None  # server_scrape.ServerScraper of the current run (master role), or None
+        self.rtt_probe = None  # rtt_probe.RttProbe with --network-latency-automatic (master role), or None
 
 
 STATE = _State()
@@ -234,6 +235,7 @@ def _start_coordinator(environment) -> None:
     for node, index in nodes.items():
         coord.expect(node, index)
     _start_scraper(environment, settings, coord)
+    _start_rtt_probe(environment, settings)
     STATE.start_error = ""
     STATE.coordinator = coord
     STATE.config = None
@@ -263,6 +265,18 @@ def _start_scraper(environment, settings: LoadSettings, coord: Coordinator) -> N
     STATE.scraper = ServerScraper(urls, warmup=settings.warmup, formats=settings.server_metrics_formats)
     STATE.scraper.start()
     coord.on_measured_start = STATE.scraper.profiling_started
+
+
+def _start_rtt_probe(environment, settings: LoadSettings) -> None:
+    """--network-latency-automatic: probe the target's handshake RTT during the run."""
+    from rankperf_data.load.rtt_probe import RttProbe
+
+    if STATE.rtt_probe is not None:
+        STATE.rtt_probe.finish()
+    STATE.rtt_probe = None
+    if settings.rtt_automatic and environment.host:
+        STATE.rtt_probe = RttProbe(environment.host, settings.rtt_interval_s)
+        STATE.rtt_probe.start()
 
 
 def _start_process(environment) -> None:

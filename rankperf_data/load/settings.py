@@ -127,6 +127,9 @@ class LoadSettings:
     server_metrics: list[str] = field(default_factory=list)  # extra /metrics URLs (--server-metrics)
     server_metrics_off: bool = False
     server_metrics_formats: list[str] = field(default_factory=lambda: list(scrape_settings.FORMATS))
+    rtt_automatic: bool = False  # --network-latency-automatic
+    rtt_mean_ms: float | None = None  # --network-latency-mean
+    rtt_interval_s: float = 1.0
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> LoadSettings:
@@ -150,10 +153,18 @@ class LoadSettings:
             server_metrics=scrape_settings.metrics_endpoints(v["server_metrics"]),
             server_metrics_off=bool(v["no_server_metrics"]),
             server_metrics_formats=scrape_settings.formats(v["server_metrics_formats"]),
+            rtt_automatic=bool(v["network_latency_automatic"]),
+            rtt_mean_ms=None if v["network_latency_mean"] is None else float(v["network_latency_mean"]),
+            rtt_interval_s=float(v["network_latency_ping_interval"] or 1.0),
         )
 
     def __post_init__(self) -> None:
         scrape_settings.check_switch(self.server_metrics_off, self.server_metrics)
+        if self.rtt_automatic and self.rtt_mean_ms is not None:
+            raise InputError("cannot be combined with --network-latency-automatic (measure it, or give it)",
+                             field="--network-latency-mean")
+        if self.rtt_interval_s != 1.0 and not self.rtt_automatic:
+            raise InputError("only applies with --network-latency-automatic", field="--network-latency-ping-interval")
 
     @property
     def open_loop(self) -> bool:

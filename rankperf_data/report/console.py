@@ -18,6 +18,8 @@ APPROXIMATE_NOTE = "percentiles approximate: Locust rounds response times to buc
 # Row order; a tag missing from the summary (no data, does not apply) has no row.
 ROWS = (
     "request_latency",
+    "network_adjusted_request_latency",
+    "network_rtt",
     "intended_latency",
     "schedule_lag",
     "request_throughput",

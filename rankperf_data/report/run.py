@@ -31,6 +31,7 @@ class RunInfo:
     workers: int = 1
     # worker index -> CPU busy fraction of its one core from its first send to its last answer
     client_cpu: dict[str, float] = field(default_factory=dict)
+    network_rtt_ms: float | None = None  # mean TCP handshake RTT (measured or given); None: no correction
 
     def to_dict(self) -> dict:
         return asdict(self)

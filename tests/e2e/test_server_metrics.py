@@ -119,3 +119,33 @@ def test_slice_duration_writes_timeslices(tei_server, tmp_path, clean_env):
     assert len(slices) >= 2 and slices[-1].get("is_complete") is False  # ~3: 1.2 s of sends in 0.5 s slices
     total = json.loads((out / "profile_export_aiperf.json").read_text())["request_count"]["avg"]
     assert sum(s["request_count"]["avg"] for s in slices) == total  # every request in exactly one slice
+
+
+def test_network_latency_automatic_reports_rtt_and_adjusted_latency(tei_server, tmp_path, clean_env):
+    out = tmp_path / "run"
+    proc = _profile(tei_server, out, clean_env, "--request-count", "20", "--network-latency-automatic",
+                    "--network-latency-ping-interval", "0.1")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Network Adjusted Request Latency (ms)" in proc.stdout and "Network RTT (ms)" in proc.stdout
+    data = json.loads((out / "profile_export_aiperf.json").read_text())
+    probes = [json.loads(line) for line in (out / "profile_export_network_latency.jsonl").read_text().splitlines()]
+    ok = [p["rtt_ns"] for p in probes if p["success"]]
+    assert len(ok) >= 5
+    assert data["network_rtt"]["avg"] == pytest.approx(sum(ok) / len(ok) / 1e6)
+    assert data["network_adjusted_request_latency"]["avg"] == pytest.approx(
+        data["request_latency"]["avg"] - data["network_rtt"]["avg"], rel=1e-6)  # 20 ms >> a loopback RTT: no clamping
+
+
+def test_network_latency_mean_and_automatic_exit_2(tei_server, tmp_path, clean_env):
+    proc = _profile(tei_server, tmp_path / "run", clean_env, "--request-count", "5", "--network-latency-automatic",
+                    "--network-latency-mean", "3")
+    assert proc.returncode == 2 and "--network-latency-mean" in proc.stderr
+
+
+def test_network_latency_mean_is_subtracted_without_probing(tei_server, tmp_path, clean_env):
+    out = tmp_path / "run"
+    proc = _profile(tei_server, out, clean_env, "--request-count", "5", "--network-latency-mean", "3")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads((out / "profile_export_aiperf.json").read_text())
+    assert data["network_rtt"]["avg"] == 3.0 and not (out / "profile_export_network_latency.jsonl").exists()
+    assert data["network_adjusted_request_latency"]["avg"] == pytest.approx(data["request_latency"]["avg"] - 3.0)
