@@ -66,7 +66,8 @@ def _infinity(path: str) -> tuple[Role, ...]:
     return (
         Role("server_request_duration", "Server Request Duration (/metrics)", "http_request_duration_seconds", "ms",
              1e3, handler, per_call=True),
-        Role("server_request_throughput", "Server Request Throughput (/metrics)", "http_requests_total",
+        # http_requests_total: prometheus_client's parser names the counter family without _total
+        Role("server_request_throughput", "Server Request Throughput (/metrics)", "http_requests",
              "requests/sec", labels=handler),
     )
 

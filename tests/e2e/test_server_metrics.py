@@ -48,6 +48,13 @@ def test_profile_shows_server_rows_and_writes_the_exports(tei_server, tmp_path, 
     assert lo <= duration["p99"] <= hi
     assert aiperf["rankperf"]["server_metrics"]["overhead_ms"] == pytest.approx(
         aiperf["request_latency"]["avg"] - duration["avg"])
+    # `rankperf report` rebuilds the same rows from the stored scrapes
+    rebuilt = tmp_path / "rebuilt"
+    report = run([str(BIN / "rankperf"), "report", str(out), "-o", str(rebuilt)], clean_env)
+    assert report.returncode == 0, report.stderr[-2000:]
+    again = json.loads((rebuilt / "profile_export_aiperf.json").read_text())["rankperf"]["server_metrics"]
+    assert again["rows"] == rows
+    assert json.loads((rebuilt / "server_metrics_export.json").read_text())["metrics"] == export["metrics"]
 
 
 def test_no_server_metrics_scrapes_nothing(tmp_path, clean_env):
