@@ -4,7 +4,9 @@ A baseline scrape of each endpoint before any load decides whether it is used: o
 answer Prometheus text (refused, 404, HTML, JSON) gets one warning and is dropped; the run goes on.
 Then every ``interval_s`` (AIPerf's 0.333 s) a greenlet scrapes the live endpoints; when the
 measured phase starts after a warmup it scrapes at once (the phase boundary); ``finish`` takes the
-final scrape after the last answer. Locust's monkey-patching makes urllib cooperative here.
+final scrape after the last answer, then parses the bodies kept (compressed) during the run: parsing
+is the costly part, and done then it stays out of the measured window. Locust's monkey-patching
+makes urllib cooperative here.
 """
 
 from __future__ import annotations
