@@ -46,10 +46,15 @@ class LatencyModel:
 
     def line(self) -> str:
         """'4.1 ms + 1.49 ms per passage, R^2 0.98' (with the token term when it was fitted)."""
-        text = f"{self.intercept_ms:,.3g} ms + {self.per_passage_ms:,.3g} ms per passage"
+        text = f"{self.intercept_ms:,.3g} ms {_signed(self.per_passage_ms)} ms per passage"
         if self.per_pair_token_us is not None:
-            text += f" + {self.per_pair_token_us:,.3g} us per pair token"
+            text += f" {_signed(self.per_pair_token_us)} us per pair token"
         return f"{text}, R^2 {self.r2:.2f}"
+
+
+def _signed(value: float) -> str:
+    """'+ 1.5' or '- 0.2': a term of a sum, read aloud."""
+    return f"{'-' if value < 0 else '+'} {abs(value):,.3g}"
 
 
 def _collinear(column: np.ndarray, others: np.ndarray) -> bool:
