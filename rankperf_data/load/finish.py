@@ -242,7 +242,10 @@ def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | 
     scraper, state.scraper = getattr(state, "scraper", None), None
     result, dataset, api = build_result(environment, coord, state, cancelled)
     if scraper is not None:
-        result.server_metrics = scraper.finish()  # the final scrape: every answer is in
+        try:
+            result.server_metrics = scraper.finish()  # the final scrape: every answer is in
+        except Exception:  # server metrics are an extra: the run's own report is written regardless
+            log.exception("rankperf: server metrics: the final scrape failed; no server metrics for this run")
     probe, state.rtt_probe = getattr(state, "rtt_probe", None), None
     if probe is not None:
         result.info.network_rtt_ms = probe.finish()

@@ -262,8 +262,13 @@ def _start_scraper(environment, settings: LoadSettings, coord: Coordinator) -> N
         urls = urls[1:]
     if not urls:
         return
-    STATE.scraper = ServerScraper(urls, warmup=settings.warmup, formats=settings.server_metrics_formats)
-    STATE.scraper.start()
+    try:
+        STATE.scraper = ServerScraper(urls, warmup=settings.warmup, formats=settings.server_metrics_formats)
+        STATE.scraper.start()
+    except Exception:  # server metrics are an extra: they never stop a run
+        log.exception("rankperf: server metrics: could not start scraping; the run goes on without it")
+        STATE.scraper = None
+        return
     coord.on_measured_start = STATE.scraper.profiling_started
 
 
@@ -275,7 +280,11 @@ def _start_rtt_probe(environment, settings: LoadSettings) -> None:
         STATE.rtt_probe.finish()
     STATE.rtt_probe = None
     if settings.rtt_automatic and environment.host:
-        STATE.rtt_probe = RttProbe(environment.host, settings.rtt_interval_s)
+        try:
+            STATE.rtt_probe = RttProbe(environment.host, settings.rtt_interval_s)
+        except ValueError as exc:  # an invalid port: the users report the URL themselves
+            log.warning("rankperf: network latency: cannot probe the target (%s)", type(exc).__name__)
+            return
         STATE.rtt_probe.start()
 
 

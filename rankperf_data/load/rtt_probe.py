@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 import gevent
 from gevent.event import Event
 
+from rankperf_data.report.artifacts import redact_text
+
 log = logging.getLogger("rankperf")
 
 PROBE_TIMEOUT_S = 5.0
@@ -35,7 +37,7 @@ class RttProbe:
     """Handshake round trips to one host:port, sampled during a run."""
 
     def __init__(self, url: str, interval_s: float = 1.0, timeout_s: float = PROBE_TIMEOUT_S) -> None:
-        self.url = url
+        self.url = redact_text(url)  # written to the probe samples: never a password
         self.host, self.port = target(url)
         self.interval_s = interval_s
         self.timeout_s = timeout_s

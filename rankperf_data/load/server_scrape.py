@@ -11,6 +11,7 @@ makes urllib cooperative here.
 
 from __future__ import annotations
 
+import http.client
 import logging
 import time
 import urllib.error
@@ -20,6 +21,7 @@ import zlib
 import gevent
 from gevent.event import Event
 
+from rankperf_data.report.artifacts import redact_text
 from rankperf_data.report.promtext import NotPrometheus, parse_exposition
 from rankperf_data.report.server_metrics import ServerScrapes
 
@@ -46,6 +48,11 @@ def fetch(url: str, timeout: float = SCRAPE_TIMEOUT_S) -> str:
     return body.decode("utf-8", errors="replace")
 
 
+def shown(url: str) -> str:
+    """The URL as written to artifacts and logs: a password in it redacted."""
+    return redact_text(url)
+
+
 def _reason(exc: Exception) -> str:
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code}"
@@ -53,7 +60,7 @@ def _reason(exc: Exception) -> str:
         return str(exc.reason)
     if isinstance(exc, NotPrometheus):
         return f"not Prometheus text: {exc}"
-    return f"{type(exc).__name__}: {exc}"
+    return redact_text(f"{type(exc).__name__}: {exc}")
 
 
 class ServerScraper:
@@ -61,7 +68,8 @@ class ServerScraper:
 
     def __init__(self, urls: list[str], *, interval_s: float = DEFAULT_INTERVAL_S, warmup: int = 0,
                  formats: list[str] | None = None, timeout_s: float = SCRAPE_TIMEOUT_S) -> None:
-        self.data = ServerScrapes(configured=list(urls), interval_s=interval_s,
+        self._urls = list(urls)
+        self.data = ServerScrapes(configured=[shown(u) for u in urls], interval_s=interval_s,
                                   formats=list(formats or ["json", "csv"]))
         self._timeout = timeout_s
         self._warmup = warmup
@@ -79,9 +87,9 @@ class ServerScraper:
         try:
             text = fetch(url, self._timeout)
             families = parse_exposition(text) if parse else None
-        except (OSError, NotPrometheus, UnicodeError) as exc:
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # not Prometheus, a bad URL or port, ...
             return exc
-        scrape = {"endpoint_url": url, "timestamp_ns": time.time_ns(), "kind": kind}
+        scrape = {"endpoint_url": shown(url), "timestamp_ns": time.time_ns(), "kind": kind}
         if families is not None:
             self.data.scrapes.append({**scrape, "families": families})
         else:
@@ -103,21 +111,21 @@ class ServerScraper:
     def _warn_once(self, url: str, exc: Exception) -> None:
         if url not in self._failed_once:
             self._failed_once.add(url)
-            message = f"server metrics: a scrape of {url} failed during the run ({_reason(exc)})"
+            message = f"server metrics: a scrape of {shown(url)} failed during the run ({_reason(exc)})"
             self.data.warnings.append(message)
             log.warning("rankperf: %s", message)
 
     def start(self) -> None:
         """Baseline scrape of every endpoint (before any load), then the periodic greenlet."""
-        for url in self.data.configured:
+        for url in self._urls:
             exc = self._scrape(url, "baseline", parse=True)
             if exc is None:
                 self._live.append(url)
                 continue
-            message = f"server metrics: {url} not used ({_reason(exc)}); the run goes on without it"
+            message = f"server metrics: {shown(url)} not used ({_reason(exc)}); the run goes on without it"
             self.data.warnings.append(message)
             log.warning("rankperf: %s", message)
-        self.data.successful = list(self._live)
+        self.data.successful = [shown(u) for u in self._live]
         if self._live:
             self._loop = gevent.spawn(self._run)
 

@@ -107,3 +107,12 @@ def test_unreachable_endpoint_is_one_warning(free_port):
     scraper = ServerScraper([f"http://127.0.0.1:{free_port}/metrics"], interval_s=0.02, timeout_s=2)
     data = ServerScrapes.from_dict(_scrape_until(scraper, type("H", (), {"served": 0}), 0))
     assert data.successful == [] and data.scrapes == [] and len(data.warnings) == 1
+
+
+def test_a_password_in_the_url_never_reaches_the_data(exposition):
+    url, handler = exposition
+    secret_url = url.replace("http://", "http://user:hunter2@") + "/missing"
+    scraper = ServerScraper([secret_url, "http://user:hunter2@127.0.0.1:notaport/metrics"], interval_s=0.02)
+    data = _scrape_until(scraper, handler, 0)
+    assert len(data["warnings"]) == 2
+    assert "hunter2" not in repr(data)
