@@ -156,3 +156,21 @@ def test_network_latency_mean_is_subtracted_without_probing(tei_server, tmp_path
     data = json.loads((out / "profile_export_aiperf.json").read_text())
     assert data["network_rtt"]["avg"] == 3.0 and not (out / "profile_export_network_latency.jsonl").exists()
     assert data["network_adjusted_request_latency"]["avg"] == pytest.approx(data["request_latency"]["avg"] - 3.0)
+
+
+@pytest.mark.parametrize("argv, urls, formats", [
+    (["--server-metrics", "a:1", "b:2", "--server-metrics", "c:3"], ["a:1", "b:2", "c:3"], "json,csv"),
+    (["--server-metrics"], None, "json,csv"),  # AIPerf: a bare flag adds no endpoint
+    (["--server-metrics-formats", "json", "csv"], None, "json,csv"),
+    (["--server-metrics-formats", "csv"], None, "csv"),
+])
+def test_profile_takes_aiperfs_list_forms(argv, urls, formats):
+    import argparse
+
+    from rankperf_data import profile
+
+    parser = argparse.ArgumentParser()
+    profile.add_profile_parser_arguments(parser)
+    args = parser.parse_args(argv)
+    profile._flatten_aiperf_lists(args)
+    assert (args.server_metrics, args.server_metrics_formats) == (urls, formats)
