@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from rankperf_data.report.latency_model import LatencyModel
 from rankperf_data.report.metrics import Metric, Summary
 
 TITLE = "rankperf | Ranking Metrics"
@@ -120,7 +121,7 @@ def inputs_text(summary: Summary) -> str:
     return text
 
 
-def model_line(model) -> str:
+def model_line(model: LatencyModel) -> str:
     """'latency model: 4.1 ms + 1.49 ms per passage, R^2 0.98 (n 200; per passage 95% CI 1.41..1.57 ms)'."""
     text = f"latency model: {model.line()} (n {model.n:,}"
     ci = model.ci95.get("per_passage_ms")

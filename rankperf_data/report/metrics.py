@@ -6,6 +6,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +16,10 @@ from rankperf_data.report import stats
 from rankperf_data.report.goodput import GOODPUT_TAGS, good_mask, parse_goodput  # noqa: F401 (re-exported)
 from rankperf_data.report.run import RunInfo, RunResult
 from rankperf_data.report.stats import RecordStats
+
+if TYPE_CHECKING:  # only for hints: these modules import this one
+    from rankperf_data.report.server_metrics import Window
+    from rankperf_data.report.server_rows import ServerRows
 
 # Definitions (profiling-phase records only; "successes" = error_kind OK):
 # - every rate divides by ONE window, RunResult.end_ns - start_ns (first send to last response),
@@ -504,7 +509,7 @@ def _server_side(result: RunResult, metrics: dict[str, Metric]) -> tuple[object 
     return rows, server_note(rows, window), list(data.warnings)
 
 
-def server_note(rows, window) -> str | None:
+def server_note(rows: ServerRows | None, window: Window | None) -> str | None:
     """Says where the server rows come from and how precise their percentiles are."""
     if rows is None or window is None:
         return None
