@@ -1,4 +1,4 @@
-"""`rankperf profile` scrapes the reference server's TEI-named /metrics: rows, exports, warmup apart, switches."""
+"""`rankperf profile` end to end: server metrics (TEI-named /metrics), per-passage goodput, timeslices, network RTT."""
 
 from __future__ import annotations
 
