@@ -123,6 +123,18 @@ def _adapt_shared_options(parser: argparse.ArgumentParser) -> None:
             action.help = REQUEST_COUNT_HELP
         elif action.dest in UNSUPPORTED_AIPERF_VALUES:
             action.type = _refusing_unsupported(action.dest, action.type)
+        elif action.dest == "server_metrics":
+            action.nargs = "*"  # AIPerf's `--server-metrics [URL ...]`: a bare flag adds nothing
+        elif action.dest == "server_metrics_formats":
+            action.nargs = "+"  # AIPerf's `--server-metrics-formats json csv`
+
+
+def _flatten_aiperf_lists(args: argparse.Namespace) -> None:
+    """AIPerf's list forms (see _adapt_shared_options) back to the shared options' values."""
+    if args.server_metrics:
+        args.server_metrics = [url for group in args.server_metrics for url in group] or None
+    if isinstance(args.server_metrics_formats, list):
+        args.server_metrics_formats = ",".join(args.server_metrics_formats)
 
 
 def resolve_request_count(args: argparse.Namespace) -> int:
@@ -353,6 +365,7 @@ def run_profile(args: argparse.Namespace) -> int:
     quiet = getattr(args, "campaign_quiet", False)  # one point of a campaign: the campaign reports
     count_defaulted = args.request_count is None
     args.request_count = resolve_request_count(args)
+    _flatten_aiperf_lists(args)
     values = _values(args)
     artifact_dir = _artifact_dir(args).resolve()
     try:

@@ -58,6 +58,8 @@ class _State:
         self.sigint_installed = False
         self.worker_quitting_added = False
         self.interrupted = False  # SIGINT seen (or shutting down): a second one is ignored
+        self.scraper = None  # server_scrape.ServerScraper of the current run (master role), or None
+        self.rtt_probe = None  # rtt_probe.RttProbe with --network-latency-automatic (master role), or None
 
 
 STATE = _State()
@@ -267,6 +269,8 @@ def _start_coordinator(environment) -> None:
                         anchor_delay_s=ANCHOR_DELAY_S if isinstance(runner, MasterRunner) else 0.0)
     for node, index in nodes.items():
         coord.expect(node, index)
+    _start_scraper(environment, settings, coord)
+    _start_rtt_probe(environment, settings)
     STATE.start_error = ""
     STATE.coordinator = coord
     STATE.config = None
@@ -291,6 +295,45 @@ def _references(environment, settings: LoadSettings, dataset):
     api = finish._api_for(environment)
     return references.collect(environment.host, finish._endpoint_path(api, settings), api, settings, dataset,
                               environment)
+
+def _start_scraper(environment, settings: LoadSettings, coord: Coordinator) -> None:
+    """Server metrics for this run: baseline now (before any load), periodic, final at the end."""
+    from rankperf_data.load.server_scrape import ServerScraper, metrics_url
+
+    if STATE.scraper is not None:
+        STATE.scraper.stop()
+    STATE.scraper = None
+    if settings.server_metrics_off:
+        return
+    urls = list(dict.fromkeys([metrics_url(environment.host or ""), *settings.server_metrics]))
+    if not environment.host:
+        urls = urls[1:]
+    if not urls:
+        return
+    try:
+        STATE.scraper = ServerScraper(urls, warmup=settings.warmup, formats=settings.server_metrics_formats)
+        STATE.scraper.start()
+    except Exception:  # server metrics are an extra: they never stop a run
+        log.exception("rankperf: server metrics: could not start scraping; the run goes on without it")
+        STATE.scraper = None
+        return
+    coord.on_measured_start = STATE.scraper.profiling_started
+
+
+def _start_rtt_probe(environment, settings: LoadSettings) -> None:
+    """--network-latency-automatic: probe the target's handshake RTT during the run."""
+    from rankperf_data.load.rtt_probe import RttProbe
+
+    if STATE.rtt_probe is not None:
+        STATE.rtt_probe.finish()
+    STATE.rtt_probe = None
+    if settings.rtt_automatic and environment.host:
+        try:
+            STATE.rtt_probe = RttProbe(environment.host, settings.rtt_interval_s)
+        except ValueError as exc:  # an invalid port: the users report the URL themselves
+            log.warning("rankperf: network latency: cannot probe the target (%s)", type(exc).__name__)
+            return
+        STATE.rtt_probe.start()
 
 
 def _start_process(environment) -> None:

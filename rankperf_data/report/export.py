@@ -18,6 +18,7 @@ from rankperf_data.apis import BY_ENDPOINT_TYPE
 from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.dataset.tokenizer import WORD_ESTIMATE
 from rankperf_data.load.records import FIELD_NAMES, PHASE_NAMES, RECORD_FIELDS
+from rankperf_data.report.goodput import fixed_slos
 from rankperf_data.report.metrics import DEFINITIONS, RATE_WINDOWS, Metric, Summary, error_type
 from rankperf_data.report.run import RunInfo
 
@@ -113,8 +114,8 @@ def input_config(summary: Summary, artifact_dir: Path | None) -> dict:
         "phases": phases,
         "artifacts": {"dir": str(artifact_dir.resolve()) if artifact_dir else info.artifact_dir},
     }
-    if info.goodput:
-        config["slos"] = dict(info.goodput)
+    if fixed_slos(info.goodput):
+        config["slos"] = fixed_slos(info.goodput)  # per-passage bounds are rankperf's: under "rankperf"
     config["tokenizer"] = {"name": info.tokenizer}
     return config
 
@@ -181,6 +182,13 @@ def to_aiperf_json(summary: Summary, benchmark_id: str, artifact_dir: Path | Non
     out["rankperf"] = rankperf_section(summary)
     if summary.quality is not None:
         out["rankperf"]["quality"] = summary.quality.to_dict()
+    model = summary.latency_model
+    out["rankperf"]["latency_model"] = model.to_dict() if model is not None else None
+    out["rankperf"]["latency_by_passages"] = list(summary.latency_table)
+    if summary.info is not None and summary.info.goodput:
+        out["rankperf"]["goodput_slos"] = dict(summary.info.goodput)
+    if summary.server is not None:
+        out["rankperf"]["server_metrics"] = {**summary.server.to_dict(), "note": summary.server_note}
     return out
 
 

@@ -82,4 +82,19 @@ def load_run(artifact_dir: str | Path) -> RunResult:
         was_cancelled=bool(meta.get("was_cancelled", False)),
         partial=partial,
         notes=notes,
+        server_metrics=_server_metrics(root),
     )
+
+
+def _server_metrics(root: Path) -> dict | None:
+    """The raw /metrics scrapes stored with the run, if it scraped any."""
+    from rankperf_data.report.server_metrics import SCRAPES_FILE
+
+    path = root / SCRAPES_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None

@@ -24,7 +24,7 @@ class RunInfo:
     random_seed: int | None = None
     tokenizer: str | None = None  # what counted tokens ("word-level estimate" for the fallback)
     dataset: dict = field(default_factory=dict)  # type, entries, path/options, realised distribution
-    goodput: dict[str, float] = field(default_factory=dict)  # metric tag -> threshold (ms)
+    goodput: dict[str, float | str] = field(default_factory=dict)  # metric tag -> ms, or 'A+B*passages' (ms)
     cli_command: str = ""
     options: dict = field(default_factory=dict)  # every rankperf option, redacted
     artifact_dir: str = ""
@@ -33,6 +33,7 @@ class RunInfo:
     client_cpu: dict[str, float] = field(default_factory=dict)
     # --check-consistency: reference requests sent alone before the run {"sent": n, "failed": m}
     quality_references: dict = field(default_factory=dict)
+    network_rtt_ms: float | None = None  # mean TCP handshake RTT (measured or given); None: no correction
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -55,3 +56,4 @@ class RunResult:
     was_cancelled: bool = False
     partial: bool = False  # records may be missing (dead worker); notes say which
     notes: list[str] = field(default_factory=list)
+    server_metrics: dict | None = None  # report.server_metrics.ServerScrapes.to_dict(); None: not scraped

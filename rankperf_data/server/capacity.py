@@ -59,7 +59,8 @@ class Engine:
     def __init__(self, loop: asyncio.AbstractEventLoop, *, batch_overhead_ms: float = DEFAULT_BATCH_OVERHEAD_MS,
                  per_token_us: float = DEFAULT_PER_TOKEN_US, max_batch_tokens: int = 16384,
                  fixed_latency_ms: float | None = None, max_concurrent: int = 512,
-                 on_batch: Callable[[int, int], None] | None = None) -> None:
+                 on_batch: Callable[[int, int], None] | None = None,
+                 on_pair: Callable[[float, float], None] | None = None) -> None:
         self._loop = loop
         self._a = batch_overhead_ms / 1e3
         self._b = per_token_us / 1e6
@@ -67,6 +68,7 @@ class Engine:
         self._fixed = None if fixed_latency_ms is None else fixed_latency_ms / 1e3
         self._max_concurrent = max_concurrent  # 0 = unlimited
         self._on_batch = on_batch
+        self._on_pair = on_pair  # batched mode: each computed pair's own (queue, inference) seconds
         self.mode = engine_mode(batch_overhead_ms, per_token_us, fixed_latency_ms)
         self.immediate = self.mode == "immediate"
         self.in_flight = 0  # pairs holding a permit
@@ -186,6 +188,8 @@ class Engine:
                 continue
             ticket.queue_sum += start - ticket.enqueued
             ticket.infer_sum += duration
+            if self._on_pair is not None:
+                self._on_pair(start - ticket.enqueued, duration)
             ticket.remaining -= 1
             if ticket.remaining == 0:
                 done.append(ticket)
