@@ -23,7 +23,7 @@ from rankperf_data import options
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.errors import InputError
 from rankperf_data.dataset.source import build_dataset
-from rankperf_data.load import finish
+from rankperf_data.load import classes, finish
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.process import LoadProcess
 from rankperf_data.load.settings import LoadSettings, option_values
@@ -110,6 +110,7 @@ def _on_init(environment, **_kw) -> None:
         runner.register_message("rankperf_done", _msg(lambda c, n, d: c.on_done(n, d)))
         runner.register_message("rankperf_users", _msg(lambda c, n, d: c.on_users(n, int(d["users"]))))
         runner.register_message("rankperf_need_config", _on_need_config)
+        classes.check_startup(environment)  # several user classes, none chosen: exit 2 before any load
         parsed = environment.parsed_options
         if parsed is not None and environment.web_ui is None:
             try:
@@ -121,6 +122,7 @@ def _on_init(environment, **_kw) -> None:
         from rankperf_data.load import webui
 
         webui.install(environment, STATE)
+        classes.install_picker_guard(environment)
     if is_worker(runner):
         runner.register_message("rankperf_config", _on_config)
         runner.register_message("rankperf_grant", _on_grant)
