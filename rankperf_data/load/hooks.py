@@ -23,7 +23,7 @@ from rankperf_data import options
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.errors import InputError
 from rankperf_data.dataset.source import build_dataset
-from rankperf_data.load import classes, finish
+from rankperf_data.load import classes, finish, ramp
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.process import LoadProcess
 from rankperf_data.load.settings import LoadSettings, option_values
@@ -189,6 +189,7 @@ def _on_test_start(environment, **_kw) -> None:
         STATE.start_before_init = True
         return
     if is_master(runner):
+        ramp.CLOCK.start(time.time_ns())
         _start_coordinator(environment)
     if is_worker(runner):
         _start_process(environment)
@@ -287,6 +288,7 @@ def _build_process(environment) -> None:
 
 @events.spawning_complete.add_listener
 def _on_spawning_complete(user_count, **_kw) -> None:
+    ramp.CLOCK.complete(time.time_ns())  # a no-op where it was not started (workers)
     runner = STATE.environment.runner if STATE.environment else None
     if isinstance(runner, LocalRunner):
         if STATE.process is not None:

@@ -143,6 +143,7 @@ def to_aiperf_json(summary: Summary, benchmark_id: str, artifact_dir: Path | Non
         "workers": summary.info.workers if summary.info else None,
         "client_cpu": dict(summary.info.client_cpu) if summary.info else {},
         "dataset_distribution": summary.distribution.to_dict() if summary.distribution else None,
+        "ramp_up": summary.ramp_up,
     }
     return out
 

@@ -12,6 +12,7 @@ import numpy as np
 from rankperf_data.apis.errors import ErrorKind, error_label
 from rankperf_data.load.records import PHASE_PROFILING, PHASE_WARMUP
 from rankperf_data.report import stats
+from rankperf_data.report.ramp import ramp_up, ramp_up_note
 from rankperf_data.report.run import RunInfo, RunResult
 from rankperf_data.report.stats import RecordStats
 
@@ -158,6 +159,7 @@ class Summary:
     # distinct dataset entries the run used: the pool / file size, else distinct requests sent
     dataset_entries: int | None = None
     late_start_threshold_ms: float | None = None  # open loop only
+    ramp_up: dict | None = None  # report/ramp.py: measured requests sent while users were starting
 
     @property
     def is_complete(self) -> bool:
@@ -470,6 +472,8 @@ def summarize(result: RunResult) -> Summary:
     warnings += [saturated] if saturated else []
     warnings += [f"goodput SLO {tag!r} ignored: supported are {', '.join(GOODPUT_TAGS)}"
                  for tag in unsupported_slos(info.goodput)]
+    ramp = ramp_up(result)
+    ramp_note = ramp_up_note(ramp)
     return Summary(
         metrics=metrics,
         warmup_metrics=warmup,
@@ -480,9 +484,10 @@ def summarize(result: RunResult) -> Summary:
         end_ns=result.end_ns,
         was_cancelled=result.was_cancelled,
         partial=result.partial,
-        notes=_run_notes(result),
+        notes=_run_notes(result) + ([ramp_note] if ramp_note else []),
         warnings=warnings,
         rate_not_achieved=warning is not None,
         dataset_entries=dataset_entries(result),
         late_start_threshold_ms=late_start_threshold_ms(float(info.request_rate)) if is_open_loop(info) else None,
+        ramp_up=ramp,
     )

@@ -31,6 +31,9 @@ class RunInfo:
     workers: int = 1
     # worker index -> CPU busy fraction of its one core from its first send to its last answer
     client_cpu: dict[str, float] = field(default_factory=dict)
+    # the master's ramp-up clock (load/ramp.py): started_ns, done_ns (0: users still starting at the
+    # end), users; empty when not recorded
+    ramp_up: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
