@@ -22,6 +22,7 @@ import orjson
 from rankperf_data import apis
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.source import build_dataset
+from rankperf_data.load import ramp
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.records import PHASE_PROFILING
 from rankperf_data.load.settings import LoadSettings
@@ -118,6 +119,7 @@ def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tup
         workers=len(coord.nodes),
         client_cpu=coord.client_cpu(),
         quality_references=dict(config.get("reference_counts") or {}),
+        ramp_up=ramp.CLOCK.describe(users),
     )
     notes = list(coord.notes)
     if settings.request_count and not cancelled and not coord.partial and len(prof) != settings.request_count:

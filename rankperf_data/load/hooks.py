@@ -23,7 +23,7 @@ from rankperf_data import apis, options
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.errors import InputError
 from rankperf_data.dataset.source import build_dataset
-from rankperf_data.load import finish
+from rankperf_data.load import classes, finish, ramp
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.process import LoadProcess
 from rankperf_data.load.settings import LoadSettings, option_values, require_finite
@@ -129,6 +129,7 @@ def _on_init(environment, **_kw) -> None:
         runner.register_message("rankperf_users", _msg(lambda c, n, d: c.on_users(n, int(d["users"]))))
         runner.register_message("rankperf_need_config", _on_need_config)
         runner.register_message("rankperf_stop_run", _on_stop_run)
+        classes.check_startup(environment)  # several user classes, none chosen: exit 2 before any load
         parsed = environment.parsed_options
         if parsed is not None and environment.web_ui is None:
             try:
@@ -140,6 +141,7 @@ def _on_init(environment, **_kw) -> None:
         from rankperf_data.load import webui
 
         webui.install(environment, STATE)
+        classes.install_picker_guard(environment)
     if is_worker(runner):
         runner.register_message("rankperf_config", _on_config)
         runner.register_message("rankperf_grant", _on_grant)
@@ -222,6 +224,7 @@ def _on_test_start(environment, **_kw) -> None:
         STATE.start_before_init = True
         return
     if is_master(runner):
+        ramp.CLOCK.start(time.time_ns())
         _start_coordinator(environment)
     if is_worker(runner):
         _start_process(environment)
@@ -377,6 +380,7 @@ def _build_process(environment) -> None:
 
 @events.spawning_complete.add_listener
 def _on_spawning_complete(user_count, **_kw) -> None:
+    ramp.CLOCK.complete(time.time_ns())  # a no-op where it was not started (workers)
     runner = STATE.environment.runner if STATE.environment else None
     if isinstance(runner, LocalRunner):
         if STATE.process is not None:

@@ -220,8 +220,10 @@ class RerankUser(FastHttpUser):
                end_epoch, len(request.passages), results, request.query_tokens, request.total_passage_tokens,
                len(body), len(payload), queue_ms, inference_ms, tokenization_ms, compute_tokens, *judged)
         # Warmup requests stay out of every statistic, Locust's own (console, CSV, web UI) too:
-        # only their rankperf records (phase=warmup) keep them.
-        if phase == PHASE_PROFILING:
+        # only their rankperf records (phase=warmup) keep them. A request an interruption already
+        # recorded as cancelled stays out of Locust's counts too (Locust counts no request cut
+        # short), so that both count the same requests.
+        if phase == PHASE_PROFILING and token in process.in_flight:
             self._fire(
                 request_type="POST",
                 name=self.path,

@@ -180,6 +180,7 @@ def to_aiperf_json(summary: Summary, benchmark_id: str, artifact_dir: Path | Non
                                                           and t not in TAIL_FIRST_TAGS]
     out.update({tag: metric_json(metrics[tag]) for tag in rest})
     out["rankperf"] = rankperf_section(summary)
+    out["rankperf"]["ramp_up"] = summary.ramp_up
     if summary.quality is not None:
         out["rankperf"]["quality"] = summary.quality.to_dict()
     model = summary.latency_model

@@ -14,6 +14,7 @@ from rankperf_data.apis.errors import ErrorKind, error_label
 from rankperf_data.load.records import PHASE_PROFILING, PHASE_WARMUP
 from rankperf_data.report import stats
 from rankperf_data.report.goodput import GOODPUT_TAGS, good_mask, parse_goodput  # noqa: F401 (re-exported)
+from rankperf_data.report.ramp import ramp_up, ramp_up_note
 from rankperf_data.report.run import RunInfo, RunResult
 from rankperf_data.report.stats import RecordStats
 
@@ -176,6 +177,7 @@ class Summary:
     latency_model: object | None = None  # report.latency_model.LatencyModel (None: passages did not vary)
     latency_table: list[dict] = field(default_factory=list)  # latency by passage count
     timeslices: list = field(default_factory=list)  # report.timeslices.Timeslice, with --slice-duration
+    ramp_up: dict | None = None  # report/ramp.py: measured requests sent while users were starting
 
     @property
     def is_complete(self) -> bool:
@@ -495,6 +497,8 @@ def summarize(result: RunResult) -> Summary:
     from rankperf_data.report.timeslices import slice_duration, timeslices
 
     slices = timeslices(prof, slice_duration(info), result.end_ns, info)
+    ramp = ramp_up(result)
+    ramp_note = ramp_up_note(ramp)
     return Summary(
         timeslices=slices,
         latency_model=model,
@@ -510,12 +514,13 @@ def summarize(result: RunResult) -> Summary:
         end_ns=result.end_ns,
         was_cancelled=result.was_cancelled,
         partial=result.partial,
-        notes=_run_notes(result),
+        notes=_run_notes(result) + ([ramp_note] if ramp_note else []),
         warnings=warnings,
         rate_not_achieved=warning is not None,
         dataset_entries=dataset_entries(result),
         late_start_threshold_ms=late_start_threshold_ms(float(info.request_rate)) if is_open_loop(info) else None,
         quality=quality,
+        ramp_up=ramp,
     )
 
 

@@ -34,6 +34,9 @@ class RunInfo:
     # --check-consistency: reference requests sent alone before the run {"sent": n, "failed": m}
     quality_references: dict = field(default_factory=dict)
     network_rtt_ms: float | None = None  # mean TCP handshake RTT (measured or given); None: no correction
+    # the master's ramp-up clock (load/ramp.py): started_ns, done_ns (0: users still starting at the
+    # end), users; empty when not recorded
+    ramp_up: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -102,10 +102,7 @@ def test_seed_tei_command(server_20ms, tmp_path, clean_env):
 
 def test_seed_cohere_jsonl_command(server_20ms, tmp_path, clean_env):
     jsonl = tmp_path / "rankings.jsonl"
-    jsonl.write_text((REPO.parent / "shared" / "reference" / "samples" / "rankings.jsonl").read_text()
-                     if (REPO.parent / "shared").exists() else
-                     "".join(f'{{"texts":[{{"name":"query","contents":["What is AI topic {i}?"]}},'
-                             f'{{"name":"passages","contents":["AI passage {i}"]}}]}}\n' for i in range(5)))
+    jsonl.write_text((REPO / "tests" / "fixtures" / "aiperf_samples" / "rankings.jsonl").read_text())
     before = received(server_20ms, "/v2/rerank")
     proc = rankperf("profile", "-m", "BAAI/bge-reranker-v2-m3", "--endpoint-type", "cohere_rankings",
                     "--url", server_20ms.url, "--input-file", "./rankings.jsonl", "--custom-dataset-type",

@@ -334,7 +334,9 @@ def test_form_offers_every_option_and_embeds_no_secret(server, env, tmp_path):
             assert secret not in page.text
         targs = template_args(page.text)
         assert targs["show_userclass_picker"] is True
-        assert targs["available_user_classes"] == ["CohereRerankUser", "NimRankingUser", "TeiRerankUser"]
+        # the picker lists every class (rows from `users`) and starts with one ticked (test_one_class.py)
+        assert sorted(targs["users"]) == ["CohereRerankUser", "NimRankingUser", "TeiRerankUser"]
+        assert targs["available_user_classes"] == ["TeiRerankUser"]
         extra = targs["extra_options"]
         expected = {o.dest for o in options.OPTIONS if o.locust and o.web_ui and not o.secret}
         # --header holds a credential here, so the page leaves it out (the configured value is used)

@@ -66,7 +66,7 @@ def make_result(records: np.ndarray, messages: Sequence[str] = (), **info_overri
                      start_ns=start, end_ns=end)
 
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "aiperf_samples"  # AIPerf 0.13.0 artifacts
 
 # Locust 2.47 --csv layout (locust-notes §1.3): a stats row and a failures file.
 HEADER = ("Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,"
