@@ -453,8 +453,8 @@ def _table_for_this_output(artifact_dir: Path, console_txt: Path) -> str:
     if not sys.stdout.isatty():
         return console_txt.read_text()
     from rankperf_data.report.console import render_console
-    from rankperf_data.report.load import load_run
     from rankperf_data.report.metrics import summarize
+    from rankperf_data.results.disk import load_run
 
     try:
         return render_console(summarize(load_run(artifact_dir)), width=shutil.get_terminal_size().columns)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.dataset.request import RankingRequest
+from rankperf_data.results.outcomes import ErrorKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rankperf_data.apis._validate import check_rankings, finish_body, parse_success
 from rankperf_data.apis.base import Verdict
-from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.dataset.request import RankingRequest
+from rankperf_data.results.outcomes import ErrorKind
 
 endpoint_type = "cohere_rankings"
 default_path = "/v2/rerank"

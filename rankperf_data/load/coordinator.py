@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from rankperf_data.load.quota import Grant, QuotaLedger
-from rankperf_data.load.records import PHASE_PROFILING, RecordStore
+from rankperf_data.results.records import PHASE_PROFILING, RecordStore
 
 log = logging.getLogger("rankperf")
 

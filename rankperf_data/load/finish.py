@@ -24,12 +24,13 @@ from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.source import build_dataset
 from rankperf_data.load import ramp
 from rankperf_data.load.coordinator import Coordinator
-from rankperf_data.load.records import PHASE_PROFILING
 from rankperf_data.load.settings import LoadSettings
-from rankperf_data.report.artifacts import collect_secrets, default_artifact_dir, scrub_bytes, write_artifacts
+from rankperf_data.redact import collect_secrets, scrub_bytes
+from rankperf_data.report.artifacts import default_artifact_dir, write_artifacts
 from rankperf_data.report.console import render_console
 from rankperf_data.report.metrics import summarize
-from rankperf_data.report.run import RunInfo, RunResult
+from rankperf_data.results.records import PHASE_PROFILING
+from rankperf_data.results.run import RunInfo, RunResult
 
 log = logging.getLogger("rankperf")
 

@@ -20,6 +20,7 @@ from locust import events
 from locust.runners import STATE_MISSING, LocalRunner, MasterRunner, WorkerRunner
 
 from rankperf_data import apis, options
+from rankperf_data.dataset import notices
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.errors import InputError
 from rankperf_data.dataset.source import build_dataset
@@ -122,6 +123,7 @@ def _on_init(environment, **_kw) -> None:
     runner = environment.runner
     if runner is None:
         return
+    notices.set_worker_process(isinstance(runner, WorkerRunner))
     if is_master(runner):
         runner.register_message("rankperf_quota", _msg(lambda c, n, d: c.on_quota(n, d)))
         runner.register_message("rankperf_records", _msg(lambda c, n, d: c.on_records(n, d)))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rankperf_data.apis.base import Verdict
 from rankperf_data.dataset.request import RankingRequest
-from rankperf_data.load.records import NOT_JUDGED
 from rankperf_data.report.consistency import compare
 from rankperf_data.report.quality import judge
+from rankperf_data.results.records import NOT_JUDGED
 
 _NAN = float("nan")
 

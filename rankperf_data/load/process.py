@@ -17,13 +17,13 @@ from gevent.event import Event
 from gevent.queue import Queue
 
 from rankperf_data import apis
-from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.source import build_dataset
 from rankperf_data.load import pacing
 from rankperf_data.load.quota import MAX_CHUNK, Grant, RangeQueue
-from rankperf_data.load.records import NOT_JUDGED, PHASE_WARMUP, RecordBatch
 from rankperf_data.load.settings import LoadSettings
+from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.records import NOT_JUDGED, PHASE_WARMUP, RecordBatch
 
 log = logging.getLogger("rankperf")
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from rankperf_data import apis
 from rankperf_data.dataset.errors import InputError
-from rankperf_data.report.artifacts import redact_text
+from rankperf_data.redact import redact_text
 
 # Every route an API module posts to by default: a base URL ending in one is a full URL by mistake.
 API_PATHS = tuple(sorted({p for m in apis.BY_ENDPOINT_TYPE.values()

@@ -18,13 +18,13 @@ from locust.runners import STATE_CLEANUP, STATE_STOPPED, STATE_STOPPING
 from locust.user.task import LOCUST_STATE_RUNNING, LOCUST_STATE_STOPPING
 
 from rankperf_data import apis, options
-from rankperf_data.apis.errors import ErrorKind, error_label
 from rankperf_data.load import hooks
 from rankperf_data.load.failures import classify, read_body, server_speaks_no_tls
 from rankperf_data.load.judging import judged_fields
 from rankperf_data.load.process import epoch_ns
-from rankperf_data.load.records import NOT_JUDGED, PHASE_PROFILING
-from rankperf_data.report.artifacts import redact_text
+from rankperf_data.redact import redact_text
+from rankperf_data.results.outcomes import ErrorKind, error_label
+from rankperf_data.results.records import NOT_JUDGED, PHASE_PROFILING
 
 _NAN = float("nan")
 _TIMING_HEADERS = ("x-queue-time", "x-inference-time", "x-tokenization-time")

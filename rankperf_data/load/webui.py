@@ -22,7 +22,7 @@ import logging
 import time
 from pathlib import Path
 
-from rankperf_data.report.artifacts import collect_secrets, redact_text, redact_value
+from rankperf_data.redact import collect_secrets, redact_text, redact_value
 
 log = logging.getLogger("rankperf")
 

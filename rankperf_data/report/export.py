@@ -15,12 +15,12 @@ from numpy.dtypes import StringDType
 
 from rankperf_data import __version__
 from rankperf_data.apis import BY_ENDPOINT_TYPE
-from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.dataset.tokenizer import WORD_ESTIMATE
-from rankperf_data.load.records import FIELD_NAMES, PHASE_NAMES, RECORD_FIELDS
 from rankperf_data.report.goodput import fixed_slos
 from rankperf_data.report.metrics import DEFINITIONS, RATE_WINDOWS, Metric, Summary, error_type
-from rankperf_data.report.run import RunInfo
+from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.records import FIELD_NAMES, PHASE_NAMES, RECORD_FIELDS
+from rankperf_data.results.run import RunInfo
 
 SCHEMA_VERSION = "1.4"
 # The AIPerf release whose profile_export_aiperf.json this file follows (its JsonExportData model

@@ -21,7 +21,7 @@ from e2e_support import (
     wait_master_and_workers,
 )
 
-from rankperf_data.load.records import PHASE_PROFILING, PHASE_WARMUP
+from rankperf_data.results.records import PHASE_PROFILING, PHASE_WARMUP
 
 COUNT = 1001
 

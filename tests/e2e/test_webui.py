@@ -22,13 +22,13 @@ import requests
 from e2e_support import BIN, LOCUSTFILE, REPO, private_master, received
 
 from rankperf_data import options
-from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.load import webauth, webui
-from rankperf_data.load.records import PHASE_PROFILING
 from rankperf_data.ports import free_port
-from rankperf_data.report.load import read_records
 from rankperf_data.report.metrics import ErrorGroup, Metric, Summary
 from rankperf_data.report.stats import RecordStats
+from rankperf_data.results.disk import read_records
+from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.records import PHASE_PROFILING
 from rankperf_data.server.testing import start_server
 
 LOGIN_CONF = REPO / "configs" / "webui-login.conf"
@@ -258,7 +258,7 @@ class _State:
 def test_rankings_table_is_memoised_guarded_and_frozen_at_the_end(monkeypatch, caplog):
     from rankperf_data.load import finish
     from rankperf_data.report import metrics
-    from rankperf_data.report.run import RunInfo
+    from rankperf_data.results.run import RunInfo
 
     calls = []
     fail = {"on": False}

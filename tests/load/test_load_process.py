@@ -7,9 +7,9 @@ import time
 import gevent
 import numpy as np
 
-from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.load.process import LoadProcess, epoch_ns
 from rankperf_data.load.quota import Grant
+from rankperf_data.results.outcomes import ErrorKind
 
 
 def test_done_reports_the_indices_and_the_cpu_it_used_while_sending():

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from rankperf_data.load.quota import MAX_CHUNK, Grant, QuotaLedger, RangeQueue
-from rankperf_data.load.records import PHASE_PROFILING, PHASE_WARMUP
+from rankperf_data.results.records import PHASE_PROFILING, PHASE_WARMUP
 
 
 def drain(ledger, nodes, completed_warmup=True):

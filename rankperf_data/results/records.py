@@ -15,7 +15,7 @@ RECORD_FIELDS: list[tuple[str, str]] = [
     ("phase", "u1"),  # 0 = profiling, 1 = warmup
     ("worker", "i2"),  # worker index (0 for a local run)
     ("status", "i2"),  # HTTP status, 0 when no response (timeout, connection error)
-    ("error_kind", "u1"),  # rankperf_data.apis.errors.ErrorKind
+    ("error_kind", "u1"),  # rankperf_data.results.outcomes.ErrorKind
     ("error_msg", "i4"),  # index into the run's message table, -1 for none
     ("intended_ns", "i8"),  # open loop: scheduled send time; closed loop: == start_ns
     ("start_ns", "i8"),  # actual send time

@@ -51,7 +51,7 @@ class RunInfo:
 class RunResult:
     """Every record of a run (warmup included, flagged by ``phase``) and its outcome."""
 
-    records: np.ndarray  # rankperf_data.load.records.RECORD_DTYPE
+    records: np.ndarray  # rankperf_data.results.records.RECORD_DTYPE
     messages: list[str]  # error message table; records' error_msg index into it
     info: RunInfo
     start_ns: int  # profiling phase: first send (epoch ns)

@@ -5,7 +5,7 @@ import math
 import msgpack
 import numpy as np
 
-from rankperf_data.load.records import FIELD_NAMES, RECORD_DTYPE, RecordBatch, RecordStore
+from rankperf_data.results.records import FIELD_NAMES, RECORD_DTYPE, RecordBatch, RecordStore
 
 
 def row(i, msg=0, kind=0):

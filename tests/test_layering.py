@@ -1,0 +1,98 @@
+"""The package's layering: which room may import which, checked on every module's imports (ast)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "rankperf_data"
+
+# room -> rooms it must never import (a room is a subpackage or a top-level module of rankperf_data)
+FORBIDDEN = {
+    "report": {"load", "server", "profile", "cli"},
+    "dataset": {"apis", "load", "report", "server"},
+    "apis": {"load", "report", "server"},
+    "server": {"load", "report"},
+    "results": {"load", "report", "server", "dataset", "profile", "cli"},
+}
+
+
+def room_of(module: str) -> str | None:
+    """'rankperf_data.load.users' -> 'load'; None for modules outside the package."""
+    parts = module.split(".")
+    if parts[0] != "rankperf_data" or len(parts) < 2:
+        return None
+    return parts[1]
+
+
+def module_name(path: Path, root: Path = PACKAGE.parent) -> str:
+    rel = path.relative_to(root).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imported_modules(path: Path, root: Path = PACKAGE.parent) -> list[tuple[int, str]]:
+    """Every module a file imports, at any depth (function-level imports too), made absolute."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    name = module_name(path, root)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            found.append((node.lineno, base))
+            # `from rankperf_data import load` imports the room itself
+            if base == "rankperf_data":
+                found += [(node.lineno, f"rankperf_data.{alias.name}") for alias in node.names]
+    return found
+
+
+def uses_sys_modules(path: Path) -> list[int]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr == "modules"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "sys"
+    ]
+
+
+def layering_violations(package: Path = PACKAGE) -> list[str]:
+    problems: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        room = room_of(module_name(path, package.parent))
+        banned = FORBIDDEN.get(room or "", set())
+        for line, target in imported_modules(path, package.parent):
+            if room_of(target) in banned:
+                problems.append(f"{path.relative_to(package.parent)}:{line}: {room}/ imports {target}")
+        problems += [f"{path.relative_to(package.parent)}:{line}: uses sys.modules" for line in uses_sys_modules(path)]
+    return problems
+
+
+def test_no_import_crosses_the_layering() -> None:
+    assert layering_violations() == []
+
+
+def test_the_checker_sees_a_function_level_import(tmp_path: Path) -> None:
+    report = tmp_path / "rankperf_data" / "report"
+    report.mkdir(parents=True)
+    (report / "bad.py").write_text("def f():\n    from ..load import records\n    return records\n")
+    assert imported_modules(report / "bad.py", tmp_path) == [(2, "rankperf_data.load")]
+    assert layering_violations(tmp_path / "rankperf_data") == [
+        "rankperf_data/report/bad.py:2: report/ imports rankperf_data.load"]
+
+
+def test_the_checker_sees_sys_modules(tmp_path: Path) -> None:
+    dataset = tmp_path / "rankperf_data" / "dataset"
+    dataset.mkdir(parents=True)
+    (dataset / "sneaky.py").write_text("import sys\n\nSTATE = sys.modules['rankperf_data.load.hooks'].STATE\n")
+    assert layering_violations(tmp_path / "rankperf_data") == ["rankperf_data/dataset/sneaky.py:3: uses sys.modules"]
