@@ -23,7 +23,7 @@ from rankperf_data.load import pacing
 from rankperf_data.load.quota import MAX_CHUNK, Grant, RangeQueue
 from rankperf_data.load.settings import LoadSettings
 from rankperf_data.results.outcomes import ErrorKind
-from rankperf_data.results.records import NOT_JUDGED, PHASE_WARMUP, RecordBatch
+from rankperf_data.results.records import PHASE_WARMUP, Record, RecordBatch, new_record
 
 log = logging.getLogger("rankperf")
 
@@ -202,18 +202,18 @@ class LoadProcess:
         self.in_flight[self._token] = (index, phase, intended_ns, start_ns, sizes)
         return self._token
 
-    def finish(self, token: int, row: tuple, message: str) -> None:
-        """Store one finished request (row in RECORD_FIELDS order, error_msg -1 as a placeholder)."""
+    def finish(self, token: int, row: Record, message: str) -> None:
+        """Store one finished request (its error_msg is set here, from ``message``)."""
         if self.in_flight.pop(token, None) is None:
             return  # already recorded as cancelled by an interruption
 
         if message:
-            row = row[:5] + (self.batch.messages.intern(message),) + row[6:]
+            row = row._replace(error_msg=self.batch.messages.intern(message))
         self.batch.rows.append(row)
         self.completed += 1
-        if row[4] == ErrorKind.OK:
+        if row.error_kind == ErrorKind.OK:
             self.succeeded += 1
-        if row[1] == PHASE_WARMUP:
+        if row.phase == PHASE_WARMUP:
             self._warmup_unreported += 1
         if len(self.batch) >= FLUSH_ROWS:
             self.flush()
@@ -235,9 +235,10 @@ class LoadProcess:
         if entry is None:
             return
         index, phase, intended, start, (passages, qtok, ptok, nbytes) = entry
-        row = (index, phase, self.worker_index, 0, int(ErrorKind.CANCELLED), -1, intended, start,
-               epoch_ns(time.perf_counter_ns()), passages, -1, qtok, ptok, nbytes, 0,
-               float("nan"), float("nan"), float("nan"), -1, *NOT_JUDGED)
+        row = new_record(index=index, phase=phase, worker=self.worker_index, status=0,
+                         error_kind=int(ErrorKind.CANCELLED), intended_ns=intended, start_ns=start,
+                         end_ns=epoch_ns(time.perf_counter_ns()), passages=passages, results=-1, query_tokens=qtok,
+                         passage_tokens=ptok, request_bytes=nbytes, response_bytes=0)
         self.finish(token, row, reason)
 
     def cancel_in_flight(self, reason: str) -> int:

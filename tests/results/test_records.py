@@ -5,12 +5,22 @@ import math
 import msgpack
 import numpy as np
 
-from rankperf_data.results.records import FIELD_NAMES, RECORD_DTYPE, RecordBatch, RecordStore
+from rankperf_data.results.records import (
+    FIELD_NAMES,
+    RECORD_DTYPE,
+    Judged,
+    RecordBatch,
+    RecordStore,
+    ServerTiming,
+    new_record,
+)
 
 
-def row(i, msg=0, kind=0):
-    return (i, 0, 1, 200, kind, msg, 10 + i, 11 + i, 20 + i, 3, 3, 8, 24, 100, 50, 0.5, 1.5, math.nan, 40,
-            0.5, 1.0, 1.0, math.nan, math.nan, 0)
+def row(i, msg=-1, kind=0):
+    return new_record(index=i, phase=0, worker=1, status=200, error_kind=kind, error_msg=msg, intended_ns=10 + i,
+                      start_ns=11 + i, end_ns=20 + i, passages=3, results=3, query_tokens=8, passage_tokens=24,
+                      request_bytes=100, response_bytes=50, server=ServerTiming(0.5, 1.5, math.nan, 40),
+                      judged=Judged(0.5, 1.0, 1.0, math.nan, math.nan, 0))
 
 
 def test_batch_travels_as_msgpack_and_lands_in_the_store_with_messages_remapped():
@@ -40,3 +50,21 @@ def test_empty_batch_has_every_column():
     wire = RecordBatch().take_wire()
     assert set(wire["columns"]) == set(FIELD_NAMES)
     assert RecordStore().extend_columns(wire["columns"]) == 0
+
+
+def test_new_record_puts_every_named_field_in_its_column():
+    store = RecordStore()
+    batch = RecordBatch()
+    batch.rows.append(row(7, kind=5))
+    batch.rows.append(new_record(index=8, phase=1, worker=2, status=0, error_kind=6, intended_ns=1, start_ns=2,
+                                 end_ns=3, passages=4, results=-1, query_tokens=5, passage_tokens=6,
+                                 request_bytes=7, response_bytes=0))
+    store.extend_columns(batch.take_wire()["columns"])
+    first, second = store.array()
+    assert (first["index"], first["error_kind"], first["server_inference_ms"], first["server_compute_tokens"],
+            first["mrr"], first["error_msg"]) == (7, 5, 1.5, 40, 1.0, -1)
+    assert (second["phase"], second["worker"], second["passages"], second["query_tokens"],
+            second["passage_tokens"], second["request_bytes"]) == (1, 2, 4, 5, 6, 7)
+    # the defaults: no server timing, not judged, not compared
+    assert second["server_compute_tokens"] == -1 and second["ref_flags"] == 0
+    assert np.isnan([second["server_queue_ms"], second["ndcg"], second["ref_tau"]]).all()
