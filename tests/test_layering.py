@@ -96,3 +96,29 @@ def test_the_checker_sees_sys_modules(tmp_path: Path) -> None:
     dataset.mkdir(parents=True)
     (dataset / "sneaky.py").write_text("import sys\n\nSTATE = sys.modules['rankperf_data.load.hooks'].STATE\n")
     assert layering_violations(tmp_path / "rankperf_data") == ["rankperf_data/dataset/sneaky.py:3: uses sys.modules"]
+
+
+def message_name_literals(package: Path = PACKAGE) -> list[str]:
+    """Places outside load/messages.py that spell a master/worker message name as a literal."""
+    from rankperf_data.load import messages
+
+    names = {v for k, v in vars(messages).items() if k.isupper() and isinstance(v, str)}
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if path.relative_to(package).as_posix() == "load/messages.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Constant) and node.value in names:
+                found.append(f"{path.relative_to(package.parent)}:{node.lineno}: {node.value!r}")
+    return found
+
+
+def test_message_names_are_declared_once() -> None:
+    assert message_name_literals() == []
+
+
+def test_the_checker_sees_a_message_name_literal(tmp_path: Path) -> None:
+    load = tmp_path / "rankperf_data" / "load"
+    load.mkdir(parents=True)
+    (load / "stray.py").write_text("def f(runner):\n    runner.send_message('rankperf_done', {})\n")
+    assert message_name_literals(tmp_path / "rankperf_data") == ["rankperf_data/load/stray.py:2: 'rankperf_done'"]

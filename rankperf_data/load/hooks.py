@@ -24,7 +24,7 @@ from rankperf_data.dataset import notices
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.errors import InputError
 from rankperf_data.dataset.source import build_dataset
-from rankperf_data.load import classes, finish, ramp
+from rankperf_data.load import classes, finish, messages, ramp
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.process import LoadProcess
 from rankperf_data.load.settings import LoadSettings, option_values, require_finite
@@ -125,12 +125,12 @@ def _on_init(environment, **_kw) -> None:
         return
     notices.set_worker_process(isinstance(runner, WorkerRunner))
     if is_master(runner):
-        runner.register_message("rankperf_quota", _msg(lambda c, n, d: c.on_quota(n, d)))
-        runner.register_message("rankperf_records", _msg(lambda c, n, d: c.on_records(n, d)))
-        runner.register_message("rankperf_done", _msg(lambda c, n, d: c.on_done(n, d)))
-        runner.register_message("rankperf_users", _msg(lambda c, n, d: c.on_users(n, int(d["users"]))))
-        runner.register_message("rankperf_need_config", _on_need_config)
-        runner.register_message("rankperf_stop_run", _on_stop_run)
+        runner.register_message(messages.QUOTA, _msg(lambda c, n, d: c.on_quota(n, d)))
+        runner.register_message(messages.RECORDS, _msg(lambda c, n, d: c.on_records(n, d)))
+        runner.register_message(messages.DONE, _msg(lambda c, n, d: c.on_done(n, d)))
+        runner.register_message(messages.USERS, _msg(lambda c, n, d: c.on_users(n, int(d["users"]))))
+        runner.register_message(messages.NEED_CONFIG, _on_need_config)
+        runner.register_message(messages.STOP_RUN, _on_stop_run)
         classes.check_startup(environment)  # several user classes, none chosen: exit 2 before any load
         parsed = environment.parsed_options
         if parsed is not None and environment.web_ui is None:
@@ -145,11 +145,11 @@ def _on_init(environment, **_kw) -> None:
         webui.install(environment, STATE)
         classes.install_picker_guard(environment)
     if is_worker(runner):
-        runner.register_message("rankperf_config", _on_config)
-        runner.register_message("rankperf_grant", _on_grant)
-        runner.register_message("rankperf_close", _on_close)
-        runner.register_message("rankperf_stop_now", _on_stop_now)
-        runner.register_message("rankperf_adopt", _on_adopt)
+        runner.register_message(messages.CONFIG, _on_config)
+        runner.register_message(messages.GRANT, _on_grant)
+        runner.register_message(messages.CLOSE, _on_close)
+        runner.register_message(messages.STOP_NOW, _on_stop_now)
+        runner.register_message(messages.ADOPT, _on_adopt)
     if isinstance(runner, WorkerRunner) and not STATE.worker_quitting_added:
         # Added after the WorkerRunner's own `quitting` listener, which tells the master "quit";
         # Locust fires `quitting` in reverse order, so this one runs first: the master gets the
@@ -213,7 +213,7 @@ def _on_need_config(environment, msg, **_kw) -> None:
     if coord is None or coord.finished or not isinstance(runner, MasterRunner):
         return
     coord.expect(msg.node_id, runner.get_worker_index(msg.node_id), late=True)
-    runner.send_message("rankperf_config", {**STATE.master_config, "late": True}, client_id=msg.node_id)
+    runner.send_message(messages.CONFIG, {**STATE.master_config, "late": True}, client_id=msg.node_id)
 
 
 # ---- a measurement starts ---------------------------------------------------------------------
@@ -284,7 +284,7 @@ def _start_coordinator(environment) -> None:
     if refs is not None:
         config.update(references=refs.wire, reference_counts=refs.counts())
     STATE.master_config = config
-    send("rankperf_config", config, None)
+    send(messages.CONFIG, config, None)
     if STATE.monitor is not None:
         STATE.monitor.kill(block=False)
     STATE.monitor = gevent.spawn(_monitor, environment, coord)
@@ -349,7 +349,7 @@ def _start_process(environment) -> None:
     STATE.ready.clear()
     if STATE.config is None and isinstance(runner, WorkerRunner):
         # joined after the run started: ask for the configuration, build when it arrives
-        runner.send_message("rankperf_need_config", {})
+        runner.send_message(messages.NEED_CONFIG, {})
         gevent.spawn(_build_when_configured, environment)
         return
     if STATE.config is not None:  # None: the start was refused (bad input), nothing to send
@@ -368,7 +368,7 @@ def _build_process(environment) -> None:
     index = runner.worker_index if isinstance(runner, WorkerRunner) else 0
 
     def send(msg_type: str, data: dict) -> None:
-        if msg_type == "rankperf_done" and isinstance(runner, WorkerRunner):
+        if msg_type == messages.DONE and isinstance(runner, WorkerRunner):
             runner._send_stats()  # Locust's own counters reach the master before we say done
         runner.send_message(msg_type, data)
 
@@ -406,7 +406,7 @@ def _users_in_place(runner) -> None:
         spawning.join(timeout=5)
     users = int(getattr(runner, "target_user_count", 1) or 0)
     if isinstance(runner, WorkerRunner):
-        runner.send_message("rankperf_users", {"users": users})
+        runner.send_message(messages.USERS, {"users": users})
     if users == 0:
         STATE.process.release()
     else:
@@ -457,7 +457,7 @@ def _collect_before_quit(coord: Coordinator, timeout: float = 3.0) -> None:
     """Interrupted distributed run: ask workers for their last records and wait a little for them."""
     coord.cancelled = True
     coord.close("interrupted")
-    coord.send("rankperf_stop_now", {}, None)
+    coord.send(messages.STOP_NOW, {}, None)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not all(
             s.done is not None or s.lost for s in coord.nodes.values() if s.active):

@@ -19,7 +19,7 @@ from gevent.queue import Queue
 from rankperf_data import apis
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.source import build_dataset
-from rankperf_data.load import pacing
+from rankperf_data.load import messages, pacing
 from rankperf_data.load.quota import MAX_CHUNK, Grant, RangeQueue
 from rankperf_data.load.settings import LoadSettings
 from rankperf_data.results.outcomes import ErrorKind
@@ -100,7 +100,7 @@ class LoadProcess:
         self._pending = True
         self._granted.clear()
         delta, self._warmup_unreported = self._warmup_unreported, 0
-        self._send("rankperf_quota", {"want": self._want(), "warmup_done": delta})
+        self._send(messages.QUOTA, {"want": self._want(), "warmup_done": delta})
 
     def _want(self) -> int:
         """Indices to ask for: a fixed chunk, or (open loop) about HOLD_S of this process's arrivals."""
@@ -227,7 +227,7 @@ class LoadProcess:
             return
         self._no_tls_sent = True
         self.flush()  # the failure reaches the coordinator before the stop does
-        self._send("rankperf_stop_run", {"reason": reason})
+        self._send(messages.STOP_RUN, {"reason": reason})
 
     def cancel(self, token: int, reason: str) -> None:
         """Record one in-flight request as cancelled (its user was stopped mid-request)."""
@@ -276,7 +276,7 @@ class LoadProcess:
     def flush(self) -> None:
         self._last_flush = time.monotonic()
         if len(self.batch):
-            self._send("rankperf_records", self.batch.take_wire())
+            self._send(messages.RECORDS, self.batch.take_wire())
 
     def _flush_loop(self) -> None:
         while True:
@@ -291,7 +291,7 @@ class LoadProcess:
         self._done_sent = True
         self.flush()
         returned, self.returned = self.returned, []  # each range is given back once
-        self._send("rankperf_done", {"issued": self.issued, "completed": self.completed,
+        self._send(messages.DONE, {"issued": self.issued, "completed": self.completed,
                                      "returned": [g.to_wire() for g in returned], **self.cpu_use()})
 
     def cpu_use(self) -> dict:
