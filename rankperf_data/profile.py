@@ -25,6 +25,7 @@ import orjson
 from rankperf_data import apis, options
 from rankperf_data.argtypes import positive_int, worker_count
 from rankperf_data.dataset.errors import InputError
+from rankperf_data.load.progress import PROGRESS_ENV
 from rankperf_data.ports import free_port
 
 PACKAGED_LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -383,7 +384,7 @@ def run_profile(args: argparse.Namespace) -> int:
     progress_file = artifact_dir / ".progress.json"
     progress_file.unlink(missing_ok=True)
     env = dict(os.environ)
-    env["RANKPERF_PROGRESS_FILE"] = str(progress_file)
+    env[PROGRESS_ENV] = str(progress_file)
     env["RANKPERF_CLI_COMMAND"] = redacted_command(["rankperf", *getattr(args, "argv", ["profile"])])
     if args.api_key:
         env[options.API_KEY_ENV] = args.api_key  # via the environment: never on a command line

@@ -1,19 +1,11 @@
-"""End of a run on the master: assemble the RunResult, write artifacts, print the table.
-
-Also the small side outputs that need the master's view: progress for `rankperf profile`,
-Locust's final CSVs and HTML report (rewritten at the true end: the periodic CSVs can be a second
-stale, and Locust writes its HTML before it stops its users), and ``inputs.json``.
-"""
+"""End of a run on the master: assemble the RunResult, write artifacts and ``inputs.json``, print the table."""
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import shlex
 import sys
-import time
-import weakref
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +14,7 @@ import orjson
 from rankperf_data import apis
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.source import build_dataset
-from rankperf_data.load import ramp
+from rankperf_data.load import locust_files, ramp
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.settings import LoadSettings
 from rankperf_data.redact import collect_secrets, scrub_bytes
@@ -34,7 +26,6 @@ from rankperf_data.results.run import RunInfo, RunResult
 
 log = logging.getLogger("rankperf")
 
-PROGRESS_ENV = "RANKPERF_PROGRESS_FILE"
 CLI_COMMAND_ENV = "RANKPERF_CLI_COMMAND"
 # inputs.json: with a pool (--num-dataset-entries) or an --input-file the entries ARE the input, so
 # all are written, up to a hard cap (≈9 KB and ≈0.2 ms each at the default shape: 10,000 entries
@@ -42,26 +33,6 @@ CLI_COMMAND_ENV = "RANKPERF_CLI_COMMAND"
 # the seed: the first REQUEST_INPUTS_CAP requests sent are written.
 POOL_INPUTS_CAP = 10_000
 REQUEST_INPUTS_CAP = 1000
-
-
-def write_progress(coord: Coordinator) -> None:
-    """A one-line JSON progress file for `rankperf profile` (only when asked for)."""
-    path = os.environ.get(PROGRESS_ENV)
-    if not path:
-        return
-    data = {
-        "done": coord.profiling_count(),
-        "records": len(coord.store),
-        "total": coord.measured,
-        "warmup": coord.warmup,
-        "elapsed": time.monotonic() - coord.started_mono,
-        "measured_elapsed": (time.monotonic() - coord.measured_started_mono) if coord.measured_started_mono else 0.0,
-        "rate": coord.measured_rate(),
-    }
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(orjson.dumps(data))
-    os.replace(tmp, path)
 
 
 def _api_for(environment):
@@ -166,78 +137,6 @@ def _encode(api, request, settings: LoadSettings) -> bytes:
     return api.encode(request, settings.model, settings.extra)
 
 
-def write_locust_csvs(environment) -> None:
-    """Rewrite Locust's --csv files from the final numbers (the periodic writer can be stale)."""
-    prefix = getattr(environment.parsed_options, "csv_prefix", None)
-    if not prefix:
-        return
-    from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
-
-    writer = StatsCSV(environment, PERCENTILES_TO_REPORT)
-    for suffix, method in (("stats", writer.requests_csv), ("failures", writer.failures_csv),
-                           ("exceptions", writer.exceptions_csv)):
-        with open(f"{prefix}_{suffix}.csv", "w", newline="") as fh:
-            method(csv.writer(fh))
-
-
-def write_locust_html(environment) -> None:
-    """Rewrite Locust's --html report from the final numbers."""
-    options = environment.parsed_options
-    if not getattr(options, "html_file", None):
-        return
-    from locust.html import get_html_report, process_html_filename
-
-    process_html_filename(options)  # Locust's own placeholder expansion; a no-op once done
-    Path(options.html_file).parent.mkdir(parents=True, exist_ok=True)
-    Path(options.html_file).write_text(get_html_report(environment, show_download_link=False), encoding="utf-8")
-
-
-_FINAL_REWRITE = weakref.WeakSet()  # environments whose Locust files are rewritten at `quit`
-
-
-def rewrite_locust_files_at_quit(environment) -> None:
-    """Write Locust's CSVs and HTML again on the `quit` event, the true end of the process.
-
-    finalize runs at `quitting` (or a web UI stop); after `quitting`, Locust still stops its users
-    and, on a master, takes the workers' last stats reports (runner.quit()), then prints its own
-    final summary and fires `quit`. Its HTML was written even before `quitting`. Files written at
-    `quit` hold every request Locust's summary counts.
-    """
-    if environment in _FINAL_REWRITE:
-        return
-    _FINAL_REWRITE.add(environment)
-
-    def rewrite(**_kw) -> None:
-        import gevent  # only ever runs inside Locust; the module itself stays importable without it
-
-        try:
-            write_locust_html(environment)  # the slow one (a large page) first
-            # Locust's periodic CSV writer (every second) may be due after that: let it run now,
-            # on the final numbers, rather than after Locust has closed its files (it then
-            # fails with "I/O operation on closed file")...
-            gevent.sleep(0)
-            write_locust_csvs(environment)  # ...and have the last word
-            _stop_locust_csv_writer()
-        except Exception:  # the process is exiting: say so, never mask the run's exit code
-            log.exception("rankperf: could not rewrite Locust's final CSV/HTML files")
-
-    environment.events.quit.add_listener(rewrite)
-
-
-def _stop_locust_csv_writer() -> None:
-    """Stop Locust's periodic CSV writer: Locust closes its files right after `quit` and the writer,
-    still ticking every second, could then write to them ("I/O operation on closed file"). The
-    final files are written; nothing may write after them. Locust keeps no handle to the greenlet."""
-    import gc
-
-    import gevent
-
-    for obj in gc.get_objects():
-        if isinstance(obj, gevent.Greenlet) and not obj.dead and \
-                getattr(getattr(obj, "_run", None), "__name__", "") == "stats_writer":
-            obj.kill(block=False)
-
-
 def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | None:
     """Write every artifact of the run once; print the table. Returns the artifacts directory."""
     if coord.finished:
@@ -263,8 +162,8 @@ def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | 
     if note:
         result.notes.append(note)
     write_artifacts(result, out)
-    write_locust_csvs(environment)  # now (a web UI stop may be followed by more runs) and again at `quit`
-    rewrite_locust_files_at_quit(environment)
+    locust_files.write_locust_csvs(environment)  # now (a web UI stop may be followed by more runs) and again at `quit`
+    locust_files.rewrite_locust_files_at_quit(environment)
     console_text = render_console(summarize(result))
     sys.stdout.write(console_text + "\n")
     sys.stdout.write(f"rankperf: artifacts in {out}\n")

@@ -24,7 +24,7 @@ from rankperf_data.dataset import notices
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.errors import InputError
 from rankperf_data.dataset.source import build_dataset
-from rankperf_data.load import classes, finish, messages, ramp
+from rankperf_data.load import classes, finish, messages, progress, ramp
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.process import LoadProcess
 from rankperf_data.load.settings import LoadSettings, option_values, require_finite
@@ -419,7 +419,7 @@ def _monitor(environment, coord: Coordinator) -> None:
     while STATE.coordinator is coord and not coord.finished:
         gevent.sleep(TICK_S)
         coord.tick(_live_nodes(runner))
-        finish.write_progress(coord)
+        progress.write_progress(coord)
         if coord.complete and not STATE.finishing:
             STATE.finishing = True
             gevent.spawn_later(END_DELAY_S, _end, environment, coord)
