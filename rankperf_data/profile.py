@@ -158,11 +158,9 @@ def _values(args: argparse.Namespace) -> dict:
 
 def _check(values: dict) -> None:
     """Everything that can be wrong with the options or the input, before any request."""
-    from rankperf_data.dataset.config import DatasetConfig
-    from rankperf_data.dataset.source import build_dataset
-    from rankperf_data.load.settings import LoadSettings, require_finite
+    from rankperf_data.run_config import RunConfig
 
-    require_finite(LoadSettings.from_values(values), build_dataset(DatasetConfig.from_options(values)))
+    RunConfig.parse(values).build_dataset()
 
 
 def _check_writable(artifact_dir: Path) -> None:

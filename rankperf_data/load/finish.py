@@ -12,8 +12,6 @@ import numpy as np
 import orjson
 
 from rankperf_data import apis
-from rankperf_data.dataset.config import DatasetConfig
-from rankperf_data.dataset.source import build_dataset
 from rankperf_data.load import locust_files, ramp
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.settings import LoadSettings
@@ -56,15 +54,14 @@ def _endpoint_path(api, settings: LoadSettings) -> str:
 
 def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tuple[RunResult, object, object]:
     config = state.master_config
-    values = config["values"]
-    settings = LoadSettings.from_values(values)
+    run = state.master_run
+    settings = run.settings
     api = _api_for(environment)
     records = coord.store.array().copy()
     prof = records[records["phase"] == PHASE_PROFILING]
     start_ns = int(prof["start_ns"].min()) if len(prof) else 0
     end_ns = int(prof["end_ns"].max()) if len(prof) else 0
-    dataset = state.master_dataset or build_dataset(
-        DatasetConfig.from_options({**values, "random_seed": config["seed"]}))
+    dataset = state.master_dataset or run.build_dataset()
     users = int(getattr(environment.parsed_options, "num_users", 1) or 1)
     artifact_dir = settings.artifact_dir or str(
         default_artifact_dir(settings.model, api.endpoint_type, None if settings.open_loop else users,
@@ -81,12 +78,12 @@ def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tup
         request_count=settings.request_count or None,
         warmup_request_count=settings.warmup,
         benchmark_duration=settings.duration or None,
-        random_seed=config["seed"],
+        random_seed=run.seed,
         tokenizer=dataset.tokenizer_description,
         dataset=dataset.describe(),
         goodput=settings.goodput,
         cli_command=os.environ.get(CLI_COMMAND_ENV) or shlex.join(["locust", *sys.argv[1:]]),
-        options=values,
+        options=run.values,
         artifact_dir=str(Path(artifact_dir).resolve()),
         workers=len(coord.nodes),
         client_cpu=coord.client_cpu(),
@@ -144,6 +141,7 @@ def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | 
     coord.finished = True
     scraper, state.scraper = getattr(state, "scraper", None), None
     result, dataset, api = build_result(environment, coord, state, cancelled)
+    settings = state.master_run.settings
     if scraper is not None:
         try:
             result.server_metrics = scraper.finish()  # the final scrape: every answer is in
@@ -153,11 +151,10 @@ def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | 
     if probe is not None:
         result.info.network_rtt_ms = probe.finish()
         _write_rtt_samples(Path(result.info.artifact_dir), probe.samples)
-    elif settings_rtt_mean(result) is not None:
-        result.info.network_rtt_ms = settings_rtt_mean(result)
+    elif settings.rtt_mean_ms is not None:
+        result.info.network_rtt_ms = settings.rtt_mean_ms
     out = Path(result.info.artifact_dir)
     out.mkdir(parents=True, exist_ok=True)
-    settings = LoadSettings.from_values(result.info.options)
     note = write_inputs(out / "inputs.json", dataset, api, settings, result.records, collect_secrets(result.info))
     if note:
         result.notes.append(note)
@@ -169,10 +166,6 @@ def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | 
     sys.stdout.write(f"rankperf: artifacts in {out}\n")
     sys.stdout.flush()
     return out
-
-
-def settings_rtt_mean(result: RunResult) -> float | None:
-    return LoadSettings.from_values(result.info.options).rtt_mean_ms
 
 
 def _write_rtt_samples(out: Path, samples: list[dict]) -> None:

@@ -8,11 +8,9 @@ the same messages (Locust delivers them synchronously there).
 from __future__ import annotations
 
 import logging
-import secrets
 import signal
 import sys
 import time
-import uuid
 
 import gevent
 from gevent.event import Event
@@ -21,14 +19,13 @@ from locust.runners import STATE_MISSING, LocalRunner, MasterRunner, WorkerRunne
 
 from rankperf_data import apis, options
 from rankperf_data.dataset import notices
-from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.errors import InputError
-from rankperf_data.dataset.source import build_dataset
 from rankperf_data.load import classes, finish, messages, progress, ramp
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.process import LoadProcess
 from rankperf_data.load.settings import LoadSettings, option_values, require_finite
 from rankperf_data.load.target import check_targets
+from rankperf_data.run_config import RunConfig
 
 log = logging.getLogger("rankperf")
 
@@ -49,9 +46,8 @@ class _State:
         self.config_event = Event()
         self.monitor: gevent.Greenlet | None = None
         self.finishing = False
-        self.run_id = ""
-        self.started_wall = 0.0
-        self.master_config: dict = {}
+        self.master_config: dict = {}  # the wire form sent to the workers (RunConfig.to_wire + references)
+        self.master_run: RunConfig | None = None  # the master's parsed configuration of the current run
         self.master_dataset = None  # the master's own copy, for inputs.json and the report
         self.last_artifacts = None  # directory of the last finished run (web UI downloads)
         self.start_error = ""  # why the last start was refused (shown in the web UI)
@@ -86,10 +82,8 @@ def public_values(parsed) -> dict:
 def validate(values: dict, environment=None) -> None:
     """Raise InputError for bad options, a bad target (-H + endpoint path) or input files, before
     any request. Options and target come before the dataset, and so before any tokenizer notice."""
-    settings = LoadSettings.from_values(values)
-    if environment is not None:
-        check_run_target(environment, settings)
-    require_finite(settings, build_dataset(DatasetConfig.from_options(values)))
+    check = None if environment is None else (lambda settings: check_run_target(environment, settings))
+    RunConfig.parse(values, check_target=check).build_dataset()
 
 
 def check_run_target(environment, settings: LoadSettings) -> None:
@@ -241,23 +235,19 @@ def _live_nodes(runner) -> set[str] | None:
 def _start_coordinator(environment) -> None:
     runner = environment.runner
     values = public_values(environment.parsed_options)
-    seed = values.get("random_seed", -1)
-    if seed is None or int(seed) < 0:
-        seed = secrets.randbits(31)
-    try:
-        settings = LoadSettings.from_values(values)
-        check_run_target(environment, settings)
-        STATE.master_dataset = build_dataset(DatasetConfig.from_options({**values, "random_seed": int(seed)}))
-        refs = _references(environment, settings, STATE.master_dataset)
+    try:  # the run's one configuration: a fresh seed is picked here (-1), then sent to every worker
+        run = RunConfig.parse(values, check_target=lambda settings: check_run_target(environment, settings))
+        STATE.master_dataset = run.build_dataset()
+        refs = _references(environment, run.settings, STATE.master_dataset)
     except InputError as exc:
         log.error("rankperf: %s", exc)
         STATE.coordinator = None
-        STATE.config = STATE.master_dataset = None  # nothing of a previous run may be reused
+        STATE.config = STATE.master_dataset = STATE.master_run = None  # nothing of a previous run may be reused
         STATE.start_error = str(exc)
         gevent.spawn_later(END_DELAY_S, runner.stop if environment.web_ui else runner.quit)
         return
-    STATE.run_id = uuid.uuid4().hex[:12]
-    STATE.started_wall = time.time()
+    settings = run.settings
+    STATE.master_run = run
     STATE.finishing = False
     if isinstance(runner, MasterRunner):
         nodes = {c.id: runner.get_worker_index(c.id) for c in runner.clients.values() if c.state != STATE_MISSING}
@@ -280,7 +270,7 @@ def _start_coordinator(environment) -> None:
     STATE.coordinator = coord
     STATE.config = None
     STATE.config_event.clear()
-    config = {"values": values, "seed": int(seed), "workers": len(nodes), "run_id": STATE.run_id}
+    config = {**run.to_wire(), "workers": len(nodes)}
     if refs is not None:
         config.update(references=refs.wire, reference_counts=refs.counts())
     STATE.master_config = config

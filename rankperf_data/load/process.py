@@ -17,13 +17,11 @@ from gevent.event import Event
 from gevent.queue import Queue
 
 from rankperf_data import apis
-from rankperf_data.dataset.config import DatasetConfig
-from rankperf_data.dataset.source import build_dataset
 from rankperf_data.load import messages, pacing
 from rankperf_data.load.quota import MAX_CHUNK, Grant, RangeQueue
-from rankperf_data.load.settings import LoadSettings
 from rankperf_data.results.outcomes import ErrorKind
 from rankperf_data.results.records import PHASE_WARMUP, Record, RecordBatch, new_record
+from rankperf_data.run_config import RunConfig
 
 log = logging.getLogger("rankperf")
 
@@ -57,10 +55,10 @@ class LoadProcess:
                  dataset: Any = None, users: Callable[[], int] | None = None) -> None:
         """``dataset``: one already built from the same config and seed (a local run shares the
         coordinator's); built here otherwise. ``users``: how many users this process runs now."""
-        values = config["values"]
         self.config = config
-        self.settings = LoadSettings.from_values(values)
-        self.dataset = dataset or build_dataset(DatasetConfig.from_options({**values, "random_seed": config["seed"]}))
+        self.run = RunConfig.from_wire(config)
+        self.settings = self.run.settings
+        self.dataset = dataset or self.run.build_dataset()
         self.worker_index = worker_index
         self._send = send
         self.ranges = RangeQueue()
@@ -374,7 +372,7 @@ class LoadProcess:
                 if phase != phase_now:  # (re)anchor the schedule when a phase begins
                     phase_now = phase
                     t0 = self._anchor_ns(phase)
-                    offsets = pacing.schedule(s.pattern, s.rate, self.config["seed"], share, workers)
+                    offsets = pacing.schedule(s.pattern, s.rate, self.run.seed, share, workers)
                     offset = next(offsets)
                     elapsed = (time.perf_counter_ns() - t0) / 1e9
                     while share != self.worker_index and offset < elapsed:  # adopted: arrivals from now on
