@@ -65,7 +65,6 @@ class Option:
         parser.add_argument(*flags, **kwargs)
 
 
-SYNTHETIC = "Synthetic rankings data"
 ISL_HELP = ("AIPerf's input length, accepted so AIPerf command lines run. Ranking requests take their sizes "
             "from the --rankings-* options: alone it is ignored (with a warning); with a "
             "--rankings-*-prompt-token-* option it is an error.")

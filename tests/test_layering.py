@@ -122,3 +122,19 @@ def test_the_checker_sees_a_message_name_literal(tmp_path: Path) -> None:
     load.mkdir(parents=True)
     (load / "stray.py").write_text("def f(runner):\n    runner.send_message('rankperf_done', {})\n")
     assert message_name_literals(tmp_path / "rankperf_data") == ["rankperf_data/load/stray.py:2: 'rankperf_done'"]
+
+
+def long_functions(package: Path = PACKAGE, limit: int = 60) -> list[str]:
+    """Functions (and methods) of more than ``limit`` lines, decorators excluded."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = node.end_lineno - node.lineno + 1
+                if length > limit:
+                    found.append(f"{path.relative_to(package.parent)}:{node.lineno}: {node.name} ({length} lines)")
+    return found
+
+
+def test_no_function_over_60_lines() -> None:
+    assert long_functions() == []

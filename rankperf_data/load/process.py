@@ -16,7 +16,6 @@ import gevent
 from gevent.event import Event
 from gevent.queue import Queue
 
-from rankperf_data import apis
 from rankperf_data.load import messages, pacing
 from rankperf_data.load.quota import MAX_CHUNK, Grant, RangeQueue
 from rankperf_data.results.outcomes import ErrorKind
@@ -397,6 +396,3 @@ class LoadProcess:
         if not self.references:
             return None
         return self.references.get(self.dataset.entry(index))
-
-    def api_module(self, user_class: str) -> Any:
-        return apis.BY_USER_CLASS[user_class]
