@@ -17,6 +17,11 @@ FORBIDDEN = {
 }
 
 
+# rooms (and single modules) that must stay free of Locust and gevent: importable anywhere, testable alone
+NO_LOCUST = ("dataset", "apis", "results", "report", "load.pacing")
+EVENT_LOOP = ("locust", "gevent", "geventhttpclient")
+
+
 def room_of(module: str) -> str | None:
     """'rankperf_data.load.users' -> 'load'; None for modules outside the package."""
     parts = module.split(".")
@@ -71,9 +76,13 @@ def layering_violations(package: Path = PACKAGE) -> list[str]:
     for path in sorted(package.rglob("*.py")):
         room = room_of(module_name(path, package.parent))
         banned = FORBIDDEN.get(room or "", set())
+        name = module_name(path, package.parent).removeprefix("rankperf_data.")
+        locust_free = any(name == r or name.startswith(r + ".") for r in NO_LOCUST)
         for line, target in imported_modules(path, package.parent):
             if room_of(target) in banned:
                 problems.append(f"{path.relative_to(package.parent)}:{line}: {room}/ imports {target}")
+            if locust_free and target.split(".")[0] in EVENT_LOOP:
+                problems.append(f"{path.relative_to(package.parent)}:{line}: {name} imports {target}")
         problems += [f"{path.relative_to(package.parent)}:{line}: uses sys.modules" for line in uses_sys_modules(path)]
     return problems
 
@@ -96,6 +105,14 @@ def test_the_checker_sees_sys_modules(tmp_path: Path) -> None:
     dataset.mkdir(parents=True)
     (dataset / "sneaky.py").write_text("import sys\n\nSTATE = sys.modules['rankperf_data.load.hooks'].STATE\n")
     assert layering_violations(tmp_path / "rankperf_data") == ["rankperf_data/dataset/sneaky.py:3: uses sys.modules"]
+
+
+def test_the_checker_sees_gevent_in_a_locust_free_room(tmp_path: Path) -> None:
+    results = tmp_path / "rankperf_data" / "results"
+    results.mkdir(parents=True)
+    (results / "slow.py").write_text("import gevent\n")
+    assert layering_violations(tmp_path / "rankperf_data") == [
+        "rankperf_data/results/slow.py:1: results.slow imports gevent"]
 
 
 def message_name_literals(package: Path = PACKAGE) -> list[str]:
