@@ -118,27 +118,6 @@ def test_exact_counts_with_tokenizer(tmp_path: Path, bpe_json: Path) -> None:
     assert d.tokenizer_description == str(bpe_json)
 
 
-def test_realised(tmp_path: Path) -> None:
-    path = _write(
-        tmp_path,
-        [{"query": "a b", "passages": ["x"]}, {"query": "a b c d", "passages": ["x y z", "x", "w w w w w"]}],
-    )
-    d = _file_dataset(path)
-    assert d.realised(0) == {
-        "passages": {"mean": 2.0, "min": 1, "max": 3},
-        "query_tokens": {"mean": 3.0, "min": 2, "max": 4},
-        "passage_tokens": {"mean": 2.5, "min": 1, "max": 5},
-    }
-    got = d.realised(3)  # lines 0, 1, 0
-    assert got["passages"] == {"mean": pytest.approx(5 / 3), "min": 1, "max": 3}
-    assert got["passage_tokens"]["mean"] == pytest.approx((1 + 9 + 1) / 5)
-    assert d.realised(1) == {
-        "passages": {"mean": 1.0, "min": 1, "max": 1},
-        "query_tokens": {"mean": 2.0, "min": 2, "max": 2},
-        "passage_tokens": {"mean": 1.0, "min": 1, "max": 1},
-    }
-
-
 # -- bad input: (lines, line number, field, words in the problem)
 BAD = [
     (["{not json"], 1, None, "invalid JSON"),
