@@ -62,8 +62,3 @@ def held() -> Iterator[None]:
             log.log(level, message, *args)
     finally:
         _held = None
-
-
-def forget() -> None:
-    """Let every notice be said again (tests)."""
-    _said.clear()
