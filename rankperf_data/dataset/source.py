@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Protocol
 
 from rankperf_data.dataset import notices
@@ -82,26 +81,6 @@ def counted_rows(lines: list[FileEntry], counter: TokenCounter) -> list[tuple]:
              (e.relevance, e.relevance_unlisted) if e.relevance is not None else None) for e in lines]
 
 
-# The last file read and counted in this process. A Locust master validates the input at start-up
-# and builds the run's dataset when the test starts, and a local run's load process shares it:
-# one read and count of a large file instead of two. Keyed on the file's identity and the counter.
-_last_file: tuple[tuple, list[tuple]] | None = None
-
-
-def _file_rows(path: str, counter: TokenCounter) -> list[tuple]:
-    global _last_file
-    try:
-        st = os.stat(path)
-    except OSError:
-        return counted_rows(read_jsonl(path), counter)  # read_jsonl says what is wrong with the path
-    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino, counter.description)
-    if _last_file is not None and _last_file[0] == key:
-        return _last_file[1]
-    rows = counted_rows(read_jsonl(path), counter)
-    _last_file = (key, rows)
-    return rows
-
-
 def build_dataset(config: DatasetConfig) -> Dataset:
     """The dataset for ``config``: reads and validates an input file, or prepares synthetic data.
 
@@ -111,5 +90,5 @@ def build_dataset(config: DatasetConfig) -> Dataset:
     with notices.held():  # a tokenizer notice comes after the input's errors, or not at all
         counter = resolve_counter(config.tokenizer, config.model)
         if config.input_file:
-            return FileDataset(config, _file_rows(config.input_file, counter), counter)
+            return FileDataset(config, counted_rows(read_jsonl(config.input_file), counter), counter)
         return SyntheticDataset(config, counter, build_vocabulary(counter))

@@ -48,6 +48,7 @@ class _State:
         self.finishing = False
         self.master_config: dict = {}  # the wire form sent to the workers (RunConfig.to_wire + references)
         self.master_run: RunConfig | None = None  # the master's parsed configuration of the current run
+        self.validated: tuple[RunConfig, object] | None = None  # checked at init, used by the first start
         self.master_dataset = None  # the master's own copy, for inputs.json and the report
         self.last_artifacts = None  # directory of the last finished run (web UI downloads)
         self.start_error = ""  # why the last start was refused (shown in the web UI)
@@ -79,11 +80,14 @@ def public_values(parsed) -> dict:
     return values
 
 
-def validate(values: dict, environment=None) -> None:
+def validate(values: dict, environment=None) -> tuple[RunConfig, object]:
     """Raise InputError for bad options, a bad target (-H + endpoint path) or input files, before
-    any request. Options and target come before the dataset, and so before any tokenizer notice."""
+    any request. Options and target come before the dataset, and so before any tokenizer notice.
+    Returns the run configuration and its dataset, which the run starts with if the options are
+    still the same then (a headless run: the input is read and counted once)."""
     check = None if environment is None else (lambda settings: check_run_target(environment, settings))
-    RunConfig.parse(values, check_target=check).build_dataset()
+    run = RunConfig.parse(values, check_target=check)
+    return run, run.build_dataset()
 
 
 def check_run_target(environment, settings: LoadSettings) -> None:
@@ -129,7 +133,7 @@ def _on_init(environment, **_kw) -> None:
         parsed = environment.parsed_options
         if parsed is not None and environment.web_ui is None:
             try:
-                validate(public_values(parsed), environment)
+                STATE.validated = validate(public_values(parsed), environment)
             except InputError as exc:
                 sys.stderr.write(f"rankperf: error: {exc}\n")
                 sys.exit(2)
@@ -235,9 +239,13 @@ def _live_nodes(runner) -> set[str] | None:
 def _start_coordinator(environment) -> None:
     runner = environment.runner
     values = public_values(environment.parsed_options)
-    try:  # the run's one configuration: a fresh seed is picked here (-1), then sent to every worker
-        run = RunConfig.parse(values, check_target=lambda settings: check_run_target(environment, settings))
-        STATE.master_dataset = run.build_dataset()
+    validated, STATE.validated = STATE.validated, None
+    try:  # the run's one configuration, with its seed (-1: picked once, here or at init), sent to every worker
+        if validated is not None and validated[0].values == values:
+            run, STATE.master_dataset = validated
+        else:
+            run = RunConfig.parse(values, check_target=lambda settings: check_run_target(environment, settings))
+            STATE.master_dataset = run.build_dataset()
         refs = _references(environment, run.settings, STATE.master_dataset)
     except InputError as exc:
         log.error("rankperf: %s", exc)

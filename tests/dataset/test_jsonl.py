@@ -245,19 +245,15 @@ def test_arbitrary_input_only_raises_input_error(tmp_path: Path, lines: list[byt
         assert entries and all(isinstance(e.query, str) and e.passages for e in entries)
 
 
-def test_a_file_is_read_once_per_process_until_it_changes(tmp_path, monkeypatch):
-    from rankperf_data.dataset import source
-
+def test_each_build_reads_the_file_as_it_is_now(tmp_path):
+    # no module cache: a changed file is never served stale (a run reads its input once because
+    # the master starts with the dataset it validated, see load.hooks._start_coordinator)
     path = _write(tmp_path, [_aiperf("q one", ["a b", "c"]), _aiperf("q two", ["d e f"])])
-    reads = []
-    real = source.read_jsonl
-    monkeypatch.setattr(source, "read_jsonl", lambda p: reads.append(p) or real(p))
     config = {"input_file": str(path), "custom_dataset_type": "single_turn"}
     first = build_dataset(DatasetConfig.from_options({**config, "random_seed": 1}))
     second = build_dataset(DatasetConfig.from_options({**config, "random_seed": 2}))  # same file, other order
-    assert len(reads) == 1
     assert sorted(first.get(i).query for i in range(2)) == sorted(second.get(i).query for i in range(2))
     assert {second.get(i).query for i in range(2)} == {"q one", "q two"}
-    path.write_text(json.dumps(_aiperf("q three", ["g"])) + "\n", encoding="utf-8")  # changed: read again
+    path.write_text(json.dumps(_aiperf("q three", ["g"])) + "\n", encoding="utf-8")
     third = build_dataset(DatasetConfig.from_options({**config, "random_seed": 1}))
-    assert len(reads) == 2 and third.get(0).query == "q three" and third.entries == 1
+    assert third.get(0).query == "q three" and third.entries == 1
