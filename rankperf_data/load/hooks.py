@@ -47,7 +47,6 @@ class _State:
         self.ready = Event()
         self.config_event = Event()
         self.monitor: gevent.Greenlet | None = None
-        self.finishing = False
         self.run_id = ""
         self.started_wall = 0.0
         self.master_config: dict = {}
@@ -192,14 +191,14 @@ def _on_stop_run(environment, msg, **_kw) -> None:
     """A load process found that no request can succeed (https:// to a plain-HTTP server): stop
     the run now, with the reason in its notes, instead of failing every request left."""
     coord = STATE.coordinator
-    if coord is None or coord.finished or STATE.finishing:
+    if coord is None or coord.finished or coord.ending:
         return
     reason = str(msg.data.get("reason") or "the target cannot be reached")
     log.error("rankperf: stopping the run: %s", reason)
     coord.notes.append(f"stopped early: {reason}")
     coord.cancelled = True
     coord.close("the target cannot work")
-    STATE.finishing = True
+    coord.ending = True
     runner = environment.runner
     gevent.spawn_later(END_DELAY_S, runner.stop if environment.web_ui else runner.quit)
 
@@ -256,7 +255,6 @@ def _start_coordinator(environment) -> None:
         return
     STATE.run_id = uuid.uuid4().hex[:12]
     STATE.started_wall = time.time()
-    STATE.finishing = False
     if isinstance(runner, MasterRunner):
         nodes = {c.id: runner.get_worker_index(c.id) for c in runner.clients.values() if c.state != STATE_MISSING}
     else:
@@ -418,8 +416,8 @@ def _monitor(environment, coord: Coordinator) -> None:
         gevent.sleep(TICK_S)
         coord.tick(_live_nodes(runner))
         finish.write_progress(coord)
-        if coord.complete and not STATE.finishing:
-            STATE.finishing = True
+        if coord.complete and not coord.ending:
+            coord.ending = True
             gevent.spawn_later(END_DELAY_S, _end, environment, coord)
             return
 
@@ -470,11 +468,11 @@ def _on_test_stop(environment, **_kw) -> None:
     if coord is None or coord.finished or not is_master(runner):
         return
     if environment.web_ui is None:
-        if isinstance(runner, MasterRunner) and not STATE.finishing and not STATE.interrupted:
+        if isinstance(runner, MasterRunner) and not coord.ending and not STATE.interrupted:
             # Locust stopped a headless run on its own: every worker missed its heartbeats
             # (a starved machine). Nothing would ever restart it: end it rather than hang.
             log.warning("rankperf: Locust stopped the test before the run was complete; ending it")
-            STATE.finishing = True
+            coord.ending = True
             gevent.spawn_later(END_DELAY_S, runner.quit)
         return
     STATE.last_artifacts = finish.finalize(environment, coord, STATE, cancelled=coord.cancelled or not coord.complete)
