@@ -44,6 +44,18 @@ def check_points(base: Path, folders: list[str], count: int = COUNT) -> None:
         assert export["request_count"]["avg"] == count and export["partial"] is False
 
 
+def max_in_flight(base: Path) -> int:
+    """The most requests in flight at once, from the records' own send and end times."""
+    rec = load_records(base)
+    events = sorted([(int(t), 1) for t in rec["start_ns"]] + [(int(t), -1) for t in rec["end_ns"]],
+                    key=lambda e: (e[0], e[1]))
+    level = peak = 0
+    for _, step in events:
+        level += step
+        peak = max(peak, level)
+    return peak
+
+
 def sweep_rows(base: Path) -> list[dict]:
     return read(base / "sweep_aggregate" / "profile_export_aiperf_sweep.json")["per_combination_metrics"]
 
@@ -61,25 +73,28 @@ def shape(value):
     return None
 
 
-@pytest.mark.parametrize("extra", [pytest.param([], id="local"), pytest.param(["--processes", "2"], id="processes-2")])
-def test_users_sweep_is_exact_per_point_and_rebuilds(server, tmp_path, clean_env, extra):
+# --processes 2: enough requests per point that both processes send before the budget is spent
+@pytest.mark.parametrize(("extra", "count"), [pytest.param([], COUNT, id="local"),
+                                              pytest.param(["--processes", "2"], 150, id="processes-2")])
+def test_users_sweep_is_exact_per_point_and_rebuilds(server, tmp_path, clean_env, extra, count):
     base = tmp_path / "sweep"
     before = received(server)
     extra = extra + private_master() if extra else extra
     # -u/-r are ignored: each point starts its own users at once
     proc = run(locust_cmd(server.url, "--sweep-users", ",".join(map(str, USERS)), "-u", "9", "-r", "0.5",
-                          "--request-count", str(COUNT), "--rankings-passages-mean", "3", "--artifact-dir", str(base),
+                          "--request-count", str(count), "--rankings-passages-mean", "3", "--artifact-dir", str(base),
                           *extra, "TeiRerankUser"), clean_env, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert received(server) - before == COUNT * len(USERS)  # every request of every point, nothing else
-    check_points(base, [f"concurrency_{u}" for u in USERS])
+    assert received(server) - before == count * len(USERS)  # every request of every point, nothing else
+    check_points(base, [f"concurrency_{u}" for u in USERS], count)
     assert [load_run(base / f"concurrency_{u}").info.concurrency for u in USERS] == list(USERS)
+    assert [max_in_flight(base / f"concurrency_{u}") for u in USERS] == list(USERS)  # users really ran
     progress = [line for line in proc.stdout.splitlines() if line.startswith("rankperf: point ")]
     assert [line.split(":")[1] for line in progress] == [" point 1/3 concurrency=1", " point 2/3 concurrency=2",
                                                          " point 3/3 concurrency=4"]
     data = read(base / "sweep_aggregate" / "profile_export_aiperf_sweep.json")
     assert [r["parameters"] for r in data["per_combination_metrics"]] == [{"concurrency": u} for u in USERS]
-    assert all(r["metrics"]["request_count_avg"]["mean"] == COUNT for r in data["per_combination_metrics"])
+    assert all(r["metrics"]["request_count_avg"]["mean"] == count for r in data["per_combination_metrics"])
     assert data["best_configurations"] and data["pareto_optimal"] and "partial" not in data["metadata"]
     assert read(base / "campaign.json")["status"] == "complete"
     assert "Answer: max " in proc.stdout
@@ -208,3 +223,59 @@ def test_ctrl_c_keeps_finished_points_and_marks_the_aggregate_partial(tmp_path, 
     assert data["metadata"]["partial"] is True
     assert [r["parameters"] for r in data["per_combination_metrics"]] == [{"concurrency": 8}]
     assert "Partial: " in stdout
+
+
+def test_web_ui_sweep_adds_a_row_per_point(server, clean_env, tmp_path):
+    from test_webui import LocustWebUI, rankings, ui_args
+
+    base = tmp_path / "ui-sweep"
+    env = {**clean_env, "HOME": str(tmp_path)}
+    with LocustWebUI(ui_args(), env, tmp_path) as ui:
+        before = received(server)
+        # the form's user count is ignored: each point starts its own users
+        ui.swarm(server.url, user_count=9, sweep_users="1,2,3", request_count=COUNT, artifact_dir=str(base))
+        deadline = time.monotonic() + 90
+        rows: list[dict] = []
+        while time.monotonic() < deadline:
+            stats = ui.get_json("/stats/requests")
+            rows = [r for r in rankings(stats) if r["metric"].startswith("Sweep point ")]
+            if len(rows) == 3 and stats["state"] == "stopped":
+                break
+            time.sleep(0.25)
+        assert [r["metric"].split(":")[0] for r in rows] == [
+            "Sweep point 1/3 concurrency=1", "Sweep point 2/3 concurrency=2", "Sweep point 3/3 concurrency=3"], \
+            ui.log()[-3000:]
+        assert all(r["count"] == str(COUNT) and float(r["p50"]) > 0 for r in rows)
+        assert received(server) - before == 3 * COUNT
+        check_points(base, ["concurrency_1", "concurrency_2", "concurrency_3"])
+        assert [load_run(base / f"concurrency_{u}").info.concurrency for u in (1, 2, 3)] == [1, 2, 3]
+        assert [max_in_flight(base / f"concurrency_{u}") for u in (1, 2, 3)] == [1, 2, 3]
+        assert [r["parameters"] for r in sweep_rows(base)] == [{"concurrency": u} for u in (1, 2, 3)]
+        assert read(base / "campaign.json")["status"] == "complete"
+        # the UI is idle again, and a plain run after the sweep is a single run as before
+        single = tmp_path / "single"
+        before = received(server)
+        ui.swarm(server.url, user_count=2, sweep_users="", request_count=7, artifact_dir=str(single))
+        ui.wait_finished()
+        assert received(server) - before == 7
+        check_points(tmp_path, ["single"], count=7)
+        assert not (single / "campaign.json").exists()
+
+
+def test_web_ui_form_offers_the_sweep_and_refuses_a_bad_list(server, clean_env, tmp_path):
+    from test_webui import LocustWebUI, rankings, template_args, ui_args
+
+    env = {**clean_env, "HOME": str(tmp_path)}
+    with LocustWebUI(ui_args(), env, tmp_path) as ui:
+        assert "sweep_users" in template_args(ui.get("/").text)["extra_options"]
+        before = received(server)
+        ui.swarm(server.url, sweep_users="1,,2", request_count=5, artifact_dir=str(tmp_path / "bad"))
+        deadline = time.monotonic() + 30
+        rows: list[dict] = []
+        while time.monotonic() < deadline and not rows:
+            rows = rankings(ui.get_json("/stats/requests"))
+            time.sleep(0.25)
+        assert rows and rows[0]["metric"].startswith("Status: not started: --sweep-users: empty item"), rows
+        time.sleep(1.0)
+        assert received(server) == before
+        assert not (tmp_path / "bad").exists()
