@@ -278,12 +278,13 @@ def _add_listeners(environment) -> None:
     events.test_stop.add_listener(on_test_stop)
     events.quit.add_listener(on_quit)
     if environment.web_ui is not None:
-        _first_point_users(environment.web_ui)
+        _first_point_users(environment.web_ui, environment)
 
 
-def _first_point_users(web_ui) -> None:
+def _first_point_users(web_ui, environment) -> None:
     """A web UI start with --sweep-users starts the first point's users, all at once (the form's
-    user count and spawn rate are then ignored, like -u/-r on the command line)."""
+    user count and spawn rate are then ignored, like -u/-r on the command line). A --request-rate
+    list in the form is kept as text: Locust casts a form value to the type of the current value."""
     from flask import request
     from werkzeug.datastructures import ImmutableMultiDict
 
@@ -293,6 +294,9 @@ def _first_point_users(web_ui) -> None:
     def _sweep_users_form():
         if request.method != "POST" or not request.path.endswith("/swarm"):
             return None
+        parsed = environment.parsed_options
+        if parsed is not None and "request_rate" in request.form and not isinstance(parsed.request_rate, str):
+            parsed.request_rate = f"{parsed.request_rate:g}"  # options.value parses the text again
         try:
             users = users_list(request.form.get("sweep_users", ""))
         except ListError:

@@ -279,3 +279,29 @@ def test_web_ui_form_offers_the_sweep_and_refuses_a_bad_list(server, clean_env, 
         time.sleep(1.0)
         assert received(server) == before
         assert not (tmp_path / "bad").exists()
+
+
+def test_web_ui_rate_sweep_then_stop_keeps_the_finished_point(clean_env, tmp_path):
+    from test_webui import LocustWebUI, rankings, ui_args
+
+    base = tmp_path / "ui-rates"
+    env = {**clean_env, "HOME": str(tmp_path)}
+    with start_server(["--api", "all", "--fixed-latency-ms", "2"]) as srv, LocustWebUI(ui_args(), env, tmp_path) as ui:
+        # point 1: 20 requests at 100/s; point 2: 20 at 10/s (2 s), stopped by hand after ~5
+        ui.swarm(srv.url, user_count=4, request_rate="100,10", request_count=20, artifact_dir=str(base))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and received(srv) < 25:
+            time.sleep(0.1)
+        rows = [r for r in rankings(ui.get_json("/stats/requests")) if r["metric"].startswith("Sweep point ")]
+        assert [r["metric"].split(":")[0] for r in rows] == ["Sweep point 1/2 rate=100.0"], ui.log()[-3000:]
+        assert ui.http.post(ui.base + "/stop", timeout=10).status_code == 200
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and read(base / "campaign.json")["status"] == "running":
+            time.sleep(0.1)
+    check_points(base, ["rate_100.0"], count=20)
+    assert read(base / "rate_10.0" / "profile_export_aiperf.json")["was_cancelled"] is True
+    assert load_run(base / "rate_100.0").info.request_rate == 100.0
+    assert read(base / "campaign.json")["status"] == "interrupted"
+    data = read(base / "sweep_aggregate" / "profile_export_aiperf_sweep.json")
+    assert data["metadata"]["partial"] is True
+    assert [r["parameters"] for r in data["per_combination_metrics"]] == [{"rate": 100.0}]
