@@ -172,6 +172,8 @@ def _next(environment, coord, state, sweep: Sweep) -> None:
     if sweep.index + 1 >= len(sweep.plan.points):
         _end_sweep(environment, sweep, interrupted=False)
         if environment.web_ui is None:
+            if isinstance(runner, MasterRunner):
+                _wait_for_workers(runner, expected)  # only a listed worker is told to quit
             runner.quit()
         return
     if getattr(state, "interrupted", False):

@@ -153,8 +153,9 @@ def test_closed_loop_sweep_master_and_two_workers(server, tmp_path, clean_env):
     port_args = private_master()
     before = received(server)
     master = subprocess.Popen(
+        # a stopped worker says "ready" again only after --stop-timeout: the next point waits for it
         locust_cmd(server.url, "--master", "--expect-workers", "2", "--sweep-users", "2,4", "--request-count",
-                   str(COUNT), "--artifact-dir", str(base), *port_args, "TeiRerankUser"),
+                   str(COUNT), "--stop-timeout", "2", "--artifact-dir", str(base), *port_args, "TeiRerankUser"),
         env=clean_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     workers = [subprocess.Popen(
         [*locust_cmd(server.url, "--worker", "--master-host", "127.0.0.1", *port_args[-2:]), "TeiRerankUser"],
@@ -162,6 +163,7 @@ def test_closed_loop_sweep_master_and_two_workers(server, tmp_path, clean_env):
     wait_master_and_workers(master, workers, timeout=120)
     assert received(server) - before == 2 * COUNT
     check_points(base, ["concurrency_2", "concurrency_4"])
+    assert load_run(base / "concurrency_4").info.workers == 2
     assert [r["parameters"] for r in sweep_rows(base)] == [{"concurrency": 2}, {"concurrency": 4}]
 
 
