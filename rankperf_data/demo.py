@@ -1,10 +1,14 @@
-"""`rankperf demo`: start the reference server and profile it with the ranking guide's two scenarios."""
+"""`rankperf demo`: start the reference server and profile it with the ranking guide's two scenarios,
+then with the labelled set shipped in rankperf_data/data (ranking quality and consistency)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+
+# 30 hand-written queries, 7 passages each, graded 0-3 (see README, "Ranking quality")
+LABELLED_SET = Path(__file__).parent / "data" / "labelled_rerank.jsonl"
 
 # The five lines of the guide's rankings.jsonl (AIPerf single_turn format).
 SEED_JSONL = "".join(
@@ -34,6 +38,11 @@ def scenarios(url: str, jsonl: Path, root: Path, count: int) -> list[tuple[str, 
             "profile", "-m", "BAAI/bge-reranker-v2-m3", "--endpoint-type", "cohere_rankings", "--url", url,
             "--input-file", str(jsonl), "--custom-dataset-type", "single_turn", "--request-count", str(count),
             "--artifact-dir", str(root / "demo-cohere_rankings-jsonl"),
+        ]),
+        ("NIM ranking, labelled inputs: NDCG/MRR/Recall@10 and answers checked against each sent alone", [
+            "profile", "-m", "nvidia/llama-3.2-nv-rerankqa-1b-v2", "--endpoint-type", "nim_rankings", "--url", url,
+            "--input-file", str(LABELLED_SET), "--request-count", str(max(count, 30)), "--concurrency", "4",
+            "--check-consistency", "--artifact-dir", str(root / "demo-nim_rankings-labelled"),
         ]),
     ]
 

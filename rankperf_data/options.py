@@ -98,6 +98,11 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--request-timeout-seconds",), "request_timeout_seconds",
            "Total time allowed per request before it counts as a timeout error.",
            type=positive_float, default=300.0),
+    Option(("--connect-timeout-seconds",), "connect_timeout_seconds",
+           "Time allowed to open a connection, TLS handshake included, before the request fails "
+           "(a host that is down, or https:// to a server that speaks plain HTTP). Separate from, and "
+           "bounded by, --request-timeout-seconds.",
+           type=positive_float, default=10.0),
     Option(("--insecure",), "insecure",
            "Do not verify the server's TLS certificate (https only).", action="store_true", default=False),
     # How much and how fast
@@ -170,7 +175,36 @@ OPTIONS: tuple[Option, ...] = (
            "Directory for this run's artifacts (empty: artifacts/<model>-openai-<endpoint type>-<load>).",
            default=""),
     Option(("--goodput",), "goodput",
-           "Service-level objectives, e.g. 'request_latency:250' (ms); adds goodput metrics.", default=""),
+           "Service-level objectives, e.g. 'request_latency:250' (ms), or per passage "
+           "'request_latency:20+1.5*passages' (ms); adds goodput metrics.", default=""),
+    Option(("--slice-duration",), "slice_duration",
+           "Also report every metric per time slice of this many seconds (requests binned by start "
+           "time): profile_export_aiperf_timeslices.json/.csv (0: off).", type=non_negative_float, default=0.0),
+    Option(("--network-latency-automatic",), "network_latency_automatic",
+           "Measure the TCP handshake round trip to the target on fresh connections during the run; "
+           "report network_rtt and network_adjusted_request_latency (latency minus the mean RTT).",
+           action="store_true", default=False),
+    Option(("--network-latency-mean",), "network_latency_mean",
+           "A known network round trip (ms) to subtract instead of measuring it.",
+           type=non_negative_float, default=None),
+    Option(("--network-latency-ping-interval",), "network_latency_ping_interval",
+           "Seconds between round-trip probes with --network-latency-automatic.", type=positive_float, default=1.0),
+    # Server metrics (Prometheus /metrics), on by default as in AIPerf
+    Option(("--server-metrics",), "server_metrics",
+           "Another Prometheus endpoint to scrape during the run, besides <url>/metrics (repeatable; "
+           "host:port gets http:// and /metrics).", action="append", metavar="URL"),
+    Option(("--no-server-metrics",), "no_server_metrics",
+           "Do not scrape any /metrics endpoint.", action="store_true", default=False),
+    Option(("--server-metrics-formats",), "server_metrics_formats",
+           "Files for the scraped server metrics: server_metrics_export.json and/or .csv.", default="json,csv"),
+    # Ranking quality (labelled input files)
+    Option(("--quality-k",), "quality_k",
+           "Cut-off k of NDCG@k, MRR@k and Recall@k, reported when the --input-file lines carry "
+           "'relevance' labels.", type=positive_int, default=10),
+    Option(("--check-consistency",), "check_consistency",
+           "Before the measured requests, send each distinct request once, alone (not counted), and "
+           "compare every measured answer's order and scores with that reference. Needs a finite "
+           "dataset: --input-file or --num-dataset-entries.", action="store_true", default=False),
 )
 
 BY_DEST: dict[str, Option] = {opt.dest: opt for opt in OPTIONS}

@@ -123,6 +123,18 @@ def _adapt_shared_options(parser: argparse.ArgumentParser) -> None:
             action.help = REQUEST_COUNT_HELP
         elif action.dest in UNSUPPORTED_AIPERF_VALUES:
             action.type = _refusing_unsupported(action.dest, action.type)
+        elif action.dest == "server_metrics":
+            action.nargs = "*"  # AIPerf's `--server-metrics [URL ...]`: a bare flag adds nothing
+        elif action.dest == "server_metrics_formats":
+            action.nargs = "+"  # AIPerf's `--server-metrics-formats json csv`
+
+
+def _flatten_aiperf_lists(args: argparse.Namespace) -> None:
+    """AIPerf's list forms (see _adapt_shared_options) back to the shared options' values."""
+    if args.server_metrics:
+        args.server_metrics = [url for group in args.server_metrics for url in group] or None
+    if isinstance(args.server_metrics_formats, list):
+        args.server_metrics_formats = ",".join(args.server_metrics_formats)
 
 
 def resolve_request_count(args: argparse.Namespace) -> int:
@@ -147,10 +159,28 @@ def _check(values: dict) -> None:
     """Everything that can be wrong with the options or the input, before any request."""
     from rankperf_data.dataset.config import DatasetConfig
     from rankperf_data.dataset.source import build_dataset
-    from rankperf_data.load.settings import LoadSettings
+    from rankperf_data.load.settings import LoadSettings, require_finite
 
-    LoadSettings.from_values(values)
-    build_dataset(DatasetConfig.from_options(values))
+    require_finite(LoadSettings.from_values(values), build_dataset(DatasetConfig.from_options(values)))
+
+
+def _check_writable(artifact_dir: Path) -> None:
+    """The artifact directory can be created (checked before anything is created or sent)."""
+    parent = artifact_dir
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"--artifact-dir {str(artifact_dir)!r}: cannot create it ({parent} is not a "
+                         "writable directory)")
+
+
+def _check_url(args: argparse.Namespace, values: dict) -> None:
+    """--url with the endpoint path: a usable http(s) URL that does not double the API's route."""
+    from rankperf_data.load.settings import parse_endpoint
+    from rankperf_data.load.target import check_targets
+
+    check_targets(normalise_url(args.url), [apis.BY_ENDPOINT_TYPE[args.endpoint_type]],
+                  parse_endpoint(values["endpoint"]), values["cohere_api_version"], flag="--url")
 
 
 def redacted_command(argv: list[str]) -> str:
@@ -335,14 +365,21 @@ def run_profile(args: argparse.Namespace) -> int:
     quiet = getattr(args, "campaign_quiet", False)  # one point of a campaign: the campaign reports
     count_defaulted = args.request_count is None
     args.request_count = resolve_request_count(args)
+    _flatten_aiperf_lists(args)
     values = _values(args)
+    artifact_dir = _artifact_dir(args).resolve()
     try:
+        _check_url(args, values)
+        _check_writable(artifact_dir)
         _check(values)
+        (artifact_dir / "logs").mkdir(parents=True, exist_ok=True)
     except InputError as exc:
         sys.stderr.write(f"rankperf: error: {exc}\n")
         return 2
-    artifact_dir = _artifact_dir(args).resolve()
-    (artifact_dir / "logs").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        sys.stderr.write(f"rankperf: error: --artifact-dir {str(artifact_dir)!r}: cannot create it "
+                         f"({exc.strerror or exc})\n")
+        return 2
     progress_file = artifact_dir / ".progress.json"
     progress_file.unlink(missing_ok=True)
     env = dict(os.environ)
@@ -433,6 +470,20 @@ def _all_failed(artifact_dir: Path) -> bool:
     return not data.get("request_count", {}).get("avg")
 
 
+def _first_error(artifact_dir: Path) -> str:
+    """Why the run failed, in one line: why it was stopped early, else its most common error."""
+    try:
+        data = orjson.loads((artifact_dir / "profile_export_aiperf.json").read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return ""
+    notes = data.get("notes") or (data.get("rankperf") or {}).get("notes") or []
+    stopped = [n for n in notes if isinstance(n, str) and n.startswith("stopped early: ")]
+    if stopped:
+        return stopped[0]
+    errors = data.get("error_summary") or []
+    return str(errors[0]["error_details"]["message"]) if errors else ""
+
+
 def _report(code: int, artifact_dir: Path, log_path: Path, quiet: bool = False) -> int:
     console_txt = artifact_dir / "profile_export_console.txt"
     if console_txt.exists() and quiet:
@@ -447,8 +498,9 @@ def _report(code: int, artifact_dir: Path, log_path: Path, quiet: bool = False) 
                       f"Export: {artifact_dir / name}")
         print(f"Log File: {log_path}")
         if code == 1 and _all_failed(artifact_dir):
-            sys.stderr.write("rankperf: every request failed (see the error summary above): check --url, "
-                             "--endpoint and --endpoint-type, and that the server is up\n")
+            cause = _first_error(artifact_dir)
+            sys.stderr.write(f"rankperf: every request failed ({cause or 'see the error summary above'}): "
+                             "check --url, --endpoint and --endpoint-type, and that the server is up\n")
     else:
         tail = log_path.read_text(errors="replace").splitlines()[-20:]
         sys.stderr.write("rankperf: the run wrote no report; last lines of the Locust log:\n  "

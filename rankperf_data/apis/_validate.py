@@ -66,6 +66,8 @@ def check_rankings(items: object, index_key: str, score_key: str, n_passages: in
     if not isinstance(items, list):
         return Verdict(ErrorKind.INVALID_RESPONSE, f"expected a list of results, got {type(items).__name__}")
     seen: set[int] = set()
+    order: list[int] = []  # kept for the quality and consistency checks
+    scores: list[float] = []
     previous = math.inf
     for pos, item in enumerate(items):
         if not isinstance(item, dict):
@@ -86,7 +88,9 @@ def check_rankings(items: object, index_key: str, score_key: str, n_passages: in
         if score > previous:
             return Verdict(ErrorKind.VALIDATION, f"results not sorted by {score_key} (position {pos})")
         previous = score
+        order.append(index)
+        scores.append(float(score))
     if len(items) != expected:
         return Verdict(ErrorKind.VALIDATION, f"expected {expected} results, got {len(items)}")
-    return Verdict(ErrorKind.OK, results=len(items))
+    return Verdict(ErrorKind.OK, results=len(items), order=tuple(order), scores=tuple(scores))
 

@@ -16,6 +16,8 @@ class Verdict:
     kind: ErrorKind
     message: str = ""
     results: int = 0
+    order: tuple[int, ...] = ()  # a valid answer: passage indices in the server's order
+    scores: tuple[float, ...] = ()  # ...and their scores, in that order
 
     @property
     def ok(self) -> bool:

@@ -6,13 +6,16 @@ Accepted lines (blank lines are skipped):
   ``queries`` works for ``query`` (its first content is used), several ``passages`` texts concatenate.
 - plain: ``{"query": "...", "passages": ["...", ...]}``.
 
-Either may carry ``"extra": {...}`` (body fields merged top-level). Any problem is an InputError
+Either may carry ``"extra": {...}`` (body fields merged top-level) and ``"relevance": [2, 0, 1, ...]``
+(graded labels, one number per passage, for the quality metrics; every line or none), with an optional
+``"relevance_unlisted": [...]``: labels of the query's judged passages the line does not carry. Any problem is an InputError
 naming the file, the 1-based line, the field and what is wrong.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,8 @@ class FileEntry:
     query: str
     passages: tuple[str, ...]
     extra: dict | None = None
+    relevance: tuple[float, ...] | None = None
+    relevance_unlisted: tuple[float, ...] = ()
 
 
 def _kind(value: Any) -> str:
@@ -75,6 +80,7 @@ def read_jsonl(path: str | Path) -> list[FileEntry]:
         entries.append(_entry(obj, name, number, ignored))
     if not entries:
         raise InputError("--input-file: empty (no requests: every line is blank)", path=name)
+    _check_labels_everywhere(entries, name)
     if ignored:
         log.warning(
             "%s: ignored texts named %s (rankings use 'query'/'queries' and 'passages')",
@@ -103,7 +109,34 @@ def _entry(obj: Any, path: str, line: int, ignored: set[str]) -> FileEntry:
         raise fail("text", "unnamed text has no query: use 'texts' with a 'query' and a 'passages' entry")
     else:
         raise fail("query", "missing: expected 'texts' (AIPerf single_turn) or 'query' and 'passages'")
-    return FileEntry(line, query, passages, extra)
+    relevance = _check_relevance(obj["relevance"], "relevance", len(passages), fail) if "relevance" in obj else None
+    unlisted: tuple[float, ...] = ()
+    if "relevance_unlisted" in obj:
+        if relevance is None:
+            raise fail("relevance_unlisted", "needs 'relevance' on the same line")
+        unlisted = _check_relevance(obj["relevance_unlisted"], "relevance_unlisted", None, fail)
+    return FileEntry(line, query, passages, extra, relevance, unlisted)
+
+
+def _check_relevance(value: Any, field: str, n_passages: int | None, fail) -> tuple[float, ...]:
+    if not isinstance(value, list):
+        raise fail(field, f"must be a list of numbers, got {_kind(value)}")
+    if n_passages is not None and len(value) != n_passages:
+        raise fail(field, f"has {len(value)} labels for {n_passages} passages (one per passage)")
+    for k, label in enumerate(value):
+        if not isinstance(label, (int, float)) or isinstance(label, bool) or not math.isfinite(label):
+            raise fail(f"{field}[{k}]", f"must be a finite number, got {_kind(label)} {label!r}"[:120])
+    return tuple(float(v) for v in value)
+
+
+def _check_labels_everywhere(entries: list[FileEntry], path: str) -> None:
+    """Quality means are over every request: a file labels all its lines or none."""
+    labelled = [e for e in entries if e.relevance is not None]
+    if labelled and len(labelled) != len(entries):
+        first_with = labelled[0]
+        odd = next(e for e in entries if e.relevance is None)
+        raise InputError(f"missing, but line {first_with.line} has labels (label every line or none)",
+                         path=path, line=odd.line, field="relevance")
 
 
 def _check_query(value: Any, field: str, fail) -> str:

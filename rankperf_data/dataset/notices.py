@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger("rankperf")
 
 _said: set[str] = set()  # keys already said in this process
+_held: list[tuple[str, int, str, tuple]] | None = None  # inside held(): (key, level, message, args)
 
 
 def in_worker_process() -> bool:
@@ -35,7 +38,32 @@ def say_once(key: str, message: str, *args: object) -> None:
         return
     _said.add(key)
     level = logging.DEBUG if in_worker_process() else logging.WARNING
+    if _held is not None:
+        _held.append((key, level, message, args))
+        return
     log.log(level, message, *args)
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """Notices said inside the block are logged when it ends without an error. On an error they
+    are dropped (and may be said again later): the error is the one line the user needs first."""
+    global _held
+    if _held is not None:  # nested: the outermost block decides
+        yield
+        return
+    _held = []
+    try:
+        yield
+    except BaseException:
+        for key, *_ in _held:
+            _said.discard(key)
+        raise
+    else:
+        for _key, level, message, args in _held:
+            log.log(level, message, *args)
+    finally:
+        _held = None
 
 
 def forget() -> None:

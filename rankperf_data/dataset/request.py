@@ -11,6 +11,7 @@ class RankingRequest:
 
     ``query_tokens`` / ``passage_tokens`` are -1 when unknown (custom input without a tokenizer).
     ``extra`` holds per-line body fields from a JSONL input (merged into the body top-level).
+    ``relevance`` holds a labelled input's judgements (None: unlabelled); never sent.
     """
 
     index: int
@@ -19,6 +20,8 @@ class RankingRequest:
     query_tokens: int = -1
     passage_tokens: tuple[int, ...] = ()
     extra: dict | None = field(default=None, compare=False)
+    relevance: tuple[float, ...] | None = field(default=None, compare=False)  # graded labels, one per passage
+    relevance_unlisted: tuple[float, ...] = field(default=(), compare=False)  # judged passages not sent
 
     @property
     def total_passage_tokens(self) -> int:

@@ -7,6 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
+from rankperf_data.dataset import notices
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.jsonl import FileEntry, read_jsonl
 from rankperf_data.dataset.order import EntryOrder
@@ -35,7 +36,8 @@ class FileDataset:
     """Requests from a validated JSONL file, lines picked by the sampling strategy (wrapping around)."""
 
     def __init__(self, config: DatasetConfig, rows: list[tuple], counter: TokenCounter) -> None:
-        """``rows``: from ``counted_rows`` (query, passages, query tokens, passage tokens, extra)."""
+        """``rows``: from ``counted_rows`` (query, passages, query tokens, passage tokens, extra,
+        (relevance, relevance_unlisted) or None)."""
         self.config = config
         self.path = config.input_file
         self.tokenizer_description = counter.description
@@ -47,9 +49,25 @@ class FileDataset:
         """Request ``i`` (``i >= 0``)."""
         if i < 0:
             raise IndexError(f"request index must be >= 0, got {i}")
-        query, passages, qt, pt, extra = self._rows[self._order.entry(i)]
+        return self._request(i, self._order.entry(i))
+
+    def entry(self, i: int) -> int:
+        """The file line (0-based among requests) that request ``i`` sends."""
+        return self._order.entry(i)
+
+    def entry_request(self, e: int) -> RankingRequest:
+        """Line ``e`` as a request (indexed ``e``): what --check-consistency sends alone."""
+        return self._request(e, e)
+
+    def _request(self, i: int, e: int) -> RankingRequest:
+        query, passages, qt, pt, extra, labels = self._rows[e]
         # A copy of extra: an API module may merge into it; the next request must not see that.
-        return RankingRequest(i, query, passages, qt, pt, dict(extra) if extra is not None else None)
+        return RankingRequest(i, query, passages, qt, pt, dict(extra) if extra is not None else None,
+                              labels[0] if labels else None, labels[1] if labels else ())
+
+    @property
+    def labelled(self) -> bool:
+        return bool(self._rows) and self._rows[0][5] is not None
 
     def describe(self) -> dict:
         return {
@@ -61,6 +79,7 @@ class FileDataset:
             "random_seed": self.config.random_seed,
             "tokenizer": self.tokenizer_description,
             "sampling_strategy": self.config.sampling_strategy,
+            "labelled": self.labelled,
         }
 
     def realised(self, n: int) -> dict:
@@ -99,7 +118,8 @@ def _weighted(values: np.ndarray, freq: np.ndarray, used: np.ndarray) -> dict:
 
 def counted_rows(lines: list[FileEntry], counter: TokenCounter) -> list[tuple]:
     count = counter.count
-    return [(e.query, e.passages, count(e.query), tuple(count(p) for p in e.passages), e.extra) for e in lines]
+    return [(e.query, e.passages, count(e.query), tuple(count(p) for p in e.passages), e.extra,
+             (e.relevance, e.relevance_unlisted) if e.relevance is not None else None) for e in lines]
 
 
 # The last file read and counted in this process. A Locust master validates the input at start-up
@@ -128,7 +148,8 @@ def build_dataset(config: DatasetConfig) -> Dataset:
     Raises InputError for bad input (before any load is sent). Synthetic data is made on demand:
     building costs the tokenizer load and one pass over the word vocabulary, not the requests.
     """
-    counter = resolve_counter(config.tokenizer, config.model)
-    if config.input_file:
-        return FileDataset(config, _file_rows(config.input_file, counter), counter)
-    return SyntheticDataset(config, counter, build_vocabulary(counter))
+    with notices.held():  # a tokenizer notice comes after the input's errors, or not at all
+        counter = resolve_counter(config.tokenizer, config.model)
+        if config.input_file:
+            return FileDataset(config, _file_rows(config.input_file, counter), counter)
+        return SyntheticDataset(config, counter, build_vocabulary(counter))

@@ -82,6 +82,15 @@ class SyntheticDataset:
             query, passages, qt, pt = found
         return RankingRequest(index=i, query=query, passages=passages, query_tokens=qt, passage_tokens=pt)
 
+    def entry(self, i: int) -> int:
+        """The pool entry request ``i`` sends (``i`` itself without a pool)."""
+        return self._order.entry(i) if self._order is not None else i
+
+    def entry_request(self, e: int) -> RankingRequest:
+        """Pool entry ``e`` as a request (indexed ``e``): what --check-consistency sends alone."""
+        query, passages, qt, pt = self._make(e, self.key)
+        return RankingRequest(index=e, query=query, passages=passages, query_tokens=qt, passage_tokens=pt)
+
     def sizes(self, e: int, key: int | None = None) -> tuple[int, int, list[int]]:
         """(passage count, query tokens, passage tokens) of entry ``e``; draw order: count, query, passages."""
         c = self.config

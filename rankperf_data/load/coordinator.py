@@ -57,6 +57,7 @@ class Coordinator:
     last_end_ns: int = 0
     anchors: dict[int, int] = field(default_factory=dict)  # open loop: phase -> epoch ns its schedules start
     orphan_shares: list[int] = field(default_factory=list)  # open loop: schedules waiting for a worker
+    on_measured_start: Callable[[], None] | None = None  # called once, at the first measured grant
 
     def __post_init__(self) -> None:
         self.ledger = QuotaLedger(self.warmup, self.measured)
@@ -77,6 +78,8 @@ class Coordinator:
             state.done = None  # working (again): a worker that had no users got some back
             if grant.phase == PHASE_PROFILING and self.measured_started_mono is None:
                 self.measured_started_mono = time.monotonic()
+                if self.on_measured_start is not None:
+                    self.on_measured_start()
         self.send("rankperf_grant", self._anchored(grant).to_wire(), node)
         if self.orphan_shares:
             self._place_orphans()

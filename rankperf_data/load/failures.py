@@ -49,7 +49,35 @@ def read_body(response) -> bytes:
         raise ClosedEarly(received, response.content_length) from exc
 
 
+# OpenSSL's reasons when the answer to a ClientHello is not TLS at all (a plain-HTTP server's 400)
+_NOT_TLS_REASONS = frozenset(("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG",
+                              "UNKNOWN_PROTOCOL", "HTTP_REQUEST"))
+TLS_HANDSHAKE_TIMEOUT = ("TLS error: no TLS handshake answer within --connect-timeout-seconds (a plain-HTTP "
+                         "server on an https:// URL?)")
+CONNECT_TIMEOUT = "no connection within --connect-timeout-seconds"
+
+
+def _handshake_timeout(exc: BaseException) -> bool:
+    return isinstance(exc, TimeoutError) and "handshake" in str(exc)
+
+
+def server_speaks_no_tls(exc: BaseException) -> bool:
+    """True when an https:// request failed because the server does not speak TLS there: it answered
+    the handshake with something else (a plain-HTTP server's 400), or not at all. Every request to
+    that address will fail the same way; a bad certificate is not this."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return False
+    if isinstance(exc, ssl.SSLError):
+        return getattr(exc, "reason", None) in _NOT_TLS_REASONS
+    return _handshake_timeout(exc)
+
+
 def classify(exc: BaseException) -> tuple[ErrorKind, str]:
+    if _handshake_timeout(exc):
+        return ErrorKind.CONNECTION, TLS_HANDSHAKE_TIMEOUT
+    if isinstance(exc, TimeoutError) and str(exc) == "timed out":
+        # a socket's own timer: only the connect timeout is shorter than the request's deadline
+        return ErrorKind.TIMEOUT, CONNECT_TIMEOUT
     if isinstance(exc, (gevent.Timeout, socket.timeout, TimeoutError)):
         return ErrorKind.TIMEOUT, "no complete response within the request timeout"
     if isinstance(exc, ClosedEarly):

@@ -22,6 +22,7 @@ import orjson
 from rankperf_data import apis
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.source import build_dataset
+from rankperf_data.load import ramp
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.records import PHASE_PROFILING
 from rankperf_data.load.settings import LoadSettings
@@ -117,6 +118,8 @@ def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tup
         artifact_dir=str(Path(artifact_dir).resolve()),
         workers=len(coord.nodes),
         client_cpu=coord.client_cpu(),
+        quality_references=dict(config.get("reference_counts") or {}),
+        ramp_up=ramp.CLOCK.describe(users),
     )
     notes = list(coord.notes)
     if settings.request_count and not cancelled and not coord.partial and len(prof) != settings.request_count:
@@ -239,7 +242,19 @@ def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | 
     if coord.finished:
         return None
     coord.finished = True
+    scraper, state.scraper = getattr(state, "scraper", None), None
     result, dataset, api = build_result(environment, coord, state, cancelled)
+    if scraper is not None:
+        try:
+            result.server_metrics = scraper.finish()  # the final scrape: every answer is in
+        except Exception:  # server metrics are an extra: the run's own report is written regardless
+            log.exception("rankperf: server metrics: the final scrape failed; no server metrics for this run")
+    probe, state.rtt_probe = getattr(state, "rtt_probe", None), None
+    if probe is not None:
+        result.info.network_rtt_ms = probe.finish()
+        _write_rtt_samples(Path(result.info.artifact_dir), probe.samples)
+    elif settings_rtt_mean(result) is not None:
+        result.info.network_rtt_ms = settings_rtt_mean(result)
     out = Path(result.info.artifact_dir)
     out.mkdir(parents=True, exist_ok=True)
     settings = LoadSettings.from_values(result.info.options)
@@ -254,6 +269,18 @@ def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | 
     sys.stdout.write(f"rankperf: artifacts in {out}\n")
     sys.stdout.flush()
     return out
+
+
+def settings_rtt_mean(result: RunResult) -> float | None:
+    return LoadSettings.from_values(result.info.options).rtt_mean_ms
+
+
+def _write_rtt_samples(out: Path, samples: list[dict]) -> None:
+    """AIPerf's profile_export_network_latency.jsonl: one probe per line."""
+    from rankperf_data.load.rtt_probe import SAMPLES_FILE
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / SAMPLES_FILE).write_bytes(b"".join(orjson.dumps(s) + b"\n" for s in samples))
 
 
 def exit_code(coord: Coordinator) -> int | None:

@@ -19,14 +19,15 @@ from gevent.event import Event
 from locust import events
 from locust.runners import STATE_MISSING, LocalRunner, MasterRunner, WorkerRunner
 
-from rankperf_data import options
+from rankperf_data import apis, options
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.errors import InputError
 from rankperf_data.dataset.source import build_dataset
-from rankperf_data.load import finish, sweep
+from rankperf_data.load import classes, finish, ramp, sweep
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.process import LoadProcess
-from rankperf_data.load.settings import LoadSettings, option_values
+from rankperf_data.load.settings import LoadSettings, option_values, require_finite
+from rankperf_data.load.target import check_targets
 
 log = logging.getLogger("rankperf")
 
@@ -57,6 +58,8 @@ class _State:
         self.sigint_installed = False
         self.worker_quitting_added = False
         self.interrupted = False  # SIGINT seen (or shutting down): a second one is ignored
+        self.scraper = None  # server_scrape.ServerScraper of the current run (master role), or None
+        self.rtt_probe = None  # rtt_probe.RttProbe with --network-latency-automatic (master role), or None
 
 
 STATE = _State()
@@ -79,10 +82,25 @@ def public_values(parsed) -> dict:
     return values
 
 
-def validate(values: dict) -> None:
-    """Raise InputError for bad options or input files, before any request."""
-    LoadSettings.from_values(values)
-    build_dataset(DatasetConfig.from_options(values))
+def validate(values: dict, environment=None) -> None:
+    """Raise InputError for bad options, a bad target (-H + endpoint path) or input files, before
+    any request. Options and target come before the dataset, and so before any tokenizer notice."""
+    settings = LoadSettings.from_values(values)
+    if environment is not None:
+        check_run_target(environment, settings)
+    require_finite(settings, build_dataset(DatasetConfig.from_options(values)))
+
+
+def check_run_target(environment, settings: LoadSettings) -> None:
+    """The base URL (-H) with the path of each rerank user class the run may start."""
+    classes = getattr(environment.runner, "user_classes", None) or environment.user_classes or []
+    used = [apis.BY_USER_CLASS[c.__name__] for c in classes if c.__name__ in apis.BY_USER_CLASS]
+    if not used:
+        return  # a locustfile of the user's own: its classes post wherever they like
+    if not environment.host:
+        raise InputError("-H/--host: no server given; pass its base URL, e.g. -H http://127.0.0.1:8000")
+    check_targets(environment.host.rstrip("/"), used, settings.endpoint, settings.cohere_api_version,
+                  flag="-H/--host")
 
 
 def current_process(timeout: float = 30.0) -> LoadProcess:
@@ -110,11 +128,13 @@ def _on_init(environment, **_kw) -> None:
         runner.register_message("rankperf_done", _msg(lambda c, n, d: c.on_done(n, d)))
         runner.register_message("rankperf_users", _msg(lambda c, n, d: c.on_users(n, int(d["users"]))))
         runner.register_message("rankperf_need_config", _on_need_config)
+        runner.register_message("rankperf_stop_run", _on_stop_run)
+        classes.check_startup(environment)  # several user classes, none chosen: exit 2 before any load
         sweep.install(environment)  # --sweep-users / --request-rate lists: checked, first point set
         parsed = environment.parsed_options
         if parsed is not None and environment.web_ui is None:
             try:
-                validate(public_values(parsed))
+                validate(public_values(parsed), environment)
             except InputError as exc:
                 sys.stderr.write(f"rankperf: error: {exc}\n")
                 sys.exit(2)
@@ -122,6 +142,7 @@ def _on_init(environment, **_kw) -> None:
         from rankperf_data.load import webui
 
         webui.install(environment, STATE)
+        classes.install_picker_guard(environment)
     if is_worker(runner):
         runner.register_message("rankperf_config", _on_config)
         runner.register_message("rankperf_grant", _on_grant)
@@ -168,6 +189,22 @@ def _on_config(environment, msg, **_kw) -> None:
     STATE.config_event.set()
 
 
+def _on_stop_run(environment, msg, **_kw) -> None:
+    """A load process found that no request can succeed (https:// to a plain-HTTP server): stop
+    the run now, with the reason in its notes, instead of failing every request left."""
+    coord = STATE.coordinator
+    if coord is None or coord.finished or STATE.finishing:
+        return
+    reason = str(msg.data.get("reason") or "the target cannot be reached")
+    log.error("rankperf: stopping the run: %s", reason)
+    coord.notes.append(f"stopped early: {reason}")
+    coord.cancelled = True
+    coord.close("the target cannot work")
+    STATE.finishing = True
+    runner = environment.runner
+    gevent.spawn_later(END_DELAY_S, runner.stop if environment.web_ui else runner.quit)
+
+
 def _on_need_config(environment, msg, **_kw) -> None:
     """A worker joined after the start: count it in and send it the run's configuration."""
     coord = STATE.coordinator
@@ -188,6 +225,7 @@ def _on_test_start(environment, **_kw) -> None:
         STATE.start_before_init = True
         return
     if is_master(runner):
+        ramp.CLOCK.start(time.time_ns())
         _start_coordinator(environment)
     if is_worker(runner):
         _start_process(environment)
@@ -208,7 +246,9 @@ def _start_coordinator(environment) -> None:
         if seed is None or int(seed) < 0:
             seed = secrets.randbits(31)
         settings = LoadSettings.from_values(values)
+        check_run_target(environment, settings)
         STATE.master_dataset = build_dataset(DatasetConfig.from_options({**values, "random_seed": int(seed)}))
+        refs = _references(environment, settings, STATE.master_dataset)
     except InputError as exc:
         log.error("rankperf: %s", exc)
         STATE.coordinator = None
@@ -234,16 +274,71 @@ def _start_coordinator(environment) -> None:
                         anchor_delay_s=ANCHOR_DELAY_S if isinstance(runner, MasterRunner) else 0.0)
     for node, index in nodes.items():
         coord.expect(node, index)
+    _start_scraper(environment, settings, coord)
+    _start_rtt_probe(environment, settings)
     STATE.start_error = ""
     STATE.coordinator = coord
     STATE.config = None
     STATE.config_event.clear()
     config = {"values": values, "seed": int(seed), "workers": len(nodes), "run_id": STATE.run_id}
+    if refs is not None:
+        config.update(references=refs.wire, reference_counts=refs.counts())
     STATE.master_config = config
     send("rankperf_config", config, None)
     if STATE.monitor is not None:
         STATE.monitor.kill(block=False)
     STATE.monitor = gevent.spawn(_monitor, environment, coord)
+
+
+def _references(environment, settings: LoadSettings, dataset):
+    """--check-consistency: every distinct entry sent alone, once, before any load process starts."""
+    if not settings.check_consistency:
+        return None
+    from rankperf_data.load import references  # lazily: it imports the user classes, which import this module
+
+    require_finite(settings, dataset)
+    api = finish._api_for(environment)
+    return references.collect(environment.host, finish._endpoint_path(api, settings), api, settings, dataset,
+                              environment)
+
+def _start_scraper(environment, settings: LoadSettings, coord: Coordinator) -> None:
+    """Server metrics for this run: baseline now (before any load), periodic, final at the end."""
+    from rankperf_data.load.server_scrape import ServerScraper, metrics_url
+
+    if STATE.scraper is not None:
+        STATE.scraper.stop()
+    STATE.scraper = None
+    if settings.server_metrics_off:
+        return
+    urls = list(dict.fromkeys([metrics_url(environment.host or ""), *settings.server_metrics]))
+    if not environment.host:
+        urls = urls[1:]
+    if not urls:
+        return
+    try:
+        STATE.scraper = ServerScraper(urls, warmup=settings.warmup, formats=settings.server_metrics_formats)
+        STATE.scraper.start()
+    except Exception:  # server metrics are an extra: they never stop a run
+        log.exception("rankperf: server metrics: could not start scraping; the run goes on without it")
+        STATE.scraper = None
+        return
+    coord.on_measured_start = STATE.scraper.profiling_started
+
+
+def _start_rtt_probe(environment, settings: LoadSettings) -> None:
+    """--network-latency-automatic: probe the target's handshake RTT during the run."""
+    from rankperf_data.load.rtt_probe import RttProbe
+
+    if STATE.rtt_probe is not None:
+        STATE.rtt_probe.finish()
+    STATE.rtt_probe = None
+    if settings.rtt_automatic and environment.host:
+        try:
+            STATE.rtt_probe = RttProbe(environment.host, settings.rtt_interval_s)
+        except ValueError as exc:  # an invalid port: the users report the URL themselves
+            log.warning("rankperf: network latency: cannot probe the target (%s)", type(exc).__name__)
+            return
+        STATE.rtt_probe.start()
 
 
 def _start_process(environment) -> None:
@@ -287,6 +382,7 @@ def _build_process(environment) -> None:
 
 @events.spawning_complete.add_listener
 def _on_spawning_complete(user_count, **_kw) -> None:
+    ramp.CLOCK.complete(time.time_ns())  # a no-op where it was not started (workers)
     runner = STATE.environment.runner if STATE.environment else None
     if isinstance(runner, LocalRunner):
         if STATE.process is not None:

@@ -22,7 +22,7 @@ from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.source import build_dataset
 from rankperf_data.load import pacing
 from rankperf_data.load.quota import MAX_CHUNK, Grant, RangeQueue
-from rankperf_data.load.records import PHASE_WARMUP, RecordBatch
+from rankperf_data.load.records import NOT_JUDGED, PHASE_WARMUP, RecordBatch
 from rankperf_data.load.settings import LoadSettings
 
 log = logging.getLogger("rankperf")
@@ -67,6 +67,8 @@ class LoadProcess:
         self.batch = RecordBatch()
         self.issued = 0
         self.completed = 0
+        self.succeeded = 0
+        self._no_tls_sent = False
         self.returned: list[Grant] = []  # unissued ranges given back when closing or leaving
         self._warmup_unreported = 0
         self._pending = False
@@ -87,6 +89,9 @@ class LoadProcess:
         self._adopted: list[int] = []  # shares of workers that left, waiting for the schedule to start
         self._waiting: dict[int, tuple[int, int]] = {}  # schedule loop -> (index, phase) it waits to put
         self._schedules: list[gevent.Greenlet] = []  # open loop: the schedule loops (own share first)
+        # --check-consistency: dataset entry -> (order, scores) of its reference answer
+        self.references: dict[int, tuple] = {int(e): (tuple(o), tuple(s))
+                                             for e, (o, s) in config.get("references", ())}
 
     # ---- indices -------------------------------------------------------------------------
     def _ask(self) -> None:
@@ -206,11 +211,23 @@ class LoadProcess:
             row = row[:5] + (self.batch.messages.intern(message),) + row[6:]
         self.batch.rows.append(row)
         self.completed += 1
+        if row[4] == ErrorKind.OK:
+            self.succeeded += 1
         if row[1] == PHASE_WARMUP:
             self._warmup_unreported += 1
         if len(self.batch) >= FLUSH_ROWS:
             self.flush()
         self._maybe_done()
+
+    def no_tls(self, reason: str) -> None:
+        """An https:// request found no TLS server at the URL. Unless a request from here has
+        succeeded, ask the coordinator to stop the run: every other request would fail the same
+        way, each after up to --connect-timeout-seconds."""
+        if self._no_tls_sent or self.succeeded:
+            return
+        self._no_tls_sent = True
+        self.flush()  # the failure reaches the coordinator before the stop does
+        self._send("rankperf_stop_run", {"reason": reason})
 
     def cancel(self, token: int, reason: str) -> None:
         """Record one in-flight request as cancelled (its user was stopped mid-request)."""
@@ -220,7 +237,7 @@ class LoadProcess:
         index, phase, intended, start, (passages, qtok, ptok, nbytes) = entry
         row = (index, phase, self.worker_index, 0, int(ErrorKind.CANCELLED), -1, intended, start,
                epoch_ns(time.perf_counter_ns()), passages, -1, qtok, ptok, nbytes, 0,
-               float("nan"), float("nan"), float("nan"), -1)
+               float("nan"), float("nan"), float("nan"), -1, *NOT_JUDGED)
         self.finish(token, row, reason)
 
     def cancel_in_flight(self, reason: str) -> int:
@@ -375,6 +392,12 @@ class LoadProcess:
             if self._loops == 0:  # the last schedule is over: let every consumer see the end
                 for _ in range(self._consumers):
                     self.queue.put(None)
+
+    def reference(self, index: int) -> tuple | None:
+        """--check-consistency: (order, scores) of request ``index``'s entry sent alone, if known."""
+        if not self.references:
+            return None
+        return self.references.get(self.dataset.entry(index))
 
     def api_module(self, user_class: str) -> Any:
         return apis.BY_USER_CLASS[user_class]

@@ -30,6 +30,14 @@ RECORD_FIELDS: list[tuple[str, str]] = [
     ("server_inference_ms", "f4"),  # TEI x-inference-time
     ("server_tokenization_ms", "f4"),  # TEI x-tokenization-time
     ("server_compute_tokens", "i4"),  # TEI x-compute-tokens
+    # labelled input, a valid answer: its quality at --quality-k (NaN: not judged)
+    ("ndcg", "f4"),
+    ("mrr", "f4"),
+    ("recall", "f4"),
+    # --check-consistency, a valid answer compared with its reference (NaN / 0: not compared)
+    ("ref_tau", "f4"),  # Kendall tau between the two orders of the passages both list
+    ("ref_delta", "f4"),  # largest |score - reference score| over those passages
+    ("ref_flags", "u1"),  # REF_COMPARED | REF_ORDER_CHANGED | REF_TOPK_CHANGED
 ]
 RECORD_DTYPE = np.dtype(RECORD_FIELDS)
 FIELD_NAMES: tuple[str, ...] = tuple(name for name, _ in RECORD_FIELDS)
@@ -37,6 +45,11 @@ FIELD_NAMES: tuple[str, ...] = tuple(name for name, _ in RECORD_FIELDS)
 PHASE_PROFILING = 0
 PHASE_WARMUP = 1
 PHASE_NAMES = {PHASE_PROFILING: "profiling", PHASE_WARMUP: "warmup"}
+
+REF_COMPARED = 1
+REF_ORDER_CHANGED = 2
+REF_TOPK_CHANGED = 4
+NOT_JUDGED = (float("nan"),) * 3 + (float("nan"), float("nan"), 0)  # the six fields above, unset
 
 
 class MessageTable:

@@ -14,8 +14,11 @@ import orjson
 
 from rankperf_data import options
 from rankperf_data.dataset.errors import InputError
+from rankperf_data.load import scrape_settings
+from rankperf_data.report import goodput
 
-GOODPUT_METRICS = ("request_latency", "intended_latency")
+GOODPUT_METRICS = goodput.GOODPUT_TAGS
+MAX_REFERENCE_ENTRIES = 100_000  # --check-consistency: distinct entries whose references are kept
 
 
 def option_values(source: Any) -> dict[str, Any]:
@@ -76,22 +79,12 @@ def parse_extra_inputs(value: str | Iterable[str] | None) -> dict[str, Any]:
     return _pairs(value, "--extra-inputs", _json_or_text)
 
 
-def parse_goodput(value: str | None) -> dict[str, float]:
-    """``'request_latency:250 intended_latency:400'`` -> {metric: threshold_ms}."""
-    slos: dict[str, float] = {}
-    for item in (value or "").replace(",", " ").split():
-        name, sep, raw = item.partition(":")
-        if not sep or name not in GOODPUT_METRICS:
-            raise InputError(f"expected one of {', '.join(GOODPUT_METRICS)} as 'metric:ms', got {item!r}",
-                             field="--goodput")
-        try:
-            threshold = float(raw)
-        except ValueError:
-            raise InputError(f"threshold must be a number of ms, got {raw!r}", field="--goodput") from None
-        if not threshold > 0:
-            raise InputError(f"threshold must be > 0, got {raw!r}", field="--goodput")
-        slos[name] = threshold
-    return slos
+def parse_goodput(value: str | None) -> dict[str, float | str]:
+    """``'request_latency:250 intended_latency:20+1.5*passages'`` -> {metric: bound} (report.goodput's parser)."""
+    try:
+        return goodput.parse_goodput(value)
+    except ValueError as exc:
+        raise InputError(str(exc), field="--goodput") from None
 
 
 def parse_endpoint(value: str | None) -> str:
@@ -131,7 +124,16 @@ class LoadSettings:
     rate: float
     pattern: str
     artifact_dir: str
-    goodput: dict[str, float] = field(default_factory=dict)
+    goodput: dict[str, float | str] = field(default_factory=dict)  # tag -> ms, or 'A+B*passages'
+    server_metrics: list[str] = field(default_factory=list)  # extra /metrics URLs (--server-metrics)
+    server_metrics_off: bool = False
+    server_metrics_formats: list[str] = field(default_factory=lambda: list(scrape_settings.FORMATS))
+    rtt_automatic: bool = False  # --network-latency-automatic
+    rtt_mean_ms: float | None = None  # --network-latency-mean
+    rtt_interval_s: float = 1.0
+    connect_timeout: float = 10.0
+    quality_k: int = 10  # NDCG/MRR/Recall cut-off (labelled inputs)
+    check_consistency: bool = False
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> LoadSettings:
@@ -152,8 +154,38 @@ class LoadSettings:
             pattern=v["arrival_pattern"],
             artifact_dir=v["artifact_dir"] or "",
             goodput=parse_goodput(v["goodput"]),
+            connect_timeout=float(v["connect_timeout_seconds"]),
+            quality_k=int(v["quality_k"] or 10),
+            check_consistency=bool(v["check_consistency"]),
+            server_metrics=scrape_settings.metrics_endpoints(v["server_metrics"]),
+            server_metrics_off=bool(v["no_server_metrics"]),
+            server_metrics_formats=scrape_settings.formats(v["server_metrics_formats"]),
+            rtt_automatic=bool(v["network_latency_automatic"]),
+            rtt_mean_ms=None if v["network_latency_mean"] is None else float(v["network_latency_mean"]),
+            rtt_interval_s=float(v["network_latency_ping_interval"] or 1.0),
         )
+
+    def __post_init__(self) -> None:
+        scrape_settings.check_switch(self.server_metrics_off, self.server_metrics)
+        if self.rtt_automatic and self.rtt_mean_ms is not None:
+            raise InputError("cannot be combined with --network-latency-automatic (measure it, or give it)",
+                             field="--network-latency-mean")
+        if self.rtt_interval_s != 1.0 and not self.rtt_automatic:
+            raise InputError("only applies with --network-latency-automatic", field="--network-latency-ping-interval")
 
     @property
     def open_loop(self) -> bool:
         return self.rate > 0
+
+
+def require_finite(settings: LoadSettings, dataset: Any) -> None:
+    """--check-consistency needs distinct entries to repeat: a file or a pool, of bounded size."""
+    if not settings.check_consistency:
+        return
+    if not dataset.entries:
+        raise InputError("needs repeated requests: give --input-file or --num-dataset-entries N "
+                         "(every request is distinct otherwise, so none has a reference)",
+                         field="--check-consistency")
+    if dataset.entries > MAX_REFERENCE_ENTRIES:
+        raise InputError(f"at most {MAX_REFERENCE_ENTRIES:,} distinct entries (references are kept per entry), "
+                         f"got {dataset.entries:,}", field="--check-consistency")

@@ -20,9 +20,10 @@ from locust.user.task import LOCUST_STATE_RUNNING, LOCUST_STATE_STOPPING
 from rankperf_data import apis, options
 from rankperf_data.apis.errors import ErrorKind, error_label
 from rankperf_data.load import hooks
-from rankperf_data.load.failures import classify, read_body
+from rankperf_data.load.failures import classify, read_body, server_speaks_no_tls
+from rankperf_data.load.judging import judged_fields
 from rankperf_data.load.process import epoch_ns
-from rankperf_data.load.records import PHASE_PROFILING
+from rankperf_data.load.records import NOT_JUDGED, PHASE_PROFILING
 from rankperf_data.report.artifacts import redact_text
 
 _NAN = float("nan")
@@ -66,6 +67,17 @@ def target_url(host: str | None, path: str) -> URL:
     return url
 
 
+def request_headers(settings, environment) -> dict[str, str]:
+    """Every request's headers: JSON both ways, --header values, the API key as a bearer token."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json",
+               "Accept-Encoding": "identity", "User-Agent": "rankperf"}
+    headers.update(settings.headers)
+    key = os.environ.get(options.API_KEY_ENV) or getattr(environment.parsed_options, "api_key", None)
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    return headers
+
+
 class RerankUser(FastHttpUser):
     """Shared behaviour; subclasses pick the API module."""
 
@@ -91,7 +103,9 @@ class RerankUser(FastHttpUser):
         settings = process.settings
         self.insecure = settings.insecure
         self.network_timeout = settings.timeout
-        self.connection_timeout = settings.timeout
+        # connect + TLS handshake: a dead host or a plain-HTTP server behind https:// fails in
+        # seconds, not at the end of the (long) request timeout, which bounds it too
+        self.connection_timeout = min(settings.connect_timeout, settings.timeout)
         super().__init__(environment)
         self.process = process
         self.settings = settings
@@ -101,13 +115,8 @@ class RerankUser(FastHttpUser):
         self._http = self.client.client.clientpool.get_client(url)
         self._uri = url.request_uri
         self._url = str(url)
-        headers = {"Content-Type": "application/json", "Accept": "application/json",
-                   "Accept-Encoding": "identity", "User-Agent": "rankperf"}
-        headers.update(settings.headers)
-        key = os.environ.get(options.API_KEY_ENV) or getattr(environment.parsed_options, "api_key", None)
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        self._headers = headers
+        self._url_shown = redact_text(self._url)  # for messages: a password in the URL stays out
+        self._headers = request_headers(settings, environment)
         self._fire = environment.events.request.fire
 
     def stop(self, force: bool = False) -> bool:
@@ -166,6 +175,7 @@ class RerankUser(FastHttpUser):
         response = None
         kind = ErrorKind.OK
         message = ""
+        no_tls = False
         start = time.perf_counter_ns()
         start_epoch = epoch_ns(start)
         token = process.begin(index, phase, intended_ns or start_epoch, start_epoch,
@@ -180,6 +190,7 @@ class RerankUser(FastHttpUser):
             kind, message = classify(exc)
         except Exception as exc:  # every failure is recorded, never lost
             kind, message = classify(exc)
+            no_tls = server_speaks_no_tls(exc)
         except BaseException:  # the user was killed mid-request (stop, rebalancing): still accounted for
             process.cancel(token, "cancelled: the user was stopped before this request completed")
             raise
@@ -192,9 +203,13 @@ class RerankUser(FastHttpUser):
         except BaseException as exc:  # stopped here (e.g. rebalancing): the answer is in, record it first
             stopped = exc
         results = -1
+        judged = NOT_JUDGED
         if kind == ErrorKind.OK:
             verdict = self.api.validate(status, payload, request, self.settings.top_n or None)
             kind, message, results = verdict.kind, verdict.message, verdict.results
+            if status == 404:  # the wrong URL, most likely: say which one was asked for
+                message = f"POST {self._url_shown}: {'Not Found' if message == 'HTTP 404' else message}"
+            judged = judged_fields(verdict, request, self.settings.quality_k, process.reference(index))
         queue_ms = inference_ms = tokenization_ms = _NAN
         compute_tokens = -1
         if response is not None and status == 200 and response.get("x-queue-time") is not None:
@@ -203,10 +218,12 @@ class RerankUser(FastHttpUser):
         end_epoch = start_epoch + (end - start)
         row = (index, phase, process.worker_index, status, int(kind), -1, intended_ns or start_epoch, start_epoch,
                end_epoch, len(request.passages), results, request.query_tokens, request.total_passage_tokens,
-               len(body), len(payload), queue_ms, inference_ms, tokenization_ms, compute_tokens)
+               len(body), len(payload), queue_ms, inference_ms, tokenization_ms, compute_tokens, *judged)
         # Warmup requests stay out of every statistic, Locust's own (console, CSV, web UI) too:
-        # only their rankperf records (phase=warmup) keep them.
-        if phase == PHASE_PROFILING:
+        # only their rankperf records (phase=warmup) keep them. A request an interruption already
+        # recorded as cancelled stays out of Locust's counts too (Locust counts no request cut
+        # short), so that both count the same requests.
+        if phase == PHASE_PROFILING and token in process.in_flight:
             self._fire(
                 request_type="POST",
                 name=self.path,
@@ -221,6 +238,9 @@ class RerankUser(FastHttpUser):
         # after Locust has counted it: the last finish may tell the master this process is done,
         # and Locust's counters are sent along right then
         process.finish(token, row, message)
+        if no_tls:  # recorded first: stopping the run cancels what is still in flight
+            process.no_tls(f"{self._url_shown}: no TLS server answered there ({message}); if it speaks "
+                           "plain HTTP, use http://")
         if stopped is not None:
             raise stopped
 

@@ -31,6 +31,7 @@ TAB_TITLE = "Rankings"
 MIN_INTERVAL_S = 1.5  # the live table is recomputed at most this often...
 SLOW_FACTOR = 5.0  # ...or every SLOW_FACTOR x the last computation time, when that is longer
 MESSAGE_CHARS = 60  # error message pattern shown in an error row
+LAST_SLICES = 5  # with --slice-duration, the tab shows this many most recent slices
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("metric", "Metric"),
@@ -92,6 +93,11 @@ def summary_rows(summary, *, finished: bool = False, complete: bool = False, sec
                              **{c: _num(metric.stats.get(c)) for c in STAT_COLUMNS}))
         else:
             rows.append(_row(metric.label, avg=_num(metric.value)))
+    quality = getattr(summary, "quality", None)
+    for metric in quality.metrics.values() if quality is not None else ():  # labelled inputs
+        rows.append(_row(metric.label, count=str(metric.stats.count),
+                         **{c: _num(metric.stats.get(c)) for c in STAT_COLUMNS}))
+    rows.extend(slice_rows(summary))
     for group in summary.errors:
         message = redact_text(group.message, secrets)
         if message.lower().startswith(group.label.lower() + ":"):  # "cancelled: cancelled: ..." reads badly
@@ -108,6 +114,24 @@ def summary_rows(summary, *, finished: bool = False, complete: bool = False, sec
         rows.append(_row(redact_text(warning, secrets)))
     if finished:
         rows.extend(_row("Note: " + redact_text(note, secrets)) for note in summary.notes)
+    return rows
+
+
+def slice_rows(summary, last: int = LAST_SLICES) -> list[dict[str, str]]:
+    """With --slice-duration: the request latency of the last slices, and each slice's throughput."""
+    slices = getattr(summary, "timeslices", None) or []
+    if not slices:
+        return []
+    origin = slices[0].start_ns
+    rows = []
+    for s in slices[-last:]:
+        latency = s.metrics.get("request_latency")
+        rate = s.metrics.get("request_throughput")
+        label = f"Slice {(s.start_ns - origin) / 1e9:,.1f}-{(s.end_ns - origin) / 1e9:,.1f} s"
+        label += "" if s.is_complete else " (partial)"
+        label += f": {rate.value:,.2f} requests/sec, latency (ms)" if rate is not None else ": latency (ms)"
+        cells = {c: _num(latency.stats.get(c)) for c in STAT_COLUMNS} if latency is not None else {}
+        rows.append(_row(label, count=str(latency.stats.count) if latency is not None else "0", **cells))
     return rows
 
 

@@ -200,9 +200,17 @@ def write_artifacts(result: RunResult, out_dir: str | Path, *, secrets: Iterable
         contents["run"] = export.dumps_pretty(export.run_json(
             clean.info, clean.start_ns, clean.end_ns, clean.was_cancelled, clean.partial, clean.notes,
             clean.messages, int(clean.records.size), bid))
+    if clean.server_metrics:
+        contents.update(_server_metrics_files(clean, bid, include_records))
+    if summary.timeslices:
+        from rankperf_data.report import timeslices
+
+        config = export.input_config(summary, out) if summary.info is not None else None
+        contents[timeslices.JSON_FILE] = export.dumps_pretty(timeslices.to_json(summary.timeslices, config))
+        contents[timeslices.CSV_FILE] = timeslices.to_csv(summary.timeslices).encode()
     paths = {}
     for key, data in contents.items():
-        paths[key] = out / FILES[key]
+        paths[key] = out / FILES.get(key, key)
         paths[key].write_bytes(scrub_bytes(data, known))
     if include_records:
         # Streamed: its strings are fixed keys, numbers and the messages redacted above.
@@ -211,3 +219,22 @@ def write_artifacts(result: RunResult, out_dir: str | Path, *, secrets: Iterable
             for chunk in export.jsonl_chunks(clean.records, clean.messages, is_open_loop(clean.info), bid):
                 f.write(chunk)
     return paths
+
+
+def _server_metrics_files(result: RunResult, bid: str, include_raw: bool) -> dict[str, bytes]:
+    """server_metrics_export.{json,csv} (as --server-metrics-formats asks) and the raw scrapes."""
+    from rankperf_data.report import server_metrics_export as sme
+    from rankperf_data.report.server_metrics import SCRAPES_FILE, ServerScrapes, compute_window
+
+    data = ServerScrapes.from_dict(result.server_metrics)
+    window_s = (result.end_ns - result.start_ns) / 1e9 if result.end_ns > result.start_ns else None
+    profiling = compute_window(data, "profiling", window_s)
+    warmup = compute_window(data, "warmup", None)
+    out: dict[str, bytes] = {}
+    if "json" in data.formats:
+        out[sme.JSON_FILE] = export.dumps_pretty(sme.to_json(data, profiling, warmup, bid))
+    if "csv" in data.formats:
+        out[sme.CSV_FILE] = sme.to_csv(data, profiling).encode()
+    if include_raw:
+        out[SCRAPES_FILE] = orjson.dumps(data.to_dict())
+    return out

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from rankperf_data.report.latency_model import LatencyModel
 from rankperf_data.report.metrics import RATE_WINDOWS, Metric, Summary
 
 TITLE = "rankperf | Ranking Metrics"
@@ -18,6 +19,8 @@ APPROXIMATE_NOTE = "percentiles approximate: Locust rounds response times to buc
 # Row order; a tag missing from the summary (no data, does not apply) has no row.
 ROWS = (
     "request_latency",
+    "network_adjusted_request_latency",
+    "network_rtt",
     "intended_latency",
     "schedule_lag",
     "request_throughput",
@@ -57,6 +60,11 @@ def metrics_table(summary: Summary) -> Table:
         if metric is None or (tag in ERROR_ONLY and not has_errors):
             continue
         rows.append((metric.label, [_cell(metric.stat(c)) for c in COLUMNS]))
+    if summary.quality is not None:  # labelled inputs: NDCG@k, MRR@k, Recall@k per request
+        rows += [(m.label, [_cell(m.stat(c)) for c in COLUMNS]) for m in summary.quality.metrics.values()]
+    server = summary.server
+    for metric in (server.rows if server is not None else []):  # the server's own view, from /metrics
+        rows.append((metric.label, [_cell(metric.stat(c)) for c in COLUMNS]))
     table = Table(title=TITLE)
     # on a narrow terminal the metric names wrap (as AIPerf's do); numbers are never cut
     table.add_column("Metric", justify="right", overflow="fold", min_width=12)
@@ -93,6 +101,8 @@ def facts_line(summary: Summary) -> str:
         parts.append(f"tokens: {info.tokenizer}")
     if summary.distribution is not None:
         parts.append(inputs_text(summary))
+    if summary.quality is not None:
+        parts.append(quality_text(summary.quality.values))
     if summary.late_start_threshold_ms is not None:
         parts.append(f"late start: sent more than {summary.late_start_threshold_ms:,.2f} ms after its intended "
                      "time (max of 1 ms and one mean arrival gap)")
@@ -117,6 +127,34 @@ def inputs_text(summary: Summary) -> str:
     return text
 
 
+def quality_text(values: dict) -> str:
+    """Judged requests and, with --check-consistency, the comparison counts."""
+    texts = []
+    if "judged_requests" in values:
+        texts.append(f"quality: {values['judged_requests']:,} requests judged against labels at k={values['k']}"
+                     f" ({values['unjudged_requests']:,} failed answers not judged)")
+    c = values.get("consistency")
+    if c is not None:
+        text = (f"consistency: {c['requests_compared']:,} answers compared with the same request sent alone "
+                f"({c['reference_requests']:,} references, {c['references_failed']:,} failed), "
+                f"{c['order_changed']:,} in another order, {c['topk_changed']:,} with another top-{c['k']}")
+        if c["max_score_delta"] is not None:
+            text += f", max score delta {c['max_score_delta']:.6g}, Kendall tau min {c['kendall_tau_min']:.4f}"
+        texts.append(text)
+    return "; ".join(texts)
+
+
+def model_line(model: LatencyModel) -> str:
+    """'latency model: 4.1 ms + 1.49 ms per passage, R^2 0.98 (n 200; per passage 95% CI 1.41..1.57 ms)'."""
+    text = f"latency model: {model.line()} (n {model.n:,}"
+    ci = model.ci95.get("per_passage_ms")
+    if ci is not None:
+        text += f"; per passage 95% CI {ci[0]:,.3g}..{ci[1]:,.3g} ms"
+    if model.per_pair_token_us is None:
+        text += "; pair tokens collinear with passages: not fitted"
+    return text + ")"
+
+
 def _natural_width(*tables: Table) -> int:
     probe = Console(width=100_000, file=io.StringIO())
     return max(probe.measure(t).maximum for t in tables)
@@ -134,6 +172,10 @@ def render_console(summary: Summary, width: int | None = None) -> str:
         console.print(Text(APPROXIMATE_NOTE), soft_wrap=True)
     for warning in summary.warnings:
         console.print(Text(warning), soft_wrap=True)
+    if summary.latency_model is not None:
+        console.print(Text(model_line(summary.latency_model)), soft_wrap=True)
+    if summary.server_note:
+        console.print(Text(summary.server_note), soft_wrap=True)
     facts = facts_line(summary)
     if facts:
         console.print(Text(facts), soft_wrap=True)

@@ -18,6 +18,7 @@ from rankperf_data.apis import BY_ENDPOINT_TYPE
 from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.dataset.tokenizer import WORD_ESTIMATE
 from rankperf_data.load.records import FIELD_NAMES, PHASE_NAMES, RECORD_FIELDS
+from rankperf_data.report.goodput import fixed_slos
 from rankperf_data.report.metrics import DEFINITIONS, RATE_WINDOWS, Metric, Summary, error_type
 from rankperf_data.report.run import RunInfo
 
@@ -84,7 +85,7 @@ def aiperf_dataset(summary: Summary) -> dict:
     the tokenizer in input_config.tokenizer, the realised distribution in the "rankperf" section."""
     info = summary.info
     assert info is not None
-    dataset = {"name": "main", **{k: v for k, v in info.dataset.items() if k not in ("tokenizer", "sampling_strategy")}}
+    dataset = {"name": "main", **{k: v for k, v in info.dataset.items() if k not in ("tokenizer", "sampling_strategy", "labelled")}}
     if "sampling_strategy" in info.dataset:
         dataset["sampling"] = info.dataset["sampling_strategy"]  # AIPerf's name, same values
     if summary.dataset_entries is not None:
@@ -113,8 +114,8 @@ def input_config(summary: Summary, artifact_dir: Path | None) -> dict:
         "phases": phases,
         "artifacts": {"dir": str(artifact_dir.resolve()) if artifact_dir else info.artifact_dir},
     }
-    if info.goodput:
-        config["slos"] = dict(info.goodput)
+    if fixed_slos(info.goodput):
+        config["slos"] = fixed_slos(info.goodput)  # per-passage bounds are rankperf's: under "rankperf"
     config["tokenizer"] = {"name": info.tokenizer}
     return config
 
@@ -179,6 +180,16 @@ def to_aiperf_json(summary: Summary, benchmark_id: str, artifact_dir: Path | Non
                                                           and t not in TAIL_FIRST_TAGS]
     out.update({tag: metric_json(metrics[tag]) for tag in rest})
     out["rankperf"] = rankperf_section(summary)
+    out["rankperf"]["ramp_up"] = summary.ramp_up
+    if summary.quality is not None:
+        out["rankperf"]["quality"] = summary.quality.to_dict()
+    model = summary.latency_model
+    out["rankperf"]["latency_model"] = model.to_dict() if model is not None else None
+    out["rankperf"]["latency_by_passages"] = list(summary.latency_table)
+    if summary.info is not None and summary.info.goodput:
+        out["rankperf"]["goodput_slos"] = dict(summary.info.goodput)
+    if summary.server is not None:
+        out["rankperf"]["server_metrics"] = {**summary.server.to_dict(), "note": summary.server_note}
     return out
 
 

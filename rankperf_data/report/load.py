@@ -17,6 +17,8 @@ class NoRecordsError(Exception):
 
 
 _KEY = b'"rankperf":'
+# fields that runs written before they existed lack: not judged, not compared
+_MISSING = {"ref_flags": 0}
 
 
 def _fields(line: bytes, path: Path, n: int) -> dict:
@@ -43,7 +45,7 @@ def read_records(path: Path) -> np.ndarray:
         line = line.rstrip()
         if line:
             fields = _fields(line, path, n)
-            rows.append(tuple(fields.get(name) for name in FIELD_NAMES))
+            rows.append(tuple(fields.get(name, _MISSING.get(name)) for name in FIELD_NAMES))
     # JSON null (a NaN server timing) becomes NaN again in the float columns.
     return np.array(rows, dtype=RECORD_DTYPE) if rows else np.zeros(0, dtype=RECORD_DTYPE)
 
@@ -80,4 +82,19 @@ def load_run(artifact_dir: str | Path) -> RunResult:
         was_cancelled=bool(meta.get("was_cancelled", False)),
         partial=partial,
         notes=notes,
+        server_metrics=_server_metrics(root),
     )
+
+
+def _server_metrics(root: Path) -> dict | None:
+    """The raw /metrics scrapes stored with the run, if it scraped any."""
+    from rankperf_data.report.server_metrics import SCRAPES_FILE
+
+    path = root / SCRAPES_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None

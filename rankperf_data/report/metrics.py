@@ -6,14 +6,22 @@ import math
 import re
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rankperf_data.apis.errors import ErrorKind, error_label
 from rankperf_data.load.records import PHASE_PROFILING, PHASE_WARMUP
 from rankperf_data.report import stats
+from rankperf_data.report.goodput import GOODPUT_TAGS, good_mask, parse_goodput  # noqa: F401 (re-exported)
+from rankperf_data.report.ramp import ramp_up, ramp_up_note
 from rankperf_data.report.run import RunInfo, RunResult
 from rankperf_data.report.stats import RecordStats
+
+if TYPE_CHECKING:  # only for hints: these modules import this one
+    from rankperf_data.report.quality_report import QualityReport
+    from rankperf_data.report.server_metrics import Window
+    from rankperf_data.report.server_rows import ServerRows
 
 # Definitions (profiling-phase records only; "successes" = error_kind OK):
 # - every rate divides by ONE window, RunResult.end_ns - start_ns (first send to last response),
@@ -28,6 +36,8 @@ from rankperf_data.report.stats import RecordStats
 DEFINITIONS: dict[str, tuple[str, str]] = {
     "request_latency": ("Request Latency", "ms"),
     "intended_latency": ("Latency from Intended Send", "ms"),
+    "network_adjusted_request_latency": ("Network Adjusted Request Latency", "ms"),
+    "network_rtt": ("Network RTT", "ms"),
     "schedule_lag": ("Schedule Lag", "ms"),
     "request_throughput": ("Request Throughput", "requests/sec"),
     "passage_throughput": ("Passage Throughput", "passages/sec"),
@@ -75,9 +85,6 @@ LATE_START_FLOOR_MS = 1.0
 # What every rate divides by, per Summary.source: (from, to) of the window (benchmark_duration).
 RATE_WINDOWS = {"records": ("first request sent", "last response received"),
                 "locust_csv": ("Locust's stats start", "Locust's last request")}
-
-# Per-record values an SLO (--goodput tag:threshold_ms) may name.
-GOODPUT_TAGS = ("request_latency", "intended_latency")
 
 MESSAGE_LIMIT = 120
 
@@ -164,6 +171,13 @@ class Summary:
     # distinct dataset entries the run used: the pool / file size, else distinct requests sent
     dataset_entries: int | None = None
     late_start_threshold_ms: float | None = None  # open loop only
+    quality: QualityReport | None = None  # labelled inputs, --check-consistency
+    server: object | None = None  # report.server_rows.ServerRows: rows from the server's /metrics
+    server_note: str | None = None  # how the server rows were computed (window, bucket resolution)
+    latency_model: object | None = None  # report.latency_model.LatencyModel (None: passages did not vary)
+    latency_table: list[dict] = field(default_factory=list)  # latency by passage count
+    timeslices: list = field(default_factory=list)  # report.timeslices.Timeslice, with --slice-duration
+    ramp_up: dict | None = None  # report/ramp.py: measured requests sent while users were starting
 
     @property
     def is_complete(self) -> bool:
@@ -199,30 +213,8 @@ def is_open_loop(info: RunInfo) -> bool:
     return bool(info.request_rate)
 
 
-def parse_goodput(spec: str) -> dict[str, float]:
-    """AIPerf's --goodput text, 'request_latency:250 intended_latency:400' (ms), as a dict."""
-    slos: dict[str, float] = {}
-    for item in spec.replace(",", " ").split():
-        tag, sep, value = item.partition(":")
-        if not sep or tag not in GOODPUT_TAGS:
-            raise ValueError(f"bad goodput SLO {item!r}: expected TAG:MS with TAG one of {', '.join(GOODPUT_TAGS)}")
-        slos[tag] = float(value)
-    return slos
-
-
-def unsupported_slos(slos: dict[str, float]) -> list[str]:
+def unsupported_slos(slos: dict[str, float | str]) -> list[str]:
     return [tag for tag in slos if tag not in GOODPUT_TAGS]
-
-
-def _good_mask(ok: np.ndarray, slos: dict[str, float]) -> np.ndarray:
-    """Successes meeting every supported SLO (good when each value <= its threshold in ms)."""
-    good = np.ones(ok.size, dtype=bool)
-    for tag, threshold in slos.items():
-        if tag == "request_latency":
-            good &= _ms(ok["end_ns"] - ok["start_ns"]) <= float(threshold)
-        elif tag == "intended_latency":
-            good &= _ms(ok["end_ns"] - ok["intended_ns"]) <= float(threshold)
-    return good
 
 
 def _token_metrics(b: _Builder, ok: np.ndarray, window_s: float | None) -> None:
@@ -275,6 +267,10 @@ def phase_metrics(rec: np.ndarray, window_ns: int, info: RunInfo) -> dict[str, M
     window_s = window_ns / 1e9 if window_ns > 0 else None
     b = _Builder()
     b.record("request_latency", _ms(ok["end_ns"] - ok["start_ns"]))
+    if info.network_rtt_ms is not None:  # AIPerf: one run-level mean RTT off every latency, clamped at 0
+        b.record("network_adjusted_request_latency",
+                 np.maximum(_ms(ok["end_ns"] - ok["start_ns"]) - info.network_rtt_ms, 0.0))
+        b.scalar("network_rtt", info.network_rtt_ms)
     if is_open_loop(info):
         b.record("intended_latency", _ms(ok["end_ns"] - ok["intended_ns"]))
         b.record("schedule_lag", _ms(rec["start_ns"] - rec["intended_ns"]))
@@ -293,7 +289,7 @@ def phase_metrics(rec: np.ndarray, window_ns: int, info: RunInfo) -> dict[str, M
     if window_s:
         b.scalar("benchmark_duration", window_s)
     if info.goodput:
-        good = int(_good_mask(ok, info.goodput).sum())
+        good = int(good_mask(ok, info.goodput).sum())
         if window_s:
             b.scalar("goodput", good / window_s)
         b.scalar("good_request_count", float(good))
@@ -355,10 +351,23 @@ _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
 
 
+# Kept as they are: an errno names the cause, and a URL is the same for every request of a run.
+_KEEP = re.compile(r"\[Errno -?\d+\]|https?://\S+")
+
+
+def _pattern(text: str) -> str:
+    return _DIGITS.sub("N", _HEX.sub("X", _UUID.sub("X", text)))
+
+
 def normalise_message(message: str, limit: int = MESSAGE_LIMIT) -> str:
-    """Message pattern for grouping: uuids/hex -> X, digit runs -> N, one line, <= limit chars."""
+    """Message pattern for grouping: uuids/hex -> X, digit runs -> N (errnos and URLs kept), one
+    line, <= limit chars."""
     text = _SPACE.sub(" ", message).strip()
-    text = _DIGITS.sub("N", _HEX.sub("X", _UUID.sub("X", text)))
+    parts, last = [], 0
+    for kept in _KEEP.finditer(text):
+        parts += [_pattern(text[last:kept.start()]), kept.group()]
+        last = kept.end()
+    text = "".join(parts) + _pattern(text[last:])
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -476,7 +485,26 @@ def summarize(result: RunResult) -> Summary:
     warnings += [saturated] if saturated else []
     warnings += [f"goodput SLO {tag!r} ignored: supported are {', '.join(GOODPUT_TAGS)}"
                  for tag in unsupported_slos(info.goodput)]
+    from rankperf_data.report.quality_report import quality_report  # it builds on this module's Metric
+
+    quality = quality_report(prof, info)
+    warnings += [quality.warning] if quality is not None and quality.warning else []
+    server, server_note, server_warnings = _server_side(result, metrics)
+    warnings += server_warnings
+    from rankperf_data.report.latency_model import model_of_records
+
+    model, table = model_of_records(prof[prof["error_kind"] == ErrorKind.OK])
+    from rankperf_data.report.timeslices import slice_duration, timeslices
+
+    slices = timeslices(prof, slice_duration(info), result.end_ns, info)
+    ramp = ramp_up(result)
+    ramp_note = ramp_up_note(ramp)
     return Summary(
+        timeslices=slices,
+        latency_model=model,
+        latency_table=table,
+        server=server,
+        server_note=server_note,
         metrics=metrics,
         warmup_metrics=warmup,
         errors=group_errors(prof, result.messages),
@@ -486,9 +514,42 @@ def summarize(result: RunResult) -> Summary:
         end_ns=result.end_ns,
         was_cancelled=result.was_cancelled,
         partial=result.partial,
-        notes=_run_notes(result),
+        notes=_run_notes(result) + ([ramp_note] if ramp_note else []),
         warnings=warnings,
         rate_not_achieved=warning is not None,
         dataset_entries=dataset_entries(result),
         late_start_threshold_ms=late_start_threshold_ms(float(info.request_rate)) if is_open_loop(info) else None,
+        quality=quality,
+        ramp_up=ramp,
     )
+
+
+def _server_side(result: RunResult, metrics: dict[str, Metric]) -> tuple[object | None, str | None, list[str]]:
+    """Rows from the server's /metrics over the profiling window, a note on how, and scrape warnings."""
+    if not result.server_metrics:
+        return None, None, []
+    from rankperf_data.report.server_metrics import ServerScrapes, compute_window
+    from rankperf_data.report.server_rows import server_rows
+
+    data = ServerScrapes.from_dict(result.server_metrics)
+    window_s = (result.end_ns - result.start_ns) / 1e9 if result.end_ns > result.start_ns else None
+    window = compute_window(data, "profiling", window_s)
+    latency = metrics.get("request_latency")
+    rows = server_rows(window, latency.stats.avg if latency else None, result.info.endpoint)
+    return rows, server_note(rows, window), list(data.warnings)
+
+
+def server_note(rows: ServerRows | None, window: Window | None) -> str | None:
+    """Says where the server rows come from and how precise their percentiles are."""
+    if rows is None or window is None:
+        return None
+    text = (f"server rows: {rows.flavour} /metrics, histogram_quantile over bucket increases of "
+            f"{window.scrapes} scrapes of the profiling window (rates per client window); a percentile "
+            "lies within its bucket")
+    dur = rows.quantiles.get("server_request_duration", {}).get(0.99)
+    if dur is not None:
+        hi = "+Inf" if dur.at_least else f"{dur.upper * 1e3:,.3g}"
+        text += f" (request duration p99 in ({dur.lower * 1e3:,.3g}, {hi}] ms)"
+    if rows.resets:
+        text += f"; {rows.resets} counter reset(s) seen (server restart?): counts before each reset are lost"
+    return text

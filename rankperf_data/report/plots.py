@@ -9,11 +9,12 @@ import numpy as np
 from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.load.records import PHASE_PROFILING
 from rankperf_data.report import stats
+from rankperf_data.report.latency_model import model_of_records, passage_groups
 from rankperf_data.report.metrics import is_open_loop
 from rankperf_data.report.run import RunResult
 
-INSTALL_HINT = "matplotlib is needed for plots: pip install rankperf[plot]"
-MAX_BOXES = 24  # more distinct passage counts than this are grouped into ranges
+INSTALL_HINT = ("matplotlib is needed for plots: in a clone of rankperf, pip install -e '.[plot]' "
+                "(or just pip install matplotlib)")
 
 
 class PlotDependencyError(ImportError):
@@ -82,22 +83,9 @@ def throughput_over_time(plt, prof: np.ndarray, origin: int, end_ns: int, path: 
     return _save(fig, path)
 
 
-def _passage_groups(passages: np.ndarray) -> list[tuple[str, np.ndarray]]:
-    values = np.unique(passages)
-    if values.size <= MAX_BOXES:
-        return [(str(v), passages == v) for v in values]
-    lo, hi = int(values.min()), int(values.max())
-    width = -(-(hi - lo + 1) // MAX_BOXES)  # ceil: equal-width ranges of passage counts
-    groups = []
-    for start in range(lo, hi + 1, width):
-        end = min(start + width - 1, hi)
-        groups.append((str(start) if start == end else f"{start}-{end}", (passages >= start) & (passages <= end)))
-    return groups
-
-
-def latency_by_passages(plt, passages: np.ndarray, ms: np.ndarray, path: Path) -> Path:
-    boxes, labels = [], []
-    for label, mask in _passage_groups(passages):
+def latency_by_passages(plt, passages: np.ndarray, ms: np.ndarray, path: Path, model=None) -> Path:
+    boxes, labels, centres = [], [], []
+    for label, mask in passage_groups(passages):
         s = stats.record_stats(ms[mask])
         if s is None:
             continue
@@ -105,8 +93,13 @@ def latency_by_passages(plt, passages: np.ndarray, ms: np.ndarray, path: Path) -
         boxes.append({"med": s.p50, "q1": s.p25, "q3": s.p75, "whislo": s.p5, "whishi": s.p95,
                       "mean": s.avg, "fliers": [], "label": label})
         labels.append(label)
+        centres.append(float(passages[mask].mean()))
     fig, ax = plt.subplots(figsize=(9, 4.5))
     ax.bxp(boxes, showmeans=True, showfliers=False)
+    if model is not None:  # the fitted line at each box's mean passage count (boxes sit at 1..N)
+        fitted = [model.intercept_ms + model.per_passage_ms * c for c in centres]
+        ax.plot(range(1, len(centres) + 1), fitted, color="#cc3311", label=f"fit: {model.line()}")
+        ax.legend(loc="upper left")
     if len(boxes) > 12:
         ax.tick_params(axis="x", labelrotation=45)
     ax.set(title="Latency by passages per request (box p25-p75, whiskers p5-p95)",
@@ -133,7 +126,10 @@ def write_plots(result: RunResult, out_dir: str | Path) -> list[Path]:
         if ok.size:
             paths.append(latency_histogram(plt, ms, out / "latency_histogram.png"))
             paths.append(latency_over_time(plt, ok["end_ns"], ms, origin, out / "latency_over_time.png", intended))
-            paths.append(latency_by_passages(plt, ok["passages"], ms, out / "latency_by_passages.png"))
+            model = model_of_records(ok)[0]
+            if model is not None and model.per_pair_token_us is not None:
+                model = None  # the line needs tokens too: shown in the report, not drawn per passage
+            paths.append(latency_by_passages(plt, ok["passages"], ms, out / "latency_by_passages.png", model))
     finally:
         plt.close("all")
     return paths

@@ -24,13 +24,19 @@ class RunInfo:
     random_seed: int | None = None
     tokenizer: str | None = None  # what counted tokens ("word-level estimate" for the fallback)
     dataset: dict = field(default_factory=dict)  # type, entries, path/options, realised distribution
-    goodput: dict[str, float] = field(default_factory=dict)  # metric tag -> threshold (ms)
+    goodput: dict[str, float | str] = field(default_factory=dict)  # metric tag -> ms, or 'A+B*passages' (ms)
     cli_command: str = ""
     options: dict = field(default_factory=dict)  # every rankperf option, redacted
     artifact_dir: str = ""
     workers: int = 1
     # worker index -> CPU busy fraction of its one core from its first send to its last answer
     client_cpu: dict[str, float] = field(default_factory=dict)
+    # --check-consistency: reference requests sent alone before the run {"sent": n, "failed": m}
+    quality_references: dict = field(default_factory=dict)
+    network_rtt_ms: float | None = None  # mean TCP handshake RTT (measured or given); None: no correction
+    # the master's ramp-up clock (load/ramp.py): started_ns, done_ns (0: users still starting at the
+    # end), users; empty when not recorded
+    ramp_up: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,3 +59,4 @@ class RunResult:
     was_cancelled: bool = False
     partial: bool = False  # records may be missing (dead worker); notes say which
     notes: list[str] = field(default_factory=list)
+    server_metrics: dict | None = None  # report.server_metrics.ServerScrapes.to_dict(); None: not scraped

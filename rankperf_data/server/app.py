@@ -38,7 +38,7 @@ from rankperf_data.server.http import (
 )
 from rankperf_data.server.metrics import Metrics
 from rankperf_data.server.nim import NimCodec
-from rankperf_data.server.scoring import Model, RankJob
+from rankperf_data.server.scoring import Model, RankJob, drifted
 from rankperf_data.server.tei import TeiCodec
 
 log = logging.getLogger("rankperf.serve")
@@ -80,6 +80,7 @@ class ServeConfig:
     faults: list[Fault] = field(default_factory=list)
     seed: int | None = None
     api_key: str | None = field(default=None, repr=False)  # kept out of any log of the config
+    score_drift: float = 0.0  # logits move by up to this while other requests are in flight
 
 
 class App:
@@ -92,11 +93,13 @@ class App:
         self.model = config.model
         self.engine = Engine(loop, batch_overhead_ms=config.batch_overhead_ms, per_token_us=config.per_token_us,
                              max_batch_tokens=config.max_batch_tokens, fixed_latency_ms=config.fixed_latency_ms,
-                             max_concurrent=config.max_concurrent_requests, on_batch=self.metrics.batch)
+                             max_concurrent=config.max_concurrent_requests, on_batch=self.metrics.batch,
+                             on_pair=self.metrics.pair)
         self.faults = FaultPlan(config.faults, config.seed)
         self._auth = ("Bearer " + config.api_key).encode() if config.api_key else None
         self._codecs: dict[str, Codec] = {}  # path -> codec, for API-shaped 413s
         self.routes = self._build_routes()
+        self._open = 0  # requests admitted for model time and not answered yet (--score-drift)
         self._access_log = log.isEnabledFor(logging.DEBUG)  # method, path, status; never headers
         self.metrics.gauge("te_queue_size", "Pairs waiting for a batch", lambda: self.engine.queue_size)
         self.metrics.gauge("rankperf_pairs_in_flight", "Pairs holding a permit", lambda: self.engine.in_flight)
@@ -228,10 +231,10 @@ class App:
             job = codec.parse(req)
         except HttpError as e:
             if e.reason is not None:
-                m.te_count["rerank"] += 1
+                m.te_count["batch"] += 1  # TEI's label value for every /rerank call
                 m.te_failure[e.reason] += 1
             return self._respond(route, e.response, fault, None)
-        m.te_count["rerank"] += 1
+        m.te_count["batch"] += 1
         return self._admit(codec, job, route, fault, arrived)
 
     def _admit(self, codec: Codec, job: RankJob, route: str, fault: Fault | None, arrived: float) -> object:
@@ -247,11 +250,17 @@ class App:
         if not computed_tokens:  # nothing to wait for: refused outright
             m.te_failure[failure[0]] += 1
             return self._respond(route, failure[1], fault, None)
-        answer = partial(self._answer, codec, job, route, fault, failure, arrived)
+        m.predict_count += len(computed_tokens)
+        for tokens in computed_tokens:
+            m.input_length.observe(tokens)
+        pairs = len(computed_tokens)
+        answer = partial(self._answer, codec, job, route, fault, failure, arrived,
+                         None if self.engine.mode == "batched" else pairs)
         if self.engine.immediate:
             return self._respond(route, answer(NO_TIME, self.loop.time() - arrived)(), fault, None)
         fixed = self.engine.fixed_timing
         fut: asyncio.Future | None = None
+        self._open += 1  # until its answer is delivered or its client leaves
         if fixed is not None:
             # Fixed latency: the answer is prepared now, so that only its delivery is due at the deadline
             # (many answers due together would otherwise be built one after another, each one late).
@@ -265,7 +274,11 @@ class App:
 
         ticket = self.engine.submit(computed_tokens, computed, arrived)
         fut = self._deferred(route, ticket)
+        fut.add_done_callback(self._closed)
         return fut
+
+    def _closed(self, _fut: asyncio.Future) -> None:
+        self._open -= 1
 
     def _outcome(self, codec: Codec, job: RankJob, granted: int) -> tuple[str, Response] | None:
         """The failure (metrics reason, answer) of an admitted request, or None when it succeeds.
@@ -282,10 +295,11 @@ class App:
         return None
 
     def _answer(self, codec: Codec, job: RankJob, route: str, fault: Fault | None,
-                failure: tuple[str, Response] | None, arrived: float, timing: Timing,
-                elapsed: float) -> Callable[[], Response]:
+                failure: tuple[str, Response] | None, arrived: float, unbatched_pairs: int | None,
+                timing: Timing, elapsed: float) -> Callable[[], Response]:
         """Build the answer of an admitted request now; the returned function records the metrics and
-        hands it over, once the answer is due."""
+        hands it over, once the answer is due. `unbatched_pairs`: the pairs to record per pair here
+        (fixed or no latency; the batcher records its pairs itself)."""
         if failure is not None:  # TEI answers only after the admitted pairs were computed
             resp = failure[1]
             reason: str | None = failure[0]
@@ -298,6 +312,9 @@ class App:
         def due() -> Response:
             m = self.metrics
             m.duration.observe(self.loop.time() - arrived)
+            m.tokenization_duration.observe(0.0)  # no tokenization time is modelled
+            if unbatched_pairs:
+                m.pair(timing.queue, timing.inference, unbatched_pairs)
             m.queue_duration.observe(timing.queue)
             m.inference_duration.observe(timing.inference)
             if reason is not None:
@@ -305,7 +322,7 @@ class App:
             else:
                 if kind is not None:
                     m.faults[(kind, route)] += 1
-                m.te_success["rerank"] += 1
+                m.te_success["batch"] += 1
             return resp
 
         return due
@@ -313,6 +330,8 @@ class App:
     def _render(self, codec: Codec, job: RankJob, fault: Fault | None, timing: Timing, elapsed: float) -> Response:
         """The 200 answer: scores, ranking, the API's body and headers, altered by a content fault."""
         logits = self.model.logits(job.query, job.passages)
+        if self.config.score_drift:  # the request being answered is one of the open ones
+            logits = drifted(logits, job.passages, self._open - 1, self.config.score_drift)
         ranked = codec.rank(logits)
         if 0 < job.top_n < len(ranked):
             ranked = ranked[:job.top_n]

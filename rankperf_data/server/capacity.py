@@ -59,7 +59,8 @@ class Engine:
     def __init__(self, loop: asyncio.AbstractEventLoop, *, batch_overhead_ms: float = DEFAULT_BATCH_OVERHEAD_MS,
                  per_token_us: float = DEFAULT_PER_TOKEN_US, max_batch_tokens: int = 16384,
                  fixed_latency_ms: float | None = None, max_concurrent: int = 512,
-                 on_batch: Callable[[int, int], None] | None = None) -> None:
+                 on_batch: Callable[[int, int], None] | None = None,
+                 on_pair: Callable[[float, float], None] | None = None) -> None:
         self._loop = loop
         self._a = batch_overhead_ms / 1e3
         self._b = per_token_us / 1e6
@@ -67,6 +68,7 @@ class Engine:
         self._fixed = None if fixed_latency_ms is None else fixed_latency_ms / 1e3
         self._max_concurrent = max_concurrent  # 0 = unlimited
         self._on_batch = on_batch
+        self._on_pair = on_pair  # batched mode: each computed pair's own (queue, inference) seconds
         self.mode = engine_mode(batch_overhead_ms, per_token_us, fixed_latency_ms)
         self.immediate = self.mode == "immediate"
         self.in_flight = 0  # pairs holding a permit
@@ -167,6 +169,9 @@ class Engine:
             tokens += n
         if not batch:
             return
+        # Back to back from the nominal end, but never before its requests arrived: a late timer
+        # lets later arrivals in, and a batch cannot have started before they were there.
+        start = max(start, max(ticket.enqueued for ticket in batch))
         duration = self._a + self._b * tokens
         self._busy = True
         self._loop.call_at(start + duration, self._end_batch, batch, start, duration)
@@ -183,6 +188,8 @@ class Engine:
                 continue
             ticket.queue_sum += start - ticket.enqueued
             ticket.infer_sum += duration
+            if self._on_pair is not None:
+                self._on_pair(start - ticket.enqueued, duration)
             ticket.remaining -= 1
             if ticket.remaining == 0:
                 done.append(ticket)

@@ -148,6 +148,20 @@ def _parse_head(head: bytes) -> tuple[str, str, str, dict[bytes, bytes], bool]:
     return method.decode("ascii"), path, query, headers, keep_alive
 
 
+TLS_HANDSHAKE = 0x16  # the first byte of a TLS record carrying a ClientHello
+
+
+def _not_http(data: bytes, pos: int) -> str | None:
+    """Why the incomplete head at ``pos`` can never become an HTTP request, or None if it still may:
+    a method is letters, so anything else before the first space (a TLS ClientHello) is refused."""
+    method = data[pos:pos + 16].lstrip(b"\r\n").split(b" ", 1)[0]
+    if not method or method.isalpha():
+        return None
+    if data[pos] == TLS_HANDSHAKE:
+        return "TLS handshake on a plain-HTTP port: this server speaks http://, not https://"
+    return "Invalid request line"
+
+
 def _body_length(headers: dict[bytes, bytes]) -> int:
     """Content-Length, or -1 for chunked."""
     te = headers.get(b"transfer-encoding")
@@ -314,6 +328,9 @@ class HttpProtocol(asyncio.Protocol):
                     if data.startswith(b"\r\n", pos):  # stray CRLF between requests is allowed
                         pos += 2
                         continue
+                    refused = _not_http(data, pos)
+                    if refused:  # answer now, as real servers do, rather than wait for a CRLF never sent
+                        return self._reject(400, refused)
                     break
                 try:
                     method, path, query, headers, keep = _parse_head(data[pos:end])

@@ -74,6 +74,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     p("--zero-latency", action="store_true",
       help="No model time at all: answer as soon as the request is parsed (same as "
            "--batch-overhead-ms 0 --per-token-us 0)")
+    p("--score-drift", type=non_negative_float, default=0.0, metavar="X",
+      help="While other requests are in flight, move each logit by up to X (deterministic per passage "
+           "and number in flight); a request alone gets exact scores. Needs model time (not "
+           "--zero-latency). For testing --check-consistency (default: 0, off)")
     p("--fault", action="append", default=[], metavar="KIND:RATE",
       help=f"Inject a fault into a fraction RATE (0..1) of rerank requests; repeatable, first match wins, "
            f"in the order given. Kinds: {', '.join(KINDS)}. slow takes an optional delay: slow:0.1:500ms")
@@ -111,6 +115,7 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         faults=faults,
         seed=args.seed,
         api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
+        score_drift=args.score_drift,
     )
 
 

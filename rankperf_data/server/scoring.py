@@ -130,3 +130,14 @@ def relevance_logits(query: str, passages: list[str]) -> list[float]:
         else:
             out.append(-6.0 + jitter)
     return out
+
+
+def drifted(logits: list[float], passages: list[str], others: int, amount: float) -> list[float]:
+    """--score-drift: each logit moved by up to +-amount, a deterministic function of the passage and
+    of how many other requests are in flight (``others`` > 0): what batching does to a real model's
+    numbers. Alone (``others`` == 0) a request gets its exact scores."""
+    if others <= 0 or amount <= 0:
+        return logits
+    salt = f"{others}:".encode()
+    return [x + amount * ((zlib.crc32(salt + p.encode()) & 0xFFFF) / 32767.5 - 1.0)
+            for x, p in zip(logits, passages, strict=True)]

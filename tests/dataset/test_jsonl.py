@@ -16,7 +16,7 @@ from rankperf_data.dataset.errors import InputError
 from rankperf_data.dataset.jsonl import read_jsonl
 from rankperf_data.dataset.source import FileDataset, build_dataset
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "samples" / "rankings.jsonl"
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "aiperf_samples" / "rankings.jsonl"
 
 
 def _aiperf(query: str, passages: list[str], **more) -> dict:
@@ -36,8 +36,6 @@ def _file_dataset(path: Path, **values) -> FileDataset:
 
 
 def test_reference_sample() -> None:
-    if not SAMPLE.exists():
-        pytest.skip("shared/reference not present")
     entries = read_jsonl(SAMPLE)
     assert [e.query for e in entries] == [f"What is AI topic {k}?" for k in range(5)]
     assert entries[2].passages == ("AI passage 2",)
@@ -78,6 +76,7 @@ def test_formats_extra_and_wrap_around(tmp_path: Path) -> None:
         "random_seed": 3,
         "tokenizer": d.tokenizer_description,
         "sampling_strategy": "sequential",
+        "labelled": False,
     }
 
 

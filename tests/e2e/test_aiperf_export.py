@@ -72,6 +72,9 @@ def exports(tmp_path_factory, clean_env) -> dict[str, Path]:
                                              "--endpoint", "/v1/rerank", "--input-file", str(tmp / "in.jsonl"),
                                              "--request-count", "6"),
             "nim": profile(ok.url, tmp / "nim", "--endpoint-type", "nim_rankings", "--request-count", "6"),
+            # a sweep with trials: every point's every run is an export of its own
+            "campaign": profile(ok.url, tmp / "campaign", "--concurrency", "1,2", "--request-count", "4",
+                                "--num-profile-runs", "2", "--profile-run-cooldown-seconds", "0"),
         }
         procs = {name: subprocess.Popen(cmd, env=clean_env, cwd=tmp, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE, text=True) for name, cmd in commands.items()}
@@ -90,6 +93,9 @@ def exports(tmp_path_factory, clean_env) -> dict[str, Path]:
     found.update({name: tmp / name.split("_")[0] / EXPORT for name in ("closed_warmup_goodput", "open_loop",
                                                                        "errors_duration", "nim", "cancelled")})
     found["custom_endpoint_jsonl"] = tmp / "custom" / EXPORT
+    campaign = sorted((tmp / "campaign").rglob(EXPORT))
+    assert len(campaign) == 4, campaign  # 2 points x 2 trials
+    found.update({f"campaign:{p.parent.relative_to(tmp)}": p for p in campaign})
     for name, args in (("report_dir", [str(tmp / "closed")]),
                        ("report_locust_csv", ["--locust-csv", str(tmp / "closed" / "locust")])):
         proc = subprocess.run([str(BIN / "rankperf"), "report", *args, "--output", str(tmp / name)], env=clean_env,

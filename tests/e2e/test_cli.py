@@ -22,7 +22,7 @@ def rankperf(*args: str, env, cwd: Path | None = None, timeout: float = 120) -> 
 
 def test_help_lists_every_subcommand(clean_env):
     out = rankperf("--help", env=clean_env).stdout
-    for command in ("profile", "serve", "report", "plot", "demo"):
+    for command in ("profile", "serve", "report", "plot", "demo", "convert-beir"):
         assert re.search(rf"^\s+{command}\s", out, re.M), command
         assert rankperf(command, "--help", env=clean_env).returncode == 0
 
@@ -44,10 +44,13 @@ def test_profile_help_tells_the_real_defaults(clean_env):
 def test_demo_runs_both_seed_scenarios(tmp_path, clean_env):
     proc = rankperf("demo", env=clean_env, cwd=tmp_path, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.count("rankperf | Ranking Metrics") == 2
+    assert proc.stdout.count("rankperf | Ranking Metrics") == 3
     for name in ("demo-hf_tei_rankings-synthetic", "demo-cohere_rankings-jsonl"):
         exported = export_json(tmp_path / "artifacts" / name)
         assert exported["request_count"]["avg"] == 10
+    quality = export_json(tmp_path / "artifacts" / "demo-nim_rankings-labelled")["rankperf"]["quality"]
+    assert quality["judged_requests"] == 30 and quality["consistency"]["requests_compared"] == 30
+    assert quality["consistency"]["order_changed"] == 0  # the reference server does not drift by default
 
 
 def test_readme_quick_start_and_ci_agree():
@@ -99,10 +102,7 @@ def test_seed_tei_command(server_20ms, tmp_path, clean_env):
 
 def test_seed_cohere_jsonl_command(server_20ms, tmp_path, clean_env):
     jsonl = tmp_path / "rankings.jsonl"
-    jsonl.write_text((REPO.parent / "shared" / "reference" / "samples" / "rankings.jsonl").read_text()
-                     if (REPO.parent / "shared").exists() else
-                     "".join(f'{{"texts":[{{"name":"query","contents":["What is AI topic {i}?"]}},'
-                             f'{{"name":"passages","contents":["AI passage {i}"]}}]}}\n' for i in range(5)))
+    jsonl.write_text((REPO / "tests" / "fixtures" / "aiperf_samples" / "rankings.jsonl").read_text())
     before = received(server_20ms, "/v2/rerank")
     proc = rankperf("profile", "-m", "BAAI/bge-reranker-v2-m3", "--endpoint-type", "cohere_rankings",
                     "--url", server_20ms.url, "--input-file", "./rankings.jsonl", "--custom-dataset-type",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -88,7 +89,11 @@ def test_users_sweep_is_exact_per_point_and_rebuilds(server, tmp_path, clean_env
     assert received(server) - before == count * len(USERS)  # every request of every point, nothing else
     check_points(base, [f"concurrency_{u}" for u in USERS], count)
     assert [load_run(base / f"concurrency_{u}").info.concurrency for u in USERS] == list(USERS)
-    assert [max_in_flight(base / f"concurrency_{u}") for u in USERS] == list(USERS)  # users really ran
+    # the users really ran: Locust was asked for each point's users, all at once, in order
+    spawned = re.findall(r"(?:Ramping to|Sending spawn jobs of) (\d+) users at (?:a rate of )?([\d.]+)", proc.stderr)
+    assert [(int(u), float(r)) for u, r in spawned] == [(u, float(u)) for u in USERS], spawned
+    if not extra:  # one process: its records show them in flight at once
+        assert [max_in_flight(base / f"concurrency_{u}") for u in USERS] == list(USERS)
     progress = [line for line in proc.stdout.splitlines() if line.startswith("rankperf: point ")]
     assert [line.split(":")[1] for line in progress] == [" point 1/3 concurrency=1", " point 2/3 concurrency=2",
                                                          " point 3/3 concurrency=4"]

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e_support import BIN, export_json, load_records
+from e2e_support import BIN, export_json, load_records, received
 
 from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.ports import free_port
@@ -76,10 +76,17 @@ def assert_clean_failure(proc, artifacts: Path, kind: ErrorKind, needle: str):
     assert needle.lower() in messages.lower()
 
 
+def error_messages(artifacts: Path) -> str:
+    return " ".join(e["error_details"]["message"] for e in export_json(artifacts)["error_summary"])
+
+
 def test_refused(tmp_path, clean_env):
     port = free_port()  # nothing listens there
     proc = profile(f"127.0.0.1:{port}", tmp_path / "run", clean_env)
     assert_clean_failure(proc, tmp_path / "run", ErrorKind.CONNECTION, "refused")
+    # the kernel's own words, errno included, in the export and on the command's stderr
+    assert "[Errno 111] Connection refused" in error_messages(tmp_path / "run")
+    assert "[Errno 111] Connection refused" in proc.stderr
 
 
 def test_malformed_host_name_fails_in_the_resolver(tmp_path, clean_env):
@@ -213,6 +220,8 @@ def test_not_a_rerank_server_404_html(tmp_path, clean_env):
     finally:
         server.shutdown()
     assert_clean_failure(proc, tmp_path / "run", ErrorKind.HTTP, "Not Found")
+    # the summary says what was asked for: the method and the full URL
+    assert f"POST http://127.0.0.1:{server.server_port}/rerank: " in error_messages(tmp_path / "run")
 
 
 def test_html_with_200_is_an_invalid_response(tmp_path, clean_env):
@@ -245,3 +254,92 @@ def test_tls_self_signed_without_and_with_insecure(tmp_path, clean_env, self_sig
     assert_clean_failure(refused, tmp_path / "verify", ErrorKind.CONNECTION, "certificate verify failed")
     assert accepted.returncode == 0, accepted.stderr[-2000:]
     assert json.loads((tmp_path / "insecure" / "profile_export_aiperf.json").read_text())["request_count"]["avg"] == 6
+
+
+# ---- https:// to a server that speaks plain HTTP: one TLS failure ends the run -------------------
+TLS_RUN_BOUND_S = 30.0  # the whole command, start and report included; the run asks for 120 s
+
+
+def assert_stopped_for_tls(proc, artifacts: Path, elapsed: float) -> dict:
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert elapsed < TLS_RUN_BOUND_S, elapsed
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "TLS" in proc.stderr.splitlines()[-1] and "http://" in proc.stderr.splitlines()[-1], proc.stderr[-1000:]
+    exported = export_json(artifacts)
+    assert exported["request_count"]["avg"] == 0 and exported["was_cancelled"]
+    assert any(n.startswith("stopped early: ") and "TLS" in n for n in exported["notes"]), exported["notes"]
+    records = load_records(artifacts)
+    kinds = set(records["error_kind"].tolist())
+    assert ErrorKind.CONNECTION in kinds and kinds <= {ErrorKind.CONNECTION, ErrorKind.CANCELLED}, kinds
+    return exported
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_https_to_the_reference_servers_plain_port_stops_at_the_first_failure(tmp_path, clean_env, fast_server,
+                                                                               workers):
+    before = received(fast_server), fast_server.metric("rankperf_requests_received_total", route="other")
+    t0 = time.monotonic()
+    proc = profile(f"https://127.0.0.1:{fast_server.port}", tmp_path / "run", clean_env,
+                   "--benchmark-duration", "120", "--request-count", "0", "--request-timeout-seconds", "300",
+                   "--workers", workers)
+    elapsed = time.monotonic() - t0
+    exported = assert_stopped_for_tls(proc, tmp_path / "run", elapsed)
+    assert "WRONG_VERSION_NUMBER" in error_messages(tmp_path / "run") or "record layer" in error_messages(
+        tmp_path / "run"), exported["error_summary"]
+    # the server answered each ClientHello with its 400 and never saw a rerank request; the run
+    # stopped after the first failures (2 users), not after 120 s of them
+    assert received(fast_server) == before[0]
+    sent = fast_server.metric("rankperf_requests_received_total", route="other") - before[1]
+    assert 1 <= sent <= 20, sent
+
+
+@pytest.fixture
+def silent_acceptor():
+    """A loopback port that accepts connections and never says a word (a TLS client waits forever)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except (TimeoutError, OSError):
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        for c in (*held, server):
+            c.close()
+
+
+def test_https_to_a_server_that_never_answers_the_handshake_ends_at_the_connect_timeout(
+        tmp_path, clean_env, silent_acceptor):
+    t0 = time.monotonic()
+    proc = profile(f"https://127.0.0.1:{silent_acceptor}", tmp_path / "run", clean_env,
+                   "--benchmark-duration", "120", "--request-count", "0", "--request-timeout-seconds", "300",
+                   "--connect-timeout-seconds", "2")
+    elapsed = time.monotonic() - t0
+    assert_stopped_for_tls(proc, tmp_path / "run", elapsed)
+    assert "no TLS handshake answer within --connect-timeout-seconds" in error_messages(tmp_path / "run")
+    records = load_records(tmp_path / "run")
+    failed = records[records["error_kind"] == ErrorKind.CONNECTION]
+    waited_s = (failed["end_ns"] - failed["start_ns"]) / 1e9
+    assert ((waited_s > 1.95) & (waited_s < 2.5)).all(), waited_s  # the connect timeout, not the request's
+
+
+def test_connect_timeout_is_separate_from_the_request_timeout(tmp_path, clean_env, silent_listener):
+    proc = profile(f"http://127.0.0.1:{silent_listener}", tmp_path / "run", clean_env,
+                   "--request-timeout-seconds", "20", "--connect-timeout-seconds", "1")
+    assert_clean_failure(proc, tmp_path / "run", ErrorKind.TIMEOUT, "no connection within --connect-timeout-seconds")
+    records = load_records(tmp_path / "run")
+    waited_s = (records["end_ns"] - records["start_ns"]) / 1e9
+    assert ((waited_s > 0.95) & (waited_s < 1.5)).all(), waited_s

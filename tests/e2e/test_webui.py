@@ -334,7 +334,9 @@ def test_form_offers_every_option_and_embeds_no_secret(server, env, tmp_path):
             assert secret not in page.text
         targs = template_args(page.text)
         assert targs["show_userclass_picker"] is True
-        assert targs["available_user_classes"] == ["CohereRerankUser", "NimRankingUser", "TeiRerankUser"]
+        # the picker lists every class (rows from `users`) and starts with one ticked (test_one_class.py)
+        assert sorted(targs["users"]) == ["CohereRerankUser", "NimRankingUser", "TeiRerankUser"]
+        assert targs["available_user_classes"] == ["TeiRerankUser"]
         extra = targs["extra_options"]
         expected = {o.dest for o in options.OPTIONS if o.locust and o.web_ui and not o.secret}
         # --header holds a credential here, so the page leaves it out (the configured value is used)
@@ -613,3 +615,34 @@ def test_ramping_down_mid_run_cancels_nothing_and_keeps_the_count(env, tmp_path)
     late = prof[prof["start_ns"] >= a]
     in_flight = np.clip(np.minimum(late["end_ns"], t1) - late["start_ns"], 0, None).sum() / (t1 - a)
     assert 1.5 <= in_flight <= 2.05
+
+
+def test_a_start_with_a_host_that_doubles_the_route_is_refused_with_the_reason(server, env, tmp_path):
+    with LocustWebUI(ui_args(), env, tmp_path) as ui:
+        before = received(server), received(server, "other")  # "other": routes the server does not have
+        ui.swarm(server.url + "/rerank", request_count=20)
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        status = ""
+        while time.monotonic() < deadline:
+            status = rankings(ui.get_json("/stats/requests"))[0]["metric"]
+            if status.startswith("Status: not started: "):
+                break
+            time.sleep(POLL_S)
+        assert status == (f"Status: not started: -H/--host '{server.url}/rerank' already ends with the endpoint "
+                          "path /rerank: requests would go to /rerank/rerank. Give the server's base URL "
+                          f"({server.url}); the endpoint path is added to it"), status
+        time.sleep(1.0)  # users Locust may have started meanwhile had their chance to send
+        assert (received(server), received(server, "other")) == before
+        # the same UI then runs a good start
+        ui.swarm(server.url, request_count=7)
+        _, rows = ui.wait_finished()
+        assert row(rows, "Request Count (requests)")["avg"] == "7.00"
+
+
+def test_summary_rows_show_the_quality_rows():
+    from rankperf_data.report.quality_report import QualityReport
+
+    ndcg = Metric("ndcg@10", "NDCG@10", "", stats=_stats(0.75, 40))
+    summary = Summary(metrics={}, quality=QualityReport({"ndcg@10": 0.75}, {"ndcg@10": ndcg}))
+    rows = {r["metric"]: r for r in webui.summary_rows(summary)}
+    assert rows["NDCG@10"]["count"] == "40"

@@ -59,9 +59,9 @@ def test_rankings_tab_renders_live_rows(clean_env, tmp_path):
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(UI_TIMEOUT_MS)
             page.goto(ui.base + "/")
-            # the class picker: keep TeiRerankUser only
+            # the class picker starts with TeiRerankUser alone ticked (load/classes.py)
             for name in ("CohereRerankUser", "NimRankingUser"):
-                page.locator("tr", has_text=name).locator("input[type=checkbox]").uncheck()
+                assert not page.locator("tr", has_text=name).locator("input[type=checkbox]").is_checked()
             assert page.locator("tr", has_text="TeiRerankUser").locator("input[type=checkbox]").is_checked()
             page.fill("input[name=userCount]", "2")
             page.fill("input[name=spawnRate]", "2")
@@ -102,3 +102,25 @@ def test_rankings_tab_renders_live_rows(clean_env, tmp_path):
         assert row(rows, "Request Count (requests)")["avg"] == f"{shown}.00"
         assert received(server) - before < REQUESTS
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_start_with_two_classes_ticked_is_refused_in_the_form(clean_env, tmp_path):
+    sync_playwright = _playwright()
+    env = {**clean_env, "HOME": str(tmp_path)}
+    with start_server(["--api", "all", "--fixed-latency-ms", "5"]) as server, \
+            LocustWebUI(ui_args(), env, tmp_path) as ui, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(UI_TIMEOUT_MS)
+            page.goto(ui.base + "/")
+            page.locator("tr", has_text="CohereRerankUser").locator("input[type=checkbox]").check()
+            page.fill("input[name=host]", server.url)
+            page.get_by_role("button", name="Start").click()
+            page.get_by_text("2 user classes would run together (CohereRerankUser, TeiRerankUser)",
+                             exact=False).wait_for()
+            assert ui.get_json("/stats/requests")["state"] == "ready"
+        finally:
+            browser.close()
+        total = sum(received(server, route) for route in ("/rerank", "/v2/rerank", "/v1/ranking"))
+        assert total == 0

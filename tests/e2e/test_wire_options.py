@@ -173,15 +173,16 @@ def test_warmup_requests_reach_the_server_but_no_locust_statistic(capture, env, 
 
 @pytest.mark.parametrize(("host", "shown"), [
     # the password in the URL stays out of the message
-    ("http://user:hunter2@127.0.0.1:notaport", "'http://user:<redacted>@127.0.0.1:notaport/rerank'"),
-    ("ftp://127.0.0.1:8080", "'ftp://127.0.0.1:8080/rerank'"),
+    ("http://user:hunter2@127.0.0.1:notaport", "'http://user:<redacted>@127.0.0.1:notaport': bad port"),
+    ("ftp://127.0.0.1:8080", "'ftp://127.0.0.1:8080': unsupported scheme 'ftp://'"),
 ])
-def test_a_user_that_cannot_be_built_stops_the_run(env, tmp_path, host, shown):
-    """Before: the user's error was only logged and the run idled with no users until killed."""
+def test_a_host_no_user_could_post_to_is_refused_before_the_run(env, tmp_path, host, shown):
+    """Before: the user's error was only logged and the run idled with no users until killed;
+    then the run stopped when its users failed to start; now it never starts (exit 2)."""
     t0 = time.monotonic()
     proc = run(locust_cmd(host, "-u", "2", "-r", "2", "--request-count", "5",
                           "--artifact-dir", str(tmp_path / "run"), "TeiRerankUser"), env, timeout=60)
-    assert proc.returncode != 0
-    assert f"rankperf: cannot start TeiRerankUser: invalid URL {shown}" in proc.stderr, proc.stderr[-3000:]
+    assert proc.returncode == 2
+    assert f"rankperf: error: -H/--host {shown}" in proc.stderr, proc.stderr[-3000:]
     assert "hunter2" not in proc.stdout + proc.stderr
     assert time.monotonic() - t0 < 45

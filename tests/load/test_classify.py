@@ -18,7 +18,7 @@ from geventhttpclient import HTTPClient
 from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 
 from rankperf_data.apis.errors import ErrorKind
-from rankperf_data.load.failures import ClosedEarly, classify, read_body
+from rankperf_data.load.failures import ClosedEarly, classify, read_body, server_speaks_no_tls
 
 LOCUSTFILE = str(Path(__file__).resolve().parents[2] / "locustfiles" / "rerank.py")
 
@@ -34,6 +34,26 @@ def test_failures_have_named_kinds():
     assert kind == ErrorKind.CONNECTION and message.startswith("cannot resolve host (DNS lookup failed)")
     kind, message = classify(ssl.SSLCertVerificationError("certificate verify failed"))
     assert kind == ErrorKind.CONNECTION and message.startswith("TLS error")
+
+
+def test_connect_and_handshake_timeouts_are_told_apart_from_the_request_timeout():
+    # gevent's socket timers: connect() says "timed out", the TLS handshake says so by name
+    assert classify(TimeoutError("timed out")) == (ErrorKind.TIMEOUT, "no connection within --connect-timeout-seconds")
+    kind, message = classify(TimeoutError("The handshake operation timed out"))
+    assert kind == ErrorKind.CONNECTION and message.startswith("TLS error: no TLS handshake answer")
+    assert classify(gevent.Timeout(1))[1] == "no complete response within the request timeout"
+
+
+def test_only_a_server_with_no_tls_at_all_is_a_reason_to_stop():
+    not_tls = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    not_tls.reason = "WRONG_VERSION_NUMBER"
+    assert server_speaks_no_tls(not_tls)
+    assert server_speaks_no_tls(TimeoutError("The handshake operation timed out"))
+    bad_cert = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    bad_cert.reason = "CERTIFICATE_VERIFY_FAILED"
+    assert not server_speaks_no_tls(bad_cert)  # a TLS server: its certificate is another matter
+    assert not server_speaks_no_tls(TimeoutError("timed out"))
+    assert not server_speaks_no_tls(ConnectionRefusedError(111, "Connection refused"))
 
 
 def test_a_message_cut_by_the_peer_is_a_connection_error():

@@ -34,7 +34,8 @@ def build_records(latencies_ms: Sequence[float], *, phase: int = PHASE_PROFILING
     rec["passage_tokens"] = rec["passages"] * tokens_per_passage
     rec["request_bytes"] = 2048
     rec["response_bytes"] = 512
-    for col in ("server_queue_ms", "server_inference_ms", "server_tokenization_ms"):
+    for col in ("server_queue_ms", "server_inference_ms", "server_tokenization_ms", "ndcg", "mrr", "recall",
+                "ref_tau", "ref_delta"):
         rec[col] = np.nan
     rec["server_compute_tokens"] = -1
     return rec
@@ -65,7 +66,7 @@ def make_result(records: np.ndarray, messages: Sequence[str] = (), **info_overri
                      start_ns=start, end_ns=end)
 
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "aiperf_samples"  # AIPerf 0.13.0 artifacts
 
 # Locust 2.47 --csv layout (locust-notes §1.3): a stats row and a failures file.
 HEADER = ("Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,"

@@ -90,6 +90,10 @@ def test_latency_stats_use_successes_only():
     ("id deadbeef0123 and 550e8400-e29b-41d4-a716-446655440000", "id X and X"),
     ("line one\n   line two", "line one line two"),
     ("bge-reranker-v2-m3", "bge-reranker-vN-mN"),
+    # the cause's errno and the URL asked for stay as they are
+    ("ConnectionRefusedError: [Errno 111] Connection refused after 3 tries",
+     "ConnectionRefusedError: [Errno 111] Connection refused after N tries"),
+    ("POST http://127.0.0.1:8000/v1/rerank: Not Found", "POST http://127.0.0.1:8000/v1/rerank: Not Found"),
 ])
 def test_normalise_message(raw, pattern):
     assert normalise_message(raw) == pattern

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import ssl
 import time
 
 import orjson
+import pytest
 from server_http import post_bytes, raw_exchange, split_responses
 
 BODY = orjson.dumps({"query": "q", "texts": ["a", "q b"]})
@@ -135,3 +138,45 @@ def test_a_client_that_reads_late_gets_every_pipelined_answer(zero_server):
             data += chunk
         sender.join(10)
     assert data.count(b"HTTP/1.1 ") == n
+
+
+def _client_hello() -> bytes:
+    """The first bytes a TLS client sends: a real ClientHello, made by the ssl module."""
+    ctx = ssl.create_default_context()
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
+    with contextlib.suppress(ssl.SSLWantReadError):  # it waits for the server's answer
+        tls.do_handshake()
+    return outgoing.read()
+
+
+def test_tls_client_hello_on_the_plain_port_is_400_at_once(zero_server):
+    hello = _client_hello()
+    assert hello[0] == 0x16 and b"\r\n" not in hello[:16]  # a handshake record, no request line in sight
+    t0 = time.monotonic()
+    with socket.create_connection(("127.0.0.1", zero_server.port), timeout=5) as s:
+        s.sendall(hello)  # and nothing more: a server waiting for a CRLF would never answer
+        data = s.recv(65536)
+    assert time.monotonic() - t0 < 1.0
+    assert data.startswith(b"HTTP/1.1 400 ") and b"connection: close" in data
+    assert b"TLS" in data and b"http://" in data
+
+
+def test_https_client_against_the_plain_port_fails_fast_naming_the_version(zero_server):
+    ctx = ssl.create_default_context()
+    t0 = time.monotonic()
+    with (socket.create_connection(("127.0.0.1", zero_server.port), timeout=5) as raw,
+          pytest.raises(ssl.SSLError) as failed):
+        ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+    assert time.monotonic() - t0 < 1.0  # answered, not left to the 5 s socket timeout
+    assert "WRONG_VERSION_NUMBER" in str(failed.value) or "record layer" in str(failed.value), failed.value
+
+
+def test_a_request_line_split_after_its_method_still_works(zero_server):
+    whole = b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", zero_server.port), timeout=5) as s:
+        for piece in (b"\r", b"\nGE", b"T", b" /hea", whole[8:]):  # a stray CRLF cut in two, then the method
+            s.sendall(piece)
+            time.sleep(0.02)
+        data = s.recv(65536)
+    assert data.startswith(b"HTTP/1.1 200 OK"), data

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from server_http import Client, raw_exchange
 
 TEI_OK = {"query": "q", "texts": ["a", "b", "q c"]}
@@ -64,8 +65,8 @@ def test_counters_are_exact_for_a_known_mix(fresh_server):
     assert _counters(m, "rankperf_faults_injected_total") == {}
     assert _counters(m, "rankperf_requests_dropped_total") == {}
     # TEI's own names: requests that reached a rerank handler (framework rejections never do).
-    assert m['te_request_count{method="rerank"}'] == 12
-    assert m['te_request_success{method="rerank"}'] == 10
+    assert m['te_request_count{method="batch"}'] == 12
+    assert m['te_request_success{method="batch"}'] == 10
     assert m['te_request_failure{err="validation"}'] == 2
     assert m["te_request_duration_count"] == 10
     assert m["te_queue_size"] == 0
@@ -109,3 +110,34 @@ def test_metrics_text_format(client):
                  "rankperf_responses_total", "rankperf_faults_injected_total", "rankperf_pairs_total"):
         assert f"# TYPE {name} " in text, name
     assert 'te_request_duration_bucket{le="+Inf"}' in text
+
+
+def test_tei_names_as_teis_exporter_renders_them(fresh_server):
+    """TEI's metric names with the capacity model's real times: per-pair te_predict_*, TEI's buckets,
+    Rust's float formatting, no HELP lines for TEI's names, counters without _total."""
+    from rankperf_data.report.promtext import histogram_quantile, parse_exposition
+
+    srv = fresh_server("--batch-overhead-ms", "5", "--per-token-us", "0")  # each batch takes 5 ms
+    c = Client(srv.url)
+    for _ in range(4):
+        assert c.post("/rerank", TEI_OK).status == 200  # 3 pairs each
+    text = c.get("/metrics").body.decode()
+    c.close()
+    assert not [line for line in text.splitlines() if line.startswith("# HELP te_")]
+    assert 'te_request_duration_bucket{le="0.000015000000000000002"}' in text  # 1e-5 x 1.5^1, as Rust writes it
+    assert 'te_request_duration_bucket{le="14.561096060497135"}' in text  # 1e-5 x 1.5^35, the last bound
+    assert 'te_batch_next_size_bucket{le="1"}' in text and 'te_batch_next_size_bucket{le="4096"}' in text
+    assert "_total" not in "".join(line for line in text.splitlines() if line.startswith("te_"))
+    fams = parse_exposition(text)
+    size_bounds = sorted(float(k) for k in fams["te_batch_next_size"]["series"][0]["buckets"])
+    assert size_bounds == [2.0**k for k in range(13)] + [float("inf")]  # 2^0..2^12
+    assert fams["te_predict_count"]["series"][0]["value"] == 12
+    assert fams["te_predict_success"]["series"][0]["value"] == 12
+    assert fams["te_request_success"]["series"] == [{"labels": {"method": "batch"}, "value": 4.0}]
+    for name in ("te_request_duration", "te_request_queue_duration", "te_predict_queue_duration"):
+        assert fams[name]["series"][0]["labels"] == {}, name  # TEI's histograms carry no labels
+    inference = fams["te_predict_inference_duration"]["series"][0]
+    assert inference["count"] == 12 and inference["sum"] == pytest.approx(12 * 0.005, rel=1e-6)
+    p50 = histogram_quantile(0.5, inference["buckets"])
+    assert p50.lower < 0.005 <= p50.upper  # every pair's inference took the batch's 5 ms
+    assert fams["te_request_input_length"]["series"][0]["count"] == 12

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -213,3 +214,30 @@ def test_every_accepted_connection_gets_tcp_nodelay():
     HttpProtocol(server).connection_made(FakeTransport())
     assert (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1) in FakeSocket.options
     assert server.opened == 1 and len(server.connections) == 1
+
+
+def test_engine_queue_time_is_never_negative_when_its_timer_fires_late():
+    """A batch whose end timer fires late must not start the next batch before its requests arrived."""
+    loop = asyncio.new_event_loop()
+    engine = Engine(loop, batch_overhead_ms=5, per_token_us=0, max_batch_tokens=10)
+    timings = []
+
+    def late_arrivals():
+        time.sleep(0.03)  # the loop is stuck past the first batch's nominal end (5 ms)
+        for _ in range(2):
+            engine.admit(1)
+            engine.submit([10], timings.append)
+
+    async def main():
+        engine.admit(1)
+        engine.submit([10], timings.append)
+        loop.call_later(0.001, late_arrivals)
+        while len(timings) < 3:
+            await asyncio.sleep(0.001)
+
+    loop.run_until_complete(main())
+    loop.close()
+    assert all(t.queue >= 0 for t in timings), [t.queue for t in timings]
+    # the second arrival starts the next batch (no wait); the third waits about one batch for it
+    assert timings[1].queue == pytest.approx(0.0, abs=1e-9)
+    assert timings[2].queue == pytest.approx(0.005, abs=1e-3)

@@ -1,0 +1,181 @@
+"""Prometheus text: parse a scrape (prometheus_client's parser), window increases, histogram_quantile.
+
+A parsed scrape is plain JSON-able data, so the load side can store it and the report rebuild from
+disk: ``{family: {"type", "help", "series": [...]}}`` where a counter/gauge/unknown series is
+``{"labels", "value"}`` and a histogram series ``{"labels", "buckets": {le: cumulative}, "sum",
+"count"}`` with ``le`` normalised through float (Rust writes ``1``, Python ``1.0``: the same bound).
+Summaries are skipped, as AIPerf does; ``*_created`` samples are dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+KEPT_TYPES = ("counter", "gauge", "untyped", "unknown", "histogram")
+INF_KEY = "+Inf"
+
+
+class NotPrometheus(ValueError):
+    """The body is not Prometheus text exposition (HTML, JSON, an error page, or empty)."""
+
+
+def le_key(text: str) -> str:
+    """A bucket bound as a canonical string: '1', '1.0' and '1e0' are one bound."""
+    bound = float(text)
+    return INF_KEY if math.isinf(bound) and bound > 0 else repr(bound)
+
+
+def label_key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(labels.items()))
+
+
+def parse_exposition(text: str) -> dict[str, dict]:
+    """Families of one scrape; raises NotPrometheus when the text is not an exposition."""
+    from prometheus_client.parser import text_string_to_metric_families  # ~45 ms import: only when scraping
+
+    head = text.lstrip()[:1]
+    if head in ("<", "{", "["):
+        raise NotPrometheus("looks like " + {"<": "HTML", "{": "JSON", "[": "JSON"}[head])
+    families: dict[str, dict] = {}
+    try:
+        for fam in text_string_to_metric_families(text):
+            if fam.type not in KEPT_TYPES or fam.name.endswith("_created"):
+                continue
+            families[fam.name] = {"type": "unknown" if fam.type == "untyped" else fam.type,
+                                  "help": fam.documentation or "", "series": _series(fam)}
+    except ValueError as exc:
+        raise NotPrometheus(str(exc).splitlines()[0][:120]) from None
+    if not families:
+        raise NotPrometheus("no metrics in the body")
+    return families
+
+
+def _series(fam) -> list[dict]:
+    if fam.type != "histogram":
+        return [{"labels": dict(s.labels), "value": float(s.value)} for s in fam.samples
+                if not s.name.endswith("_created")]
+    grouped: dict[tuple, dict] = {}
+    for s in fam.samples:
+        labels = {k: v for k, v in s.labels.items() if k != "le"}
+        entry = grouped.setdefault(label_key(labels), {"labels": labels, "buckets": {}, "sum": 0.0, "count": 0.0})
+        if s.name.endswith("_bucket"):
+            entry["buckets"][le_key(s.labels["le"])] = float(s.value)
+        elif s.name.endswith("_sum"):
+            entry["sum"] = float(s.value)
+        elif s.name.endswith("_count"):
+            entry["count"] = float(s.value)
+    return list(grouped.values())
+
+
+# ---- increases over a window ------------------------------------------------------------------
+
+
+@dataclass
+class Increase:
+    """What a series gained over a window of scrapes."""
+
+    value: float = 0.0  # counters: the increase
+    buckets: dict[str, float] | None = None  # histograms: increase per bound (cumulative)
+    sum: float = 0.0
+    count: float = 0.0
+    resets: int = 0  # intervals in which a counter went down (a restart): the later value is the increase
+
+
+def _hist_drop(a: dict, b: dict) -> bool:
+    if b["count"] < a["count"]:
+        return True
+    return any(b["buckets"].get(k, 0.0) < v for k, v in a["buckets"].items())
+
+
+def histogram_increase(points: Sequence[dict | None]) -> Increase:
+    """Sum of per-interval increases of one histogram series over consecutive scrapes.
+
+    A series absent from a scrape counts as zeros (TEI creates series on first use). In an
+    interval where any bucket or the count went down, the counter was reset: as Prometheus'
+    increase(), the later value is taken as the interval's increase (what came before the reset is lost).
+    """
+    out = Increase(buckets={})
+    empty = {"buckets": {}, "sum": 0.0, "count": 0.0}
+    prev = points[0] or empty
+    for point in points[1:]:
+        cur = point or empty
+        reset = _hist_drop(prev, cur)
+        base = empty if reset else prev
+        out.resets += reset
+        for k, v in cur["buckets"].items():
+            out.buckets[k] = out.buckets.get(k, 0.0) + v - base["buckets"].get(k, 0.0)
+        out.sum += cur["sum"] - base["sum"]
+        out.count += cur["count"] - base["count"]
+        prev = cur
+    return out
+
+
+def counter_increase(values: Sequence[float | None]) -> Increase:
+    """Sum of per-interval increases of a counter (absent = 0; a drop is a reset)."""
+    out = Increase()
+    prev = values[0] or 0.0
+    for value in values[1:]:
+        cur = value or 0.0
+        if cur < prev:
+            out.resets += 1
+            out.value += cur
+        else:
+            out.value += cur - prev
+        prev = cur
+    return out
+
+
+# ---- histogram_quantile ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quantile:
+    """An estimate and the bucket it came from: the true value lies in (lower, upper]."""
+
+    value: float
+    lower: float
+    upper: float
+    at_least: bool = False  # in the +Inf bucket: the value is >= the largest finite bound
+
+    def to_dict(self, scale: float = 1.0) -> dict:
+        return {"estimate": self.value * scale, "bucket": [self.lower * scale,
+                None if math.isinf(self.upper) else self.upper * scale], "at_least": self.at_least}
+
+
+def sorted_buckets(buckets: dict[str, float]) -> list[tuple[float, float]]:
+    """(bound, cumulative count) by bound, counts made non-decreasing as Prometheus does."""
+    pairs = sorted((float(k), v) for k, v in buckets.items())
+    out: list[tuple[float, float]] = []
+    for bound, count in pairs:
+        if out and count < out[-1][1]:
+            count = out[-1][1]  # a dip (scrape not atomic, float noise): raised to the bucket below
+        out.append((bound, count))
+    return out
+
+
+def histogram_quantile(q: float, buckets: dict[str, float] | list[tuple[float, float]]) -> Quantile | None:
+    """Prometheus' histogram_quantile over cumulative bucket counts; None when it would be NaN
+    (no +Inf bucket, fewer than two buckets, or no observations)."""
+    pairs = sorted_buckets(buckets) if isinstance(buckets, dict) else list(buckets)
+    if len(pairs) < 2 or not math.isinf(pairs[-1][0]) or pairs[-1][1] <= 0 or math.isnan(q):
+        return None
+    if q < 0 or q > 1:
+        edge = -math.inf if q < 0 else math.inf
+        return Quantile(edge, edge, edge)
+    total = pairs[-1][1]
+    rank = q * total
+    counts = [c for _, c in pairs[:-1]]
+    i = bisect_left(counts, rank)  # first finite bucket whose count reaches the rank, else +Inf
+    if i == len(pairs) - 1:
+        top = pairs[-2][0]
+        return Quantile(top, top, math.inf, at_least=True)
+    upper, count = pairs[i]
+    if i == 0 and upper <= 0:
+        return Quantile(upper, upper, upper)
+    lower, below = (0.0, 0.0) if i == 0 else pairs[i - 1]
+    if count == below:
+        return Quantile(upper, lower, upper)
+    return Quantile(lower + (upper - lower) * (rank - below) / (count - below), lower, upper)
