@@ -63,6 +63,7 @@ class Sweep:
 
 
 CURRENT: dict[str, Sweep | None] = {"sweep": None}
+LAST: dict[str, Sweep | None] = {"sweep": None}  # the web UI keeps showing the last sweep's rows
 _LISTENERS: set[str] = set()
 
 
@@ -115,10 +116,10 @@ def _apply(environment, sweep: Sweep) -> None:
 
 def install(environment) -> None:
     """At `init` on the master: check the lists (exit 2 on bad input, before any load); a headless
-    sweep sets its first point now, so Locust starts it with that point's users."""
+    (or --autostart) sweep sets its first point now, so Locust starts it with that point's users."""
     _add_listeners(environment)
     parsed = environment.parsed_options
-    if parsed is None or environment.web_ui is not None:
+    if parsed is None or (environment.web_ui is not None and not getattr(parsed, "autostart", False)):
         return  # the web UI: checked and planned at each start, from the form's values
     try:
         plan = _plan(parsed)
@@ -235,8 +236,6 @@ def rankings_rows() -> list[dict[str, str]]:
     sweep = active() or LAST["sweep"]
     return list(sweep.rows) if sweep is not None else []
 
-
-LAST: dict[str, Sweep | None] = {"sweep": None}
 
 
 # ---- the end -------------------------------------------------------------------------------------

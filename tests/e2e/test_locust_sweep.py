@@ -312,3 +312,28 @@ def test_web_ui_rate_sweep_then_stop_keeps_the_finished_point(clean_env, tmp_pat
     data = read(base / "sweep_aggregate" / "profile_export_aiperf_sweep.json")
     assert data["metadata"]["partial"] is True
     assert [r["parameters"] for r in data["per_combination_metrics"]] == [{"rate": 100.0}]
+
+
+def test_autostart_sweep_starts_the_first_point_with_its_own_users(server, clean_env, tmp_path):
+    from rankperf_data.ports import free_port
+
+    base = tmp_path / "autostart"
+    cmd = [str(BIN / "locust"), "-f", str(Path(locust_cmd("x")[2])), "-H", server.url, "--autostart",
+           "--web-host", "127.0.0.1", "--web-port", str(free_port()), "--sweep-users", "1,3", "-u", "7",
+           "--request-count", str(COUNT), "--artifact-dir", str(base), "TeiRerankUser"]
+    log = tmp_path / "locust.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, env={**clean_env, "HOME": str(tmp_path)}, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (
+                (base / "campaign.json").exists() and read(base / "campaign.json")["status"] == "complete"):
+            assert proc.poll() is None
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # the web UI stays up after an --autostart run
+        proc.wait(30)
+    check_points(base, ["concurrency_1", "concurrency_3"])
+    spawned = re.findall(r"Ramping to (\d+) users at a rate of ([\d.]+)", log.read_text())
+    assert [(int(u), float(r)) for u, r in spawned] == [(1, 1.0), (3, 3.0)], spawned  # -u 7 ignored, all at once
