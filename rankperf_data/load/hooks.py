@@ -23,7 +23,7 @@ from rankperf_data import apis, options
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.errors import InputError
 from rankperf_data.dataset.source import build_dataset
-from rankperf_data.load import classes, finish, ramp
+from rankperf_data.load import classes, finish, ramp, sweep
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.process import LoadProcess
 from rankperf_data.load.settings import LoadSettings, option_values, require_finite
@@ -129,6 +129,7 @@ def _on_init(environment, **_kw) -> None:
         runner.register_message("rankperf_need_config", _on_need_config)
         runner.register_message("rankperf_stop_run", _on_stop_run)
         classes.check_startup(environment)  # several user classes, none chosen: exit 2 before any load
+        sweep.install(environment)  # --sweep-users / --request-rate lists: checked, first point set
         parsed = environment.parsed_options
         if parsed is not None and environment.web_ui is None:
             try:
@@ -237,11 +238,12 @@ def _live_nodes(runner) -> set[str] | None:
 
 def _start_coordinator(environment) -> None:
     runner = environment.runner
-    values = public_values(environment.parsed_options)
-    seed = values.get("random_seed", -1)
-    if seed is None or int(seed) < 0:
-        seed = secrets.randbits(31)
     try:
+        sweep.before_start(environment)  # a sweep sets this point's users, rate, seed and folder
+        values = public_values(environment.parsed_options)
+        seed = values.get("random_seed", -1)
+        if seed is None or int(seed) < 0:
+            seed = secrets.randbits(31)
         settings = LoadSettings.from_values(values)
         check_run_target(environment, settings)
         STATE.master_dataset = build_dataset(DatasetConfig.from_options({**values, "random_seed": int(seed)}))
@@ -426,6 +428,8 @@ def _end(environment, coord: Coordinator) -> None:
     """The budget is spent and every worker is done: stop (web UI) or quit (headless)."""
     if STATE.coordinator is not coord or coord.finished:
         return  # that run already ended (stopped by hand): never stop the run started after it
+    if sweep.on_point_complete(environment, coord, STATE):
+        return  # a sweep: this point's report is written, the next point started (or the sweep ended)
     runner = environment.runner
     if environment.web_ui is not None:
         runner.stop()  # artifacts are written in `test_stop`
