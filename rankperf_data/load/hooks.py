@@ -20,7 +20,7 @@ from locust.runners import STATE_MISSING, LocalRunner, MasterRunner, WorkerRunne
 from rankperf_data import apis, options
 from rankperf_data.dataset import notices
 from rankperf_data.dataset.errors import InputError
-from rankperf_data.load import classes, finish, messages, progress, ramp
+from rankperf_data.load import classes, finish, messages, progress, ramp, sweep
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.process import LoadProcess
 from rankperf_data.load.settings import LoadSettings, option_values, require_finite
@@ -45,7 +45,6 @@ class _State:
         self.ready = Event()
         self.config_event = Event()
         self.monitor: gevent.Greenlet | None = None
-        self.finishing = False
         self.master_config: dict = {}  # the wire form sent to the workers (RunConfig.to_wire + references)
         self.master_run: RunConfig | None = None  # the master's parsed configuration of the current run
         self.validated: tuple[RunConfig, object] | None = None  # checked at init, used by the first start
@@ -130,6 +129,7 @@ def _on_init(environment, **_kw) -> None:
         runner.register_message(messages.NEED_CONFIG, _on_need_config)
         runner.register_message(messages.STOP_RUN, _on_stop_run)
         classes.check_startup(environment)  # several user classes, none chosen: exit 2 before any load
+        sweep.install(environment)  # --sweep-users / --request-rate lists: checked, first point set
         parsed = environment.parsed_options
         if parsed is not None and environment.web_ui is None:
             try:
@@ -192,14 +192,14 @@ def _on_stop_run(environment, msg, **_kw) -> None:
     """A load process found that no request can succeed (https:// to a plain-HTTP server): stop
     the run now, with the reason in its notes, instead of failing every request left."""
     coord = STATE.coordinator
-    if coord is None or coord.finished or STATE.finishing:
+    if coord is None or coord.finished or coord.ending:
         return
     reason = str(msg.data.get("reason") or "the target cannot be reached")
     log.error("rankperf: stopping the run: %s", reason)
     coord.notes.append(f"stopped early: {reason}")
     coord.cancelled = True
     coord.close("the target cannot work")
-    STATE.finishing = True
+    coord.ending = True
     runner = environment.runner
     gevent.spawn_later(END_DELAY_S, runner.stop if environment.web_ui else runner.quit)
 
@@ -238,9 +238,11 @@ def _live_nodes(runner) -> set[str] | None:
 
 def _start_coordinator(environment) -> None:
     runner = environment.runner
-    values = public_values(environment.parsed_options)
-    validated, STATE.validated = STATE.validated, None
-    try:  # the run's one configuration, with its seed (-1: picked once, here or at init), sent to every worker
+    try:
+        sweep.before_start(environment)  # a sweep sets this point's users, rate, seed and folder
+        values = public_values(environment.parsed_options)
+        validated, STATE.validated = STATE.validated, None
+        # the run's one configuration, with its seed (-1: picked once, here or at init), sent to every worker
         if validated is not None and validated[0].values == values:
             run, STATE.master_dataset = validated
         else:
@@ -256,7 +258,6 @@ def _start_coordinator(environment) -> None:
         return
     settings = run.settings
     STATE.master_run = run
-    STATE.finishing = False
     if isinstance(runner, MasterRunner):
         nodes = {c.id: runner.get_worker_index(c.id) for c in runner.clients.values() if c.state != STATE_MISSING}
     else:
@@ -418,8 +419,8 @@ def _monitor(environment, coord: Coordinator) -> None:
         gevent.sleep(TICK_S)
         coord.tick(_live_nodes(runner))
         progress.write_progress(coord)
-        if coord.complete and not STATE.finishing:
-            STATE.finishing = True
+        if coord.complete and not coord.ending:
+            coord.ending = True
             gevent.spawn_later(END_DELAY_S, _end, environment, coord)
             return
 
@@ -428,6 +429,8 @@ def _end(environment, coord: Coordinator) -> None:
     """The budget is spent and every worker is done: stop (web UI) or quit (headless)."""
     if STATE.coordinator is not coord or coord.finished:
         return  # that run already ended (stopped by hand): never stop the run started after it
+    if sweep.on_point_complete(environment, coord, STATE):
+        return  # a sweep: this point's report is written, the next point started (or the sweep ended)
     runner = environment.runner
     if environment.web_ui is not None:
         runner.stop()  # artifacts are written in `test_stop`
@@ -470,11 +473,11 @@ def _on_test_stop(environment, **_kw) -> None:
     if coord is None or coord.finished or not is_master(runner):
         return
     if environment.web_ui is None:
-        if isinstance(runner, MasterRunner) and not STATE.finishing and not STATE.interrupted:
+        if isinstance(runner, MasterRunner) and not coord.ending and not STATE.interrupted:
             # Locust stopped a headless run on its own: every worker missed its heartbeats
             # (a starved machine). Nothing would ever restart it: end it rather than hang.
             log.warning("rankperf: Locust stopped the test before the run was complete; ending it")
-            STATE.finishing = True
+            coord.ending = True
             gevent.spawn_later(END_DELAY_S, runner.quit)
         return
     STATE.last_artifacts = finish.finalize(environment, coord, STATE, cancelled=coord.cancelled or not coord.complete)

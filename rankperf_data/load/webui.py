@@ -265,13 +265,15 @@ def _add_rows_to_stats(app, table: RankingsTable) -> None:
     """The Rankings rows ride along in Locust's /stats/requests answer (as extended_stats)."""
     from flask import Response, request
 
+    from rankperf_data.load import sweep
+
     @app.after_request
     def _add_rankings(response):
         if request.endpoint != "locust.request_stats" or response.status_code != 200 or not response.is_json:
             return response
         try:
             data = json.loads(response.get_data())
-            rows = table.rows()
+            rows = table.rows() + sweep.rankings_rows()  # a sweep: one row per finished point
         except Exception:
             log.exception("rankperf: could not add the Rankings rows to /stats/requests")
             return response
