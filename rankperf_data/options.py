@@ -74,7 +74,7 @@ ISL_HELP = ("AIPerf's input length, accepted so AIPerf command lines run. Rankin
 OPTIONS: tuple[Option, ...] = (
     # What to send
     Option(("-m", "--model", "--model-names"), "model",
-           "Model name sent in Cohere/NIM bodies and used to find a tokenizer.",
+           "Model name sent in every body but TEI's (TEI serves one model) and used to find a tokenizer.",
            default=DEFAULT_MODEL),
     Option(("--endpoint", "--custom-endpoint"), "endpoint",
            "Path to post to, overriding the API's default "
