@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import orjson
+
 from rankperf_data.apis._validate import check_rankings, finish_body, parse_success
 from rankperf_data.apis.base import Verdict
 from rankperf_data.apis.errors import ErrorKind
@@ -27,9 +29,24 @@ def encode(request: RankingRequest, model: str, extra: dict | None, top_n: int =
     return finish_body(body, request, extra)
 
 
+def error_detail(body: bytes) -> str | None:
+    """Voyage's error message: the `detail` field of its JSON error body (what its own client shows)."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    detail = data.get("detail") if isinstance(data, dict) else None
+    if not isinstance(detail, str) or not detail.strip():
+        return None
+    return detail.strip()
+
+
 def validate(status: int, body: bytes, request: RankingRequest, top_n: int | None = None) -> Verdict:
     data, verdict = parse_success(status, body)
     if verdict:
+        if verdict.kind == ErrorKind.HTTP:
+            detail = error_detail(body)
+            return Verdict(ErrorKind.HTTP, detail) if detail else verdict
         return verdict
     if not isinstance(data, dict) or "data" not in data:
         return Verdict(ErrorKind.INVALID_RESPONSE, "expected an object with 'data'")

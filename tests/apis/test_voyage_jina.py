@@ -68,3 +68,14 @@ def test_answers(api, key, status, body, top_n, kind, needle):
     assert needle in verdict.message
     if kind == ErrorKind.OK:
         assert verdict.results == (top_n or 3) and verdict.order == tuple(i for i, _ in ALL[:verdict.results])
+
+
+def test_voyage_errors_show_their_detail_and_other_bodies_stay_raw():
+    detail = orjson.dumps({"detail": "Request to model 'rerank-2.5' failed. The max allowed tokens per query is 8000."})
+    assert voyage.validate(400, detail, REQ).message == (
+        "Request to model 'rerank-2.5' failed. The max allowed tokens per query is 8000.")
+    assert voyage.validate(502, b"<html>bad gateway</html>", REQ).message == "<html>bad gateway</html>"
+    assert voyage.validate(500, b'{"detail": ""}', REQ).message == '{"detail": ""}'
+    assert voyage.validate(503, b"", REQ).message == "HTTP 503"
+    # Jina documents no error schema: its body is kept as it came
+    assert jina.validate(400, b'{"detail":"bad"}', REQ).message == '{"detail":"bad"}'
