@@ -1,6 +1,7 @@
 """The API registry: every module implements the whole interface; the options read it."""
 
 import inspect
+from pathlib import Path
 
 import pytest
 
@@ -27,3 +28,11 @@ def test_endpoint_types_and_help_come_from_the_registry():
     help_text = apis.endpoint_types_help()
     assert all(f"{m.endpoint_type} ({m.summary})" in help_text for m in apis.API_MODULES)
     assert apis.top_n_help() == "cohere_rankings top_n, voyage_rankings top_k, jina_rankings top_n"
+
+
+def test_an_api_lives_in_its_module_and_the_registry():
+    """Adding an API touches few product modules: Voyage's name is in its module, the registry, the CLI help."""
+    package = Path(apis.__file__).resolve().parents[1]
+    naming = sorted(str(p.relative_to(package)) for p in package.rglob("*.py")
+                    if "server" not in p.relative_to(package).parts and "voyage" in p.read_text().lower())
+    assert naming == ["apis/__init__.py", "apis/voyage.py", "cli.py"], naming
