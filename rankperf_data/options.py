@@ -14,6 +14,7 @@ from typing import Any
 
 from rankperf_data import apis
 from rankperf_data.argtypes import non_negative_float, non_negative_int, positive_float, positive_int
+from rankperf_data.campaign.lists import rate_arg, users_arg
 
 DEFAULT_MODEL = "BAAI/bge-reranker-base"
 ENDPOINT_TYPES = apis.ENDPOINT_TYPES
@@ -36,6 +37,7 @@ class Option:
     locust: bool = True  # False: only on `rankperf profile`
     metavar: str | None = None
     profile_flags: tuple[str, ...] = ()  # extra short forms only `rankperf profile` has (Locust owns -H)
+    profile: bool = True  # False: only on `locust` (rankperf profile has its own flag for it)
 
     def add_to(self, parser: Any, *, locust: bool) -> None:
         """Register on an argparse (or Locust configargparse) parser."""
@@ -119,8 +121,14 @@ OPTIONS: tuple[Option, ...] = (
            type=non_negative_float, default=0.0),
     Option(("--request-rate",), "request_rate",
            "Open loop: total arrival rate in requests/s across all workers (0: closed loop, each user "
-           "sends when its last request returns). Users (-u) cap the requests in flight.",
-           type=non_negative_float, default=0.0),
+           "sends when its last request returns). Users (-u) cap the requests in flight. A comma list "
+           "(e.g. 50,100) sweeps it: one exact run per rate into rate_<R>/, plus sweep_aggregate/.",
+           type=rate_arg, default=0.0),
+    Option(("--sweep-users",), "sweep_users",
+           "Closed-loop sweep: a comma list of user counts (e.g. 1,4,16), one exact run per count into "
+           "concurrency_<N>/ plus sweep_aggregate/, each point with its own --request-count or "
+           "--benchmark-duration. -u and -r are then ignored: each point starts all its users at once.",
+           type=users_arg, default="", profile=False),
     Option(("--arrival-pattern", "--request-rate-mode"), "arrival_pattern",
            "Open-loop arrivals: poisson (exponential gaps) or constant (equal gaps).",
            default="poisson", choices=("poisson", "constant")),
@@ -294,7 +302,8 @@ def add_locust_arguments(parser: Any) -> None:
 def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
     """Register every option on the ``rankperf profile`` parser."""
     for opt in OPTIONS:
-        opt.add_to(parser, locust=False)
+        if opt.profile:
+            opt.add_to(parser, locust=False)
 
 
 def to_locust_argv(values: dict[str, Any]) -> list[str]:

@@ -151,7 +151,7 @@ def normalise_url(url: str) -> str:
 
 
 def _values(args: argparse.Namespace) -> dict:
-    return {opt.dest: getattr(args, opt.dest) for opt in options.OPTIONS}
+    return {opt.dest: getattr(args, opt.dest, opt.default) for opt in options.OPTIONS}
 
 
 def _check(values: dict) -> None:

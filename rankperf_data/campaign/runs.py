@@ -55,6 +55,11 @@ def read_run(path: Path, label: str, filters: list[SlaFilter] = ()) -> RunValues
         else:
             out.values[tag] = {"avg": metric.value}
         out.units[tag] = metric.unit
+    quality = summary.quality  # labelled inputs: NDCG/MRR/Recall per point, beside the latencies
+    for tag, metric in (quality.metrics.items() if quality is not None else ()):
+        if metric.stats is not None and metric.stats.count:
+            out.values[tag] = {k: v for k, v in metric.stats.as_dict().items() if k != "count" and v is not None}
+            out.units[tag] = metric.unit
     if is_open_loop(run.info):
         out.values[RATE_ACHIEVED] = {"avg": 0.0 if summary.rate_not_achieved else 1.0}
     for f in filters:

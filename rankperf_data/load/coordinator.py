@@ -52,6 +52,9 @@ class Coordinator:
     started_mono: float = field(default_factory=time.monotonic)
     measured_started_mono: float | None = None
     finished: bool = False
+    # its end is under way (stop or quit scheduled): kept per run, so that a previous run's monitor
+    # waking late can never mark the run started after it as ending
+    ending: bool = False
     cancelled: bool = False
     first_start_ns: int = 0  # measured phase so far: first send, last response (for live rates)
     last_end_ns: int = 0

@@ -23,7 +23,7 @@ from rankperf_data import apis, options
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.errors import InputError
 from rankperf_data.dataset.source import build_dataset
-from rankperf_data.load import classes, finish, ramp
+from rankperf_data.load import classes, finish, ramp, sweep
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.process import LoadProcess
 from rankperf_data.load.settings import LoadSettings, option_values, require_finite
@@ -47,7 +47,6 @@ class _State:
         self.ready = Event()
         self.config_event = Event()
         self.monitor: gevent.Greenlet | None = None
-        self.finishing = False
         self.run_id = ""
         self.started_wall = 0.0
         self.master_config: dict = {}
@@ -130,6 +129,7 @@ def _on_init(environment, **_kw) -> None:
         runner.register_message("rankperf_need_config", _on_need_config)
         runner.register_message("rankperf_stop_run", _on_stop_run)
         classes.check_startup(environment)  # several user classes, none chosen: exit 2 before any load
+        sweep.install(environment)  # --sweep-users / --request-rate lists: checked, first point set
         parsed = environment.parsed_options
         if parsed is not None and environment.web_ui is None:
             try:
@@ -192,14 +192,14 @@ def _on_stop_run(environment, msg, **_kw) -> None:
     """A load process found that no request can succeed (https:// to a plain-HTTP server): stop
     the run now, with the reason in its notes, instead of failing every request left."""
     coord = STATE.coordinator
-    if coord is None or coord.finished or STATE.finishing:
+    if coord is None or coord.finished or coord.ending:
         return
     reason = str(msg.data.get("reason") or "the target cannot be reached")
     log.error("rankperf: stopping the run: %s", reason)
     coord.notes.append(f"stopped early: {reason}")
     coord.cancelled = True
     coord.close("the target cannot work")
-    STATE.finishing = True
+    coord.ending = True
     runner = environment.runner
     gevent.spawn_later(END_DELAY_S, runner.stop if environment.web_ui else runner.quit)
 
@@ -238,11 +238,12 @@ def _live_nodes(runner) -> set[str] | None:
 
 def _start_coordinator(environment) -> None:
     runner = environment.runner
-    values = public_values(environment.parsed_options)
-    seed = values.get("random_seed", -1)
-    if seed is None or int(seed) < 0:
-        seed = secrets.randbits(31)
     try:
+        sweep.before_start(environment)  # a sweep sets this point's users, rate, seed and folder
+        values = public_values(environment.parsed_options)
+        seed = values.get("random_seed", -1)
+        if seed is None or int(seed) < 0:
+            seed = secrets.randbits(31)
         settings = LoadSettings.from_values(values)
         check_run_target(environment, settings)
         STATE.master_dataset = build_dataset(DatasetConfig.from_options({**values, "random_seed": int(seed)}))
@@ -256,7 +257,6 @@ def _start_coordinator(environment) -> None:
         return
     STATE.run_id = uuid.uuid4().hex[:12]
     STATE.started_wall = time.time()
-    STATE.finishing = False
     if isinstance(runner, MasterRunner):
         nodes = {c.id: runner.get_worker_index(c.id) for c in runner.clients.values() if c.state != STATE_MISSING}
     else:
@@ -418,8 +418,8 @@ def _monitor(environment, coord: Coordinator) -> None:
         gevent.sleep(TICK_S)
         coord.tick(_live_nodes(runner))
         finish.write_progress(coord)
-        if coord.complete and not STATE.finishing:
-            STATE.finishing = True
+        if coord.complete and not coord.ending:
+            coord.ending = True
             gevent.spawn_later(END_DELAY_S, _end, environment, coord)
             return
 
@@ -428,6 +428,8 @@ def _end(environment, coord: Coordinator) -> None:
     """The budget is spent and every worker is done: stop (web UI) or quit (headless)."""
     if STATE.coordinator is not coord or coord.finished:
         return  # that run already ended (stopped by hand): never stop the run started after it
+    if sweep.on_point_complete(environment, coord, STATE):
+        return  # a sweep: this point's report is written, the next point started (or the sweep ended)
     runner = environment.runner
     if environment.web_ui is not None:
         runner.stop()  # artifacts are written in `test_stop`
@@ -470,11 +472,11 @@ def _on_test_stop(environment, **_kw) -> None:
     if coord is None or coord.finished or not is_master(runner):
         return
     if environment.web_ui is None:
-        if isinstance(runner, MasterRunner) and not STATE.finishing and not STATE.interrupted:
+        if isinstance(runner, MasterRunner) and not coord.ending and not STATE.interrupted:
             # Locust stopped a headless run on its own: every worker missed its heartbeats
             # (a starved machine). Nothing would ever restart it: end it rather than hang.
             log.warning("rankperf: Locust stopped the test before the run was complete; ending it")
-            STATE.finishing = True
+            coord.ending = True
             gevent.spawn_later(END_DELAY_S, runner.quit)
         return
     STATE.last_artifacts = finish.finalize(environment, coord, STATE, cancelled=coord.cancelled or not coord.complete)

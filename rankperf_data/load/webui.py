@@ -235,7 +235,7 @@ def install(environment, state) -> None:
     """Add the Rankings tab, its data and the download routes to Locust's web UI (master/local)."""
     from flask import Response, abort, request, send_file
 
-    from rankperf_data.load import webauth
+    from rankperf_data.load import sweep, webauth
 
     web_ui = environment.web_ui
     if web_ui is None:
@@ -263,7 +263,7 @@ def install(environment, state) -> None:
             return response
         try:
             data = json.loads(response.get_data())
-            rows = table.rows()
+            rows = table.rows() + sweep.rankings_rows()  # a sweep: one row per finished point
         except Exception:
             log.exception("rankperf: could not add the Rankings rows to /stats/requests")
             return response

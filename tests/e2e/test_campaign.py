@@ -191,3 +191,22 @@ def test_rate_search_finds_the_saturation_throughput(fifo, tmp_path, clean_env):
     assert b["feasible_max"]["value"] * PASSAGES == pytest.approx(CAPACITY, rel=0.10)
     assert b["infeasible_min"]["value"] * PASSAGES > CAPACITY * 0.95
 
+
+
+def test_sweep_reports_ranking_quality_per_point(tmp_path, clean_env):
+    """Labelled inputs in a sweep: every point's NDCG/MRR/Recall reach the sweep aggregate, equal to
+    that point's own rankperf.quality."""
+    labelled = Path(__file__).resolve().parents[2] / "rankperf_data" / "data" / "labelled_rerank.jsonl"
+    base = tmp_path / "quality"
+    with start_server(["--fixed-latency-ms", "2"]) as server:
+        out = run([str(BIN / "rankperf"), "profile", "--url", server.url, "--artifact-dir", str(base),
+                   "--input-file", str(labelled), "--concurrency", "1,2", "--request-count", "12"],
+                  clean_env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    data = read(base / "sweep_aggregate" / "profile_export_aiperf_sweep.json")
+    for cell in data["per_combination_metrics"]:
+        point = read(base / f"concurrency_{cell['parameters']['concurrency']}" / "profile_export_aiperf.json")
+        quality = point["rankperf"]["quality"]
+        assert quality["judged_requests"] == 12
+        for tag in ("ndcg@10", "mrr@10", "recall@10"):
+            assert cell["metrics"][f"{tag}_avg"]["mean"] == pytest.approx(quality[tag], rel=1e-9), tag

@@ -118,3 +118,19 @@ def test_open_loop_rate(infinity, tmp_path, clean_env):
     assert export["offered_rate"]["avg"] == 20
     assert export["intended_latency"]["avg"] >= export["request_latency"]["avg"]
     assert export["schedule_lag"]["avg"] >= 0
+
+
+def test_server_metrics_scraped_from_infinity(infinity, tmp_path, clean_env):
+    """rankperf scrapes Infinity's own /metrics (on by default) and knows its names: the server rows
+    count exactly the requests of the profiling window."""
+    export = profile(infinity, tmp_path / "run", clean_env, "--request-count", "20", "--concurrency", "2",
+                     "--rankings-passages-mean", "4", "--random-seed", "3")
+    all_ok(export, load_run(tmp_path / "run").records, 20)
+    server = export["rankperf"]["server_metrics"]
+    assert server["flavour"] == "infinity", server
+    duration = server["rows"]["server_request_duration"]
+    assert duration["unit"] == "ms" and 0 < duration["avg"] < export["request_latency"]["max"], duration
+    assert duration["count"] == 20  # Infinity's histogram saw exactly the measured requests
+    assert "p99_bucket" in duration  # the bucket a percentile lies in is stated
+    files = json.loads((tmp_path / "run" / "server_metrics_export.json").read_text())
+    assert files  # AIPerf's server-metrics file is written too
