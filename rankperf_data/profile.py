@@ -72,8 +72,7 @@ def _endpoint_type(text: str) -> str:
 
 def add_profile_parser_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint-type", type=_endpoint_type, default="hf_tei_rankings",
-                        help="API to profile: hf_tei_rankings (POST /rerank), cohere_rankings (POST /v2/rerank), "
-                             "nim_rankings (POST /v1/ranking). Default: hf_tei_rankings.")
+                        help=f"API to profile: {apis.endpoint_types_help()}. Default: hf_tei_rankings.")
     parser.add_argument("-u", "--url", default=DEFAULT_URL, action=_SingleUrl,
                         help="Server base URL; http:// is added when no scheme is given (default: %(default)s). "
                              "One URL per run (AIPerf's repeated -u round-robin is not supported).")

@@ -45,11 +45,7 @@ def _api_for(environment):
 
 
 def _endpoint_path(api, settings: LoadSettings) -> str:
-    if settings.endpoint:
-        return settings.endpoint
-    if api is apis.cohere and settings.cohere_api_version == "v1":
-        return apis.cohere.v1_path
-    return api.default_path
+    return settings.endpoint or api.route(settings.cohere_api_version)
 
 
 def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tuple[RunResult, object, object]:
@@ -129,9 +125,7 @@ def write_inputs(path: Path, dataset, api, settings: LoadSettings, records: np.n
 
 
 def _encode(api, request, settings: LoadSettings) -> bytes:
-    if api is apis.cohere:
-        return api.encode(request, settings.model, settings.extra, settings.top_n)
-    return api.encode(request, settings.model, settings.extra)
+    return api.encode(request, settings.model, settings.extra, settings.top_n)
 
 
 def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | None:

@@ -1,4 +1,4 @@
-"""The Locust user classes: TeiRerankUser, CohereRerankUser, NimRankingUser.
+"""The Locust user classes, one per API in the registry (TeiRerankUser, CohereRerankUser, ...).
 
 A user takes the next request index (closed loop) or the next scheduled arrival (open loop),
 sends the pre-encoded body, validates the answer with the API module, and records it. Bodies,
@@ -151,10 +151,10 @@ class RerankUser(FastHttpUser):
         return super().stop(force)
 
     def _default_path(self) -> str:
-        return self.api.default_path
+        return self.api.route(self.settings.cohere_api_version)
 
     def encode(self, request) -> bytes:
-        return self.api.encode(request, self.settings.model, self.settings.extra)
+        return self.api.encode(request, self.settings.model, self.settings.extra, self.settings.top_n)
 
     @task
     def rank(self) -> None:
@@ -269,25 +269,12 @@ class RerankUser(FastHttpUser):
         )
 
 
-class TeiRerankUser(RerankUser):
-    """Hugging Face TEI: POST /rerank {query, texts}."""
-
-    api = apis.tei
-
-
-class CohereRerankUser(RerankUser):
-    """Cohere-style rerank: POST /v2/rerank (or /v1/rerank) {model, query, documents}."""
-
-    api = apis.cohere
-
-    def _default_path(self) -> str:
-        return apis.cohere.v1_path if self.settings.cohere_api_version == "v1" else apis.cohere.default_path
-
-    def encode(self, request) -> bytes:
-        return apis.cohere.encode(request, self.settings.model, self.settings.extra, self.settings.top_n)
+def _user_class(api) -> type[RerankUser]:
+    """The concrete user class for one API module: everything API-specific is in the module."""
+    namespace = {"api": api, "__module__": __name__, "__doc__": f"{api.endpoint_type}: {api.summary}."}
+    return type(RerankUser)(api.user_class, (RerankUser,), namespace)  # Locust's metaclass marks it concrete
 
 
-class NimRankingUser(RerankUser):
-    """NVIDIA NIM: POST /v1/ranking {model, query{text}, passages[{text}]}."""
-
-    api = apis.nim
+# Built from the registry: a locustfile imports them by name (locustfiles/*.py, rankperf_data/locustfile.py).
+USER_CLASSES: dict[str, type[RerankUser]] = {m.user_class: _user_class(m) for m in apis.API_MODULES}
+globals().update(USER_CLASSES)

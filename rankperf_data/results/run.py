@@ -11,7 +11,7 @@ import numpy as np
 class RunInfo:
     """How the run was configured; secrets are never stored here."""
 
-    endpoint_type: str  # hf_tei_rankings | cohere_rankings | nim_rankings
+    endpoint_type: str  # an --endpoint-type value (apis.ENDPOINT_TYPES)
     url: str  # base URL, e.g. http://127.0.0.1:8080
     endpoint: str  # path actually posted to, e.g. /rerank
     model: str

@@ -21,7 +21,7 @@ import pytest
 import requests
 from e2e_support import BIN, LOCUSTFILE, REPO, private_master, received
 
-from rankperf_data import options
+from rankperf_data import apis, options
 from rankperf_data.load import webauth, webui
 from rankperf_data.ports import free_port
 from rankperf_data.report.metrics import ErrorGroup, Metric, Summary
@@ -335,7 +335,7 @@ def test_form_offers_every_option_and_embeds_no_secret(server, env, tmp_path):
         targs = template_args(page.text)
         assert targs["show_userclass_picker"] is True
         # the picker lists every class (rows from `users`) and starts with one ticked (test_one_class.py)
-        assert sorted(targs["users"]) == ["CohereRerankUser", "NimRankingUser", "TeiRerankUser"]
+        assert sorted(targs["users"]) == sorted(apis.BY_USER_CLASS)
         assert targs["available_user_classes"] == ["TeiRerankUser"]
         extra = targs["extra_options"]
         expected = {o.dest for o in options.OPTIONS if o.locust and o.web_ui and not o.secret}
