@@ -1,6 +1,5 @@
-"""Every rerank user class in the registry: pick one in the web UI (--class-picker) or name it on the CLI."""
+"""All three rerank user classes: pick one in the web UI (--class-picker) or name it on the CLI."""
 
-from rankperf_data.load.users import USER_CLASSES
+from rankperf_data.load.users import CohereRerankUser, NimRankingUser, TeiRerankUser
 
-globals().update(USER_CLASSES)  # Locust finds the user classes among this module's names
-__all__ = list(USER_CLASSES)
+__all__ = ["TeiRerankUser", "CohereRerankUser", "NimRankingUser"]

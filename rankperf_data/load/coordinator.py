@@ -12,9 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from rankperf_data.load import messages
 from rankperf_data.load.quota import Grant, QuotaLedger
-from rankperf_data.results.records import PHASE_PROFILING, RecordStore
+from rankperf_data.load.records import PHASE_PROFILING, RecordStore
 
 log = logging.getLogger("rankperf")
 
@@ -84,7 +83,7 @@ class Coordinator:
                 self.measured_started_mono = time.monotonic()
                 if self.on_measured_start is not None:
                     self.on_measured_start()
-        self.send(messages.GRANT, self._anchored(grant).to_wire(), node)
+        self.send("rankperf_grant", self._anchored(grant).to_wire(), node)
         if self.orphan_shares:
             self._place_orphans()
 
@@ -168,7 +167,7 @@ class Coordinator:
         for share in shares:
             name = min(takers, key=lambda n: (len(takers[n].shares), takers[n].index))
             takers[name].shares.append(share)
-            self.send(messages.ADOPT, {"share": share}, name)
+            self.send("rankperf_adopt", {"share": share}, name)
             log.info("rankperf: worker %d sends the arrivals of share %d (its worker left or has no users)",
                      takers[name].index, share)
 
@@ -187,7 +186,7 @@ class Coordinator:
             taker = self.nodes[takers[i % len(takers)]]
             taker.granted += grant.end - grant.start
             taker.active = True  # it owes records for these now
-            self.send(messages.GRANT, self._anchored(grant).to_wire(), takers[i % len(takers)])
+            self.send("rankperf_grant", self._anchored(grant).to_wire(), takers[i % len(takers)])
 
     # ---- control ---------------------------------------------------------------------------
     def close(self, reason: str = "") -> None:
@@ -196,7 +195,7 @@ class Coordinator:
             self.ledger.close()
             if reason:
                 log.info("rankperf: closing the request budget (%s)", reason)
-        self.send(messages.CLOSE, {}, None)
+        self.send("rankperf_close", {}, None)
 
     def tick(self, live_nodes: set[str] | None) -> None:
         """Periodic check: duration over? workers lost?"""

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from e2e_support import BIN, load_records, locust_cmd, private_master, received, run, wait_master_and_workers
 
-from rankperf_data.results.disk import load_run
-from rankperf_data.results.outcomes import ErrorKind
-from rankperf_data.results.records import PHASE_PROFILING
+from rankperf_data.apis.errors import ErrorKind
+from rankperf_data.load.records import PHASE_PROFILING
+from rankperf_data.report.load import load_run
 from rankperf_data.server.testing import start_server
 
 COUNT = 30
