@@ -99,3 +99,14 @@ class BodyCapture:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def assert_report_rebuilds_sweep(base: Path, sweep: dict, env: dict[str, str]) -> None:
+    """Delete a campaign's aggregates; `rankperf report DIR` must rebuild them from the point folders alone."""
+    for name in ("sweep_aggregate", "aggregate"):
+        for f in sorted((base / name).rglob("*"), reverse=True):
+            f.unlink() if f.is_file() else f.rmdir()
+    rebuilt = run([str(BIN / "rankperf"), "report", str(base)], env)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert json.loads((base / "sweep_aggregate" / "profile_export_aiperf_sweep.json").read_text()) == sweep
+    assert (base / "aggregate" / "concurrency_4" / "profile_export_aiperf_aggregate.json").is_file()

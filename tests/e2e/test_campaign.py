@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from e2e_support import BIN, received, run
+from e2e_support import BIN, assert_report_rebuilds_sweep, received, run
 
 from rankperf_data.report.load import load_run
 from rankperf_data.server.testing import start_server
@@ -69,13 +69,7 @@ def test_three_point_sweep(fifo, tmp_path, clean_env):
     assert "Answer: max " in out.stdout and "passages/s" in out.stdout
     assert (base / "sweep_aggregate" / "profile_export_aiperf_sweep.csv").read_text().startswith("concurrency,")
     # rankperf report rebuilds the aggregates from the run folders alone
-    for name in ("sweep_aggregate", "aggregate"):
-        for f in sorted((base / name).rglob("*"), reverse=True):
-            f.unlink() if f.is_file() else f.rmdir()
-    rebuilt = run([str(BIN / "rankperf"), "report", str(base)], clean_env)
-    assert rebuilt.returncode == 0, rebuilt.stderr
-    assert read(base / "sweep_aggregate" / "profile_export_aiperf_sweep.json") == data
-    assert (base / "aggregate" / "concurrency_4" / "profile_export_aiperf_aggregate.json").is_file()
+    assert_report_rebuilds_sweep(base, data, clean_env)
     plotted = run([str(BIN / "rankperf"), "plot", str(base)], clean_env)
     assert plotted.returncode == 0, plotted.stderr
     assert (base / "plots" / "latency_vs_throughput.png").stat().st_size > 10_000

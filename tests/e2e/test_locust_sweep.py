@@ -13,7 +13,16 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e_support import BIN, load_records, locust_cmd, private_master, received, run, wait_master_and_workers
+from e2e_support import (
+    BIN,
+    assert_report_rebuilds_sweep,
+    load_records,
+    locust_cmd,
+    private_master,
+    received,
+    run,
+    wait_master_and_workers,
+)
 
 from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.load.records import PHASE_PROFILING
@@ -104,13 +113,7 @@ def test_users_sweep_is_exact_per_point_and_rebuilds(server, tmp_path, clean_env
     assert read(base / "campaign.json")["status"] == "complete"
     assert "Answer: max " in proc.stdout
     # `rankperf report DIR` rebuilds every aggregate from the point folders and campaign.json alone
-    for name in ("sweep_aggregate", "aggregate"):
-        for f in sorted((base / name).rglob("*"), reverse=True):
-            f.unlink() if f.is_file() else f.rmdir()
-    rebuilt = run([str(BIN / "rankperf"), "report", str(base)], clean_env)
-    assert rebuilt.returncode == 0, rebuilt.stderr
-    assert read(base / "sweep_aggregate" / "profile_export_aiperf_sweep.json") == data
-    assert (base / "aggregate" / "concurrency_4" / "profile_export_aiperf_aggregate.json").is_file()
+    assert_report_rebuilds_sweep(base, data, clean_env)
 
 
 def test_same_folders_and_aggregate_shape_as_rankperf_profile(server, tmp_path, clean_env):
