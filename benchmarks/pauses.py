@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from targets import nginx  # noqa: E402
 
-from rankperf_data.report.load import load_run  # noqa: E402
+from rankperf_data.results.disk import load_run  # noqa: E402
 
 PROBE = '''
 import gc, sys, time

@@ -31,7 +31,7 @@ def _commands() -> dict[str, tuple[str, Adder, Runner]]:
     return {
         "profile": ("Profile a rerank server with AIPerf's flags (runs Locust headless).",
                     *lazy("rankperf_data.profile", "add_profile_parser_arguments", "run_profile")),
-        "serve": ("Run the built-in reference rerank server (TEI, Cohere/vLLM, NIM).",
+        "serve": ("Run the built-in reference rerank server (TEI, Cohere/vLLM, NIM, Voyage, Jina).",
                   *lazy("rankperf_data.server.main", "add_serve_arguments", "run_serve")),
         "report": ("Rebuild the table and exports from a run's artifacts or Locust CSVs.",
                    *lazy("rankperf_data.report.main", "add_report_arguments", "run_report")),

@@ -12,11 +12,12 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rankperf_data import apis
 from rankperf_data.argtypes import non_negative_float, non_negative_int, positive_float, positive_int
 from rankperf_data.campaign.lists import rate_arg, users_arg
 
 DEFAULT_MODEL = "BAAI/bge-reranker-base"
-ENDPOINT_TYPES = ("hf_tei_rankings", "cohere_rankings", "nim_rankings")
+ENDPOINT_TYPES = apis.ENDPOINT_TYPES
 API_KEY_ENV = "RANKPERF_API_KEY"
 
 
@@ -67,7 +68,6 @@ class Option:
         parser.add_argument(*flags, **kwargs)
 
 
-SYNTHETIC = "Synthetic rankings data"
 ISL_HELP = ("AIPerf's input length, accepted so AIPerf command lines run. Ranking requests take their sizes "
             "from the --rankings-* options: alone it is ignored (with a warning); with a "
             "--rankings-*-prompt-token-* option it is an error.")
@@ -75,15 +75,17 @@ ISL_HELP = ("AIPerf's input length, accepted so AIPerf command lines run. Rankin
 OPTIONS: tuple[Option, ...] = (
     # What to send
     Option(("-m", "--model", "--model-names"), "model",
-           "Model name sent in Cohere/NIM bodies and used to find a tokenizer.",
+           "Model name sent in every body but TEI's (TEI serves one model) and used to find a tokenizer.",
            default=DEFAULT_MODEL),
     Option(("--endpoint", "--custom-endpoint"), "endpoint",
-           "Path to post to, overriding the API's default (/rerank, /v2/rerank, /v1/ranking).", default=""),
+           "Path to post to, overriding the API's default "
+           f"({', '.join(dict.fromkeys(m.default_path for m in apis.API_MODULES))}).", default=""),
     Option(("--cohere-api-version",), "cohere_api_version",
            "Cohere rerank API version for CohereRerankUser: v2 (/v2/rerank) or v1 (/v1/rerank).",
            default="v2", choices=("v1", "v2")),
     Option(("--top-n",), "top_n",
-           "Ask a Cohere-style server for the top N results only (0: all); validation expects N.",
+           f"Ask the server for the top N results only (0: all); validation expects N. Sent as "
+           f"{apis.top_n_help()}; the other APIs always answer every passage.",
            type=non_negative_int, default=0),
     Option(("--api-key",), "api_key",
            f"Bearer token for the server. Prefer the environment variable {API_KEY_ENV}: it is read "

@@ -25,6 +25,7 @@ import orjson
 from rankperf_data import apis, options
 from rankperf_data.argtypes import positive_int, worker_count
 from rankperf_data.dataset.errors import InputError
+from rankperf_data.load.progress import PROGRESS_ENV
 from rankperf_data.ports import free_port
 
 PACKAGED_LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -71,8 +72,7 @@ def _endpoint_type(text: str) -> str:
 
 def add_profile_parser_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint-type", type=_endpoint_type, default="hf_tei_rankings",
-                        help="API to profile: hf_tei_rankings (POST /rerank), cohere_rankings (POST /v2/rerank), "
-                             "nim_rankings (POST /v1/ranking). Default: hf_tei_rankings.")
+                        help=f"API to profile: {apis.endpoint_types_help()}. Default: hf_tei_rankings.")
     parser.add_argument("-u", "--url", default=DEFAULT_URL, action=_SingleUrl,
                         help="Server base URL; http:// is added when no scheme is given (default: %(default)s). "
                              "One URL per run (AIPerf's repeated -u round-robin is not supported).")
@@ -157,11 +157,9 @@ def _values(args: argparse.Namespace) -> dict:
 
 def _check(values: dict) -> None:
     """Everything that can be wrong with the options or the input, before any request."""
-    from rankperf_data.dataset.config import DatasetConfig
-    from rankperf_data.dataset.source import build_dataset
-    from rankperf_data.load.settings import LoadSettings, require_finite
+    from rankperf_data.run_config import RunConfig
 
-    require_finite(LoadSettings.from_values(values), build_dataset(DatasetConfig.from_options(values)))
+    RunConfig.parse(values).build_dataset()
 
 
 def _check_writable(artifact_dir: Path) -> None:
@@ -383,7 +381,7 @@ def run_profile(args: argparse.Namespace) -> int:
     progress_file = artifact_dir / ".progress.json"
     progress_file.unlink(missing_ok=True)
     env = dict(os.environ)
-    env["RANKPERF_PROGRESS_FILE"] = str(progress_file)
+    env[PROGRESS_ENV] = str(progress_file)
     env["RANKPERF_CLI_COMMAND"] = redacted_command(["rankperf", *getattr(args, "argv", ["profile"])])
     if args.api_key:
         env[options.API_KEY_ENV] = args.api_key  # via the environment: never on a command line
@@ -453,8 +451,8 @@ def _table_for_this_output(artifact_dir: Path, console_txt: Path) -> str:
     if not sys.stdout.isatty():
         return console_txt.read_text()
     from rankperf_data.report.console import render_console
-    from rankperf_data.report.load import load_run
     from rankperf_data.report.metrics import summarize
+    from rankperf_data.results.disk import load_run
 
     try:
         return render_console(summarize(load_run(artifact_dir)), width=shutil.get_terminal_size().columns)

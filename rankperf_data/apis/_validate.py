@@ -8,8 +8,8 @@ import math
 import orjson
 
 from rankperf_data.apis.base import Verdict
-from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.dataset.request import RankingRequest
+from rankperf_data.results.outcomes import ErrorKind
 
 _SNIPPET = 200
 

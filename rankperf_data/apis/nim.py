@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from rankperf_data.apis._validate import check_rankings, finish_body, parse_success
 from rankperf_data.apis.base import Verdict
-from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.dataset.request import RankingRequest
+from rankperf_data.results.outcomes import ErrorKind
 
 endpoint_type = "nim_rankings"
 default_path = "/v1/ranking"
+aiperf_endpoint_type = endpoint_type
 user_class = "NimRankingUser"
+routes = (default_path,)
+summary = "POST /v1/ranking {model, query{text}, passages[{text}]}"
+top_n_field = None
 
 
-def encode(request: RankingRequest, model: str, extra: dict | None) -> bytes:
+def route(api_version: str) -> str:
+    return default_path
+
+
+def encode(request: RankingRequest, model: str, extra: dict | None, top_n: int = 0) -> bytes:
+    # NIM has no top_n: every passage comes back
     body: dict = {
         "model": model,
         "query": {"text": request.query},

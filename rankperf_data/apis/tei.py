@@ -8,10 +8,18 @@ from rankperf_data.dataset.request import RankingRequest
 
 endpoint_type = "hf_tei_rankings"
 default_path = "/rerank"
+aiperf_endpoint_type = endpoint_type
 user_class = "TeiRerankUser"
+routes = (default_path,)
+summary = "POST /rerank {query, texts}"
+top_n_field = None
 
 
-def encode(request: RankingRequest, model: str, extra: dict | None) -> bytes:
+def route(api_version: str) -> str:
+    return default_path
+
+
+def encode(request: RankingRequest, model: str, extra: dict | None, top_n: int = 0) -> bytes:
     # TEI takes no model field: the server serves one model.
     body: dict = {"query": request.query, "texts": list(request.passages)}
     return finish_body(body, request, extra)

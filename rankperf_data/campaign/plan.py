@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,7 +93,3 @@ def run_dir(base: Path, point: Point | None, trial: int, trials: int, mode: str)
 
 def search_run_dir(base: Path, iteration: int, trial: int) -> Path:
     return base / f"search_iter_{iteration:04d}" / "profile_runs" / f"run_{trial:04d}"
-
-
-def finite(value: float) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.campaign.sla import RATE_ACHIEVED, SlaFilter
-from rankperf_data.load.records import PHASE_PROFILING
-from rankperf_data.report.load import NoRecordsError, load_run
 from rankperf_data.report.metrics import is_open_loop, summarize
+from rankperf_data.results.disk import NoRecordsError, load_run
+from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.records import PHASE_PROFILING
 
 
 @dataclass

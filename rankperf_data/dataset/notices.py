@@ -8,7 +8,6 @@ level, since its master has already said it.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,20 +15,19 @@ log = logging.getLogger("rankperf")
 
 _said: set[str] = set()  # keys already said in this process
 _held: list[tuple[str, int, str, tuple]] | None = None  # inside held(): (key, level, message, args)
+_in_worker = False  # set by rankperf_data.load.hooks in a Locust worker
+
+
+def set_worker_process(worker: bool) -> None:
+    """Called by the load hooks once the process knows its Locust role (the dataset package never
+    imports Locust itself): a worker logs notices at debug level."""
+    global _in_worker
+    _in_worker = worker
 
 
 def in_worker_process() -> bool:
-    """True in a Locust worker process (``--worker``, or one forked by ``--processes``).
-
-    Read from the runner that rankperf's Locust hooks keep, when they are loaded at all: the dataset
-    package never imports Locust itself.
-    """
-    hooks = sys.modules.get("rankperf_data.load.hooks")
-    runners = sys.modules.get("locust.runners")
-    if hooks is None or runners is None:
-        return False
-    environment = getattr(getattr(hooks, "STATE", None), "environment", None)
-    return isinstance(getattr(environment, "runner", None), runners.WorkerRunner)
+    """True in a Locust worker process (``--worker``, or one forked by ``--processes``)."""
+    return _in_worker
 
 
 def say_once(key: str, message: str, *args: object) -> None:
@@ -64,8 +62,3 @@ def held() -> Iterator[None]:
             log.log(level, message, *args)
     finally:
         _held = None
-
-
-def forget() -> None:
-    """Let every notice be said again (tests)."""
-    _said.clear()

@@ -116,19 +116,6 @@ def normal_int(state: int, slot: int, mean: float, stddev: float) -> int:
     return max(1, round(mean + stddev * z))
 
 
-def normal_int_array(states: np.ndarray, slots: np.ndarray | int, mean: float, stddev: float) -> np.ndarray:
-    """``normal_int`` for many (state, slot) pairs at once."""
-    n = len(states)
-    if stddev <= 0:
-        return np.full(n, max(1, round(mean)), dtype=np.int64)
-    slots = np.asarray(slots, dtype=np.uint64)
-    s1 = states + slots * _U_GOLDEN
-    u1 = ((mix64_array(s1) >> _U11).astype(np.float64) + 0.5) * _INV_2_53
-    u2 = ((mix64_array(s1 + _U_GOLDEN) >> _U11).astype(np.float64) + 0.5) * _INV_2_53
-    z = np.sqrt(-2.0 * np.log(u1)) * np.cos(_TWO_PI * u2)
-    return np.maximum(1, np.rint(mean + stddev * z)).astype(np.int64)
-
-
 def below(z: int, n: int) -> int:
     """Map a 64-bit value to 0..n-1 (multiply-shift; bias below 2**-32 for n < 2**32)."""
     return ((z >> 32) * n) >> 32

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 
-import numpy as np
-
 from rankperf_data.dataset.compose import compose, fit_text
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.order import EntryOrder
@@ -16,12 +14,9 @@ from rankperf_data.dataset.sampling import (
     SIZES,
     WORDS,
     normal_int,
-    normal_int_array,
     seed_key,
     stream_key,
-    stream_keys,
 )
-from rankperf_data.dataset.stats import distribution, summary
 from rankperf_data.dataset.tokenizer import HFCounter, TokenCounter
 from rankperf_data.dataset.vocabulary import Vocabulary
 
@@ -32,7 +27,6 @@ VERIFY_EVERY = 64  # and one in 64 after that
 _CACHE_LIMIT = 100_000  # pool entries kept (a pool is usually ~100 entries)
 _CALIBRATION_KEY = seed_key(0x5EED_CA11)  # independent of the run's seed: same verdict everywhere
 _CALIBRATION_TOKENS = 20_000
-_REALISED_CHUNK = 1 << 16
 
 Entry = tuple[str, tuple[str, ...], int, tuple[int, ...]]
 
@@ -165,54 +159,3 @@ class SyntheticDataset:
             "tokenizer": self.tokenizer_description,
             "sampling_strategy": c.sampling_strategy,
         }
-
-    def realised(self, n: int) -> dict:
-        """Distribution over requests 0..n-1 (``n <= 0``: over the pool's entries, if any)."""
-        if n <= 0:
-            if not self.entries:
-                return {}
-            return self._realised_entries(np.arange(self.entries, dtype=np.int64))
-        acc = _Accumulator()
-        for start in range(0, n, _REALISED_CHUNK):
-            indices = np.arange(start, min(n, start + _REALISED_CHUNK), dtype=np.int64)
-            if self._order is not None:
-                indices = self._order.entries_of(indices)
-            acc.add(*self._sizes_array(indices))
-        return acc.result()
-
-    def _realised_entries(self, entries: np.ndarray) -> dict:
-        acc = _Accumulator()
-        acc.add(*self._sizes_array(entries))
-        return acc.result()
-
-    def _sizes_array(self, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``sizes`` for many entries at once: (counts, query tokens, all passage tokens)."""
-        c = self.config
-        states = stream_keys(self.key, entries, SIZES)
-        counts = normal_int_array(states, 0, c.passages_mean, c.passages_stddev)
-        queries = normal_int_array(states, 2, c.query_tokens_mean, c.query_tokens_stddev)
-        owner = np.repeat(np.arange(len(entries)), counts)
-        within = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
-        passages = normal_int_array(
-            states[owner], 4 + 2 * within.astype(np.uint64), c.passage_tokens_mean, c.passage_tokens_stddev
-        )
-        return counts, queries, passages
-
-
-class _Accumulator:
-    """Mean/min/max of counts, query tokens and passage tokens, over chunks."""
-
-    def __init__(self) -> None:
-        self.parts: dict[str, list[tuple[int, float, float, float]]] = {
-            "passages": [],
-            "query_tokens": [],
-            "passage_tokens": [],
-        }
-
-    def add(self, counts: np.ndarray, queries: np.ndarray, passages: np.ndarray) -> None:
-        self.parts["passages"].append(summary(counts))
-        self.parts["query_tokens"].append(summary(queries))
-        self.parts["passage_tokens"].append(summary(passages))
-
-    def result(self) -> dict:
-        return {name: distribution(parts) for name, parts in self.parts.items()}

@@ -164,11 +164,6 @@ def resolve_counter(tokenizer: str, model: str) -> TokenCounter:
     return _counters[key]
 
 
-def forget_resolved() -> None:
-    """Resolve again on the next call (tests)."""
-    _counters.clear()
-
-
 def _resolve(tokenizer: str, model: str) -> TokenCounter:
     if tokenizer:
         path = Path(tokenizer).expanduser()

@@ -1,6 +1,6 @@
 """One API per run: a start that would run several user classes at once is refused, by name.
 
-A locustfile with several classes (locustfiles/rerank.py has all three APIs) runs every one of
+A locustfile with several classes (locustfiles/rerank.py has every API) runs every one of
 them when none is chosen, weighted together, and their requests would land in one report
 labelled as one API. Headless (and a web UI without the class picker, or with --autostart)
 this is refused before any load; with the class picker the form starts with one class ticked,

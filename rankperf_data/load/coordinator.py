@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from rankperf_data.load import messages
 from rankperf_data.load.quota import Grant, QuotaLedger
-from rankperf_data.load.records import PHASE_PROFILING, RecordStore
+from rankperf_data.results.records import PHASE_PROFILING, RecordStore
 
 log = logging.getLogger("rankperf")
 
@@ -83,7 +84,7 @@ class Coordinator:
                 self.measured_started_mono = time.monotonic()
                 if self.on_measured_start is not None:
                     self.on_measured_start()
-        self.send("rankperf_grant", self._anchored(grant).to_wire(), node)
+        self.send(messages.GRANT, self._anchored(grant).to_wire(), node)
         if self.orphan_shares:
             self._place_orphans()
 
@@ -167,7 +168,7 @@ class Coordinator:
         for share in shares:
             name = min(takers, key=lambda n: (len(takers[n].shares), takers[n].index))
             takers[name].shares.append(share)
-            self.send("rankperf_adopt", {"share": share}, name)
+            self.send(messages.ADOPT, {"share": share}, name)
             log.info("rankperf: worker %d sends the arrivals of share %d (its worker left or has no users)",
                      takers[name].index, share)
 
@@ -186,7 +187,7 @@ class Coordinator:
             taker = self.nodes[takers[i % len(takers)]]
             taker.granted += grant.end - grant.start
             taker.active = True  # it owes records for these now
-            self.send("rankperf_grant", self._anchored(grant).to_wire(), takers[i % len(takers)])
+            self.send(messages.GRANT, self._anchored(grant).to_wire(), takers[i % len(takers)])
 
     # ---- control ---------------------------------------------------------------------------
     def close(self, reason: str = "") -> None:
@@ -195,7 +196,7 @@ class Coordinator:
             self.ledger.close()
             if reason:
                 log.info("rankperf: closing the request budget (%s)", reason)
-        self.send("rankperf_close", {}, None)
+        self.send(messages.CLOSE, {}, None)
 
     def tick(self, live_nodes: set[str] | None) -> None:
         """Periodic check: duration over? workers lost?"""

@@ -8,7 +8,7 @@ import ssl
 import gevent
 from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 
-from rankperf_data.apis.errors import ErrorKind
+from rankperf_data.results.outcomes import ErrorKind
 
 # What the HTTP parser says when the socket ends inside a message: these are cuts, not bad HTTP.
 _BODY_CUT = "Incomplete response"

@@ -1,39 +1,29 @@
-"""End of a run on the master: assemble the RunResult, write artifacts, print the table.
-
-Also the small side outputs that need the master's view: progress for `rankperf profile`,
-Locust's final CSVs and HTML report (rewritten at the true end: the periodic CSVs can be a second
-stale, and Locust writes its HTML before it stops its users), and ``inputs.json``.
-"""
+"""End of a run on the master: assemble the RunResult, write artifacts and ``inputs.json``, print the table."""
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import shlex
 import sys
-import time
-import weakref
 from pathlib import Path
 
 import numpy as np
 import orjson
 
 from rankperf_data import apis
-from rankperf_data.dataset.config import DatasetConfig
-from rankperf_data.dataset.source import build_dataset
-from rankperf_data.load import ramp
+from rankperf_data.load import locust_files, ramp
 from rankperf_data.load.coordinator import Coordinator
-from rankperf_data.load.records import PHASE_PROFILING
 from rankperf_data.load.settings import LoadSettings
-from rankperf_data.report.artifacts import collect_secrets, default_artifact_dir, scrub_bytes, write_artifacts
+from rankperf_data.redact import collect_secrets, scrub_bytes
+from rankperf_data.report.artifacts import default_artifact_dir, write_artifacts
 from rankperf_data.report.console import render_console
 from rankperf_data.report.metrics import summarize
-from rankperf_data.report.run import RunInfo, RunResult
+from rankperf_data.results.records import PHASE_PROFILING
+from rankperf_data.results.run import RunInfo, RunResult
 
 log = logging.getLogger("rankperf")
 
-PROGRESS_ENV = "RANKPERF_PROGRESS_FILE"
 CLI_COMMAND_ENV = "RANKPERF_CLI_COMMAND"
 # inputs.json: with a pool (--num-dataset-entries) or an --input-file the entries ARE the input, so
 # all are written, up to a hard cap (≈9 KB and ≈0.2 ms each at the default shape: 10,000 entries
@@ -41,26 +31,6 @@ CLI_COMMAND_ENV = "RANKPERF_CLI_COMMAND"
 # the seed: the first REQUEST_INPUTS_CAP requests sent are written.
 POOL_INPUTS_CAP = 10_000
 REQUEST_INPUTS_CAP = 1000
-
-
-def write_progress(coord: Coordinator) -> None:
-    """A one-line JSON progress file for `rankperf profile` (only when asked for)."""
-    path = os.environ.get(PROGRESS_ENV)
-    if not path:
-        return
-    data = {
-        "done": coord.profiling_count(),
-        "records": len(coord.store),
-        "total": coord.measured,
-        "warmup": coord.warmup,
-        "elapsed": time.monotonic() - coord.started_mono,
-        "measured_elapsed": (time.monotonic() - coord.measured_started_mono) if coord.measured_started_mono else 0.0,
-        "rate": coord.measured_rate(),
-    }
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(orjson.dumps(data))
-    os.replace(tmp, path)
 
 
 def _api_for(environment):
@@ -75,24 +45,19 @@ def _api_for(environment):
 
 
 def _endpoint_path(api, settings: LoadSettings) -> str:
-    if settings.endpoint:
-        return settings.endpoint
-    if api is apis.cohere and settings.cohere_api_version == "v1":
-        return apis.cohere.v1_path
-    return api.default_path
+    return settings.endpoint or api.route(settings.cohere_api_version)
 
 
 def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tuple[RunResult, object, object]:
     config = state.master_config
-    values = config["values"]
-    settings = LoadSettings.from_values(values)
+    run = state.master_run
+    settings = run.settings
     api = _api_for(environment)
     records = coord.store.array().copy()
     prof = records[records["phase"] == PHASE_PROFILING]
     start_ns = int(prof["start_ns"].min()) if len(prof) else 0
     end_ns = int(prof["end_ns"].max()) if len(prof) else 0
-    dataset = state.master_dataset or build_dataset(
-        DatasetConfig.from_options({**values, "random_seed": config["seed"]}))
+    dataset = state.master_dataset or run.build_dataset()
     users = int(getattr(environment.parsed_options, "num_users", 1) or 1)
     artifact_dir = settings.artifact_dir or str(
         default_artifact_dir(settings.model, api.endpoint_type, None if settings.open_loop else users,
@@ -109,12 +74,12 @@ def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tup
         request_count=settings.request_count or None,
         warmup_request_count=settings.warmup,
         benchmark_duration=settings.duration or None,
-        random_seed=config["seed"],
+        random_seed=run.seed,
         tokenizer=dataset.tokenizer_description,
         dataset=dataset.describe(),
         goodput=settings.goodput,
         cli_command=os.environ.get(CLI_COMMAND_ENV) or shlex.join(["locust", *sys.argv[1:]]),
-        options=values,
+        options=run.values,
         artifact_dir=str(Path(artifact_dir).resolve()),
         workers=len(coord.nodes),
         client_cpu=coord.client_cpu(),
@@ -160,81 +125,7 @@ def write_inputs(path: Path, dataset, api, settings: LoadSettings, records: np.n
 
 
 def _encode(api, request, settings: LoadSettings) -> bytes:
-    if api is apis.cohere:
-        return api.encode(request, settings.model, settings.extra, settings.top_n)
-    return api.encode(request, settings.model, settings.extra)
-
-
-def write_locust_csvs(environment) -> None:
-    """Rewrite Locust's --csv files from the final numbers (the periodic writer can be stale)."""
-    prefix = getattr(environment.parsed_options, "csv_prefix", None)
-    if not prefix:
-        return
-    from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
-
-    writer = StatsCSV(environment, PERCENTILES_TO_REPORT)
-    for suffix, method in (("stats", writer.requests_csv), ("failures", writer.failures_csv),
-                           ("exceptions", writer.exceptions_csv)):
-        with open(f"{prefix}_{suffix}.csv", "w", newline="") as fh:
-            method(csv.writer(fh))
-
-
-def write_locust_html(environment) -> None:
-    """Rewrite Locust's --html report from the final numbers."""
-    options = environment.parsed_options
-    if not getattr(options, "html_file", None):
-        return
-    from locust.html import get_html_report, process_html_filename
-
-    process_html_filename(options)  # Locust's own placeholder expansion; a no-op once done
-    Path(options.html_file).parent.mkdir(parents=True, exist_ok=True)
-    Path(options.html_file).write_text(get_html_report(environment, show_download_link=False), encoding="utf-8")
-
-
-_FINAL_REWRITE = weakref.WeakSet()  # environments whose Locust files are rewritten at `quit`
-
-
-def rewrite_locust_files_at_quit(environment) -> None:
-    """Write Locust's CSVs and HTML again on the `quit` event, the true end of the process.
-
-    finalize runs at `quitting` (or a web UI stop); after `quitting`, Locust still stops its users
-    and, on a master, takes the workers' last stats reports (runner.quit()), then prints its own
-    final summary and fires `quit`. Its HTML was written even before `quitting`. Files written at
-    `quit` hold every request Locust's summary counts.
-    """
-    if environment in _FINAL_REWRITE:
-        return
-    _FINAL_REWRITE.add(environment)
-
-    def rewrite(**_kw) -> None:
-        import gevent  # only ever runs inside Locust; the module itself stays importable without it
-
-        try:
-            write_locust_html(environment)  # the slow one (a large page) first
-            # Locust's periodic CSV writer (every second) may be due after that: let it run now,
-            # on the final numbers, rather than after Locust has closed its files (it then
-            # fails with "I/O operation on closed file")...
-            gevent.sleep(0)
-            write_locust_csvs(environment)  # ...and have the last word
-            _stop_locust_csv_writer()
-        except Exception:  # the process is exiting: say so, never mask the run's exit code
-            log.exception("rankperf: could not rewrite Locust's final CSV/HTML files")
-
-    environment.events.quit.add_listener(rewrite)
-
-
-def _stop_locust_csv_writer() -> None:
-    """Stop Locust's periodic CSV writer: Locust closes its files right after `quit` and the writer,
-    still ticking every second, could then write to them ("I/O operation on closed file"). The
-    final files are written; nothing may write after them. Locust keeps no handle to the greenlet."""
-    import gc
-
-    import gevent
-
-    for obj in gc.get_objects():
-        if isinstance(obj, gevent.Greenlet) and not obj.dead and \
-                getattr(getattr(obj, "_run", None), "__name__", "") == "stats_writer":
-            obj.kill(block=False)
+    return api.encode(request, settings.model, settings.extra, settings.top_n)
 
 
 def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | None:
@@ -244,6 +135,7 @@ def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | 
     coord.finished = True
     scraper, state.scraper = getattr(state, "scraper", None), None
     result, dataset, api = build_result(environment, coord, state, cancelled)
+    settings = state.master_run.settings
     if scraper is not None:
         try:
             result.server_metrics = scraper.finish()  # the final scrape: every answer is in
@@ -253,26 +145,21 @@ def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | 
     if probe is not None:
         result.info.network_rtt_ms = probe.finish()
         _write_rtt_samples(Path(result.info.artifact_dir), probe.samples)
-    elif settings_rtt_mean(result) is not None:
-        result.info.network_rtt_ms = settings_rtt_mean(result)
+    elif settings.rtt_mean_ms is not None:
+        result.info.network_rtt_ms = settings.rtt_mean_ms
     out = Path(result.info.artifact_dir)
     out.mkdir(parents=True, exist_ok=True)
-    settings = LoadSettings.from_values(result.info.options)
     note = write_inputs(out / "inputs.json", dataset, api, settings, result.records, collect_secrets(result.info))
     if note:
         result.notes.append(note)
     write_artifacts(result, out)
-    write_locust_csvs(environment)  # now (a web UI stop may be followed by more runs) and again at `quit`
-    rewrite_locust_files_at_quit(environment)
+    locust_files.write_locust_csvs(environment)  # now (a web UI stop may be followed by more runs) and again at `quit`
+    locust_files.rewrite_locust_files_at_quit(environment)
     console_text = render_console(summarize(result))
     sys.stdout.write(console_text + "\n")
     sys.stdout.write(f"rankperf: artifacts in {out}\n")
     sys.stdout.flush()
     return out
-
-
-def settings_rtt_mean(result: RunResult) -> float | None:
-    return LoadSettings.from_values(result.info.options).rtt_mean_ms
 
 
 def _write_rtt_samples(out: Path, samples: list[dict]) -> None:

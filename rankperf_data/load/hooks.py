@@ -8,11 +8,9 @@ the same messages (Locust delivers them synchronously there).
 from __future__ import annotations
 
 import logging
-import secrets
 import signal
 import sys
 import time
-import uuid
 
 import gevent
 from gevent.event import Event
@@ -20,14 +18,14 @@ from locust import events
 from locust.runners import STATE_MISSING, LocalRunner, MasterRunner, WorkerRunner
 
 from rankperf_data import apis, options
-from rankperf_data.dataset.config import DatasetConfig
+from rankperf_data.dataset import notices
 from rankperf_data.dataset.errors import InputError
-from rankperf_data.dataset.source import build_dataset
-from rankperf_data.load import classes, finish, ramp, sweep
+from rankperf_data.load import classes, finish, messages, progress, ramp, sweep
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.process import LoadProcess
 from rankperf_data.load.settings import LoadSettings, option_values, require_finite
 from rankperf_data.load.target import check_targets
+from rankperf_data.run_config import RunConfig
 
 log = logging.getLogger("rankperf")
 
@@ -47,9 +45,9 @@ class _State:
         self.ready = Event()
         self.config_event = Event()
         self.monitor: gevent.Greenlet | None = None
-        self.run_id = ""
-        self.started_wall = 0.0
-        self.master_config: dict = {}
+        self.master_config: dict = {}  # the wire form sent to the workers (RunConfig.to_wire + references)
+        self.master_run: RunConfig | None = None  # the master's parsed configuration of the current run
+        self.validated: tuple[RunConfig, object] | None = None  # checked at init, used by the first start
         self.master_dataset = None  # the master's own copy, for inputs.json and the report
         self.last_artifacts = None  # directory of the last finished run (web UI downloads)
         self.start_error = ""  # why the last start was refused (shown in the web UI)
@@ -81,13 +79,14 @@ def public_values(parsed) -> dict:
     return values
 
 
-def validate(values: dict, environment=None) -> None:
+def validate(values: dict, environment=None) -> tuple[RunConfig, object]:
     """Raise InputError for bad options, a bad target (-H + endpoint path) or input files, before
-    any request. Options and target come before the dataset, and so before any tokenizer notice."""
-    settings = LoadSettings.from_values(values)
-    if environment is not None:
-        check_run_target(environment, settings)
-    require_finite(settings, build_dataset(DatasetConfig.from_options(values)))
+    any request. Options and target come before the dataset, and so before any tokenizer notice.
+    Returns the run configuration and its dataset, which the run starts with if the options are
+    still the same then (a headless run: the input is read and counted once)."""
+    check = None if environment is None else (lambda settings: check_run_target(environment, settings))
+    run = RunConfig.parse(values, check_target=check)
+    return run, run.build_dataset()
 
 
 def check_run_target(environment, settings: LoadSettings) -> None:
@@ -121,19 +120,20 @@ def _on_init(environment, **_kw) -> None:
     runner = environment.runner
     if runner is None:
         return
+    notices.set_worker_process(isinstance(runner, WorkerRunner))
     if is_master(runner):
-        runner.register_message("rankperf_quota", _msg(lambda c, n, d: c.on_quota(n, d)))
-        runner.register_message("rankperf_records", _msg(lambda c, n, d: c.on_records(n, d)))
-        runner.register_message("rankperf_done", _msg(lambda c, n, d: c.on_done(n, d)))
-        runner.register_message("rankperf_users", _msg(lambda c, n, d: c.on_users(n, int(d["users"]))))
-        runner.register_message("rankperf_need_config", _on_need_config)
-        runner.register_message("rankperf_stop_run", _on_stop_run)
+        runner.register_message(messages.QUOTA, _msg(lambda c, n, d: c.on_quota(n, d)))
+        runner.register_message(messages.RECORDS, _msg(lambda c, n, d: c.on_records(n, d)))
+        runner.register_message(messages.DONE, _msg(lambda c, n, d: c.on_done(n, d)))
+        runner.register_message(messages.USERS, _msg(lambda c, n, d: c.on_users(n, int(d["users"]))))
+        runner.register_message(messages.NEED_CONFIG, _on_need_config)
+        runner.register_message(messages.STOP_RUN, _on_stop_run)
         classes.check_startup(environment)  # several user classes, none chosen: exit 2 before any load
         sweep.install(environment)  # --sweep-users / --request-rate lists: checked, first point set
         parsed = environment.parsed_options
         if parsed is not None and environment.web_ui is None:
             try:
-                validate(public_values(parsed), environment)
+                STATE.validated = validate(public_values(parsed), environment)
             except InputError as exc:
                 sys.stderr.write(f"rankperf: error: {exc}\n")
                 sys.exit(2)
@@ -143,11 +143,11 @@ def _on_init(environment, **_kw) -> None:
         webui.install(environment, STATE)
         classes.install_picker_guard(environment)
     if is_worker(runner):
-        runner.register_message("rankperf_config", _on_config)
-        runner.register_message("rankperf_grant", _on_grant)
-        runner.register_message("rankperf_close", _on_close)
-        runner.register_message("rankperf_stop_now", _on_stop_now)
-        runner.register_message("rankperf_adopt", _on_adopt)
+        runner.register_message(messages.CONFIG, _on_config)
+        runner.register_message(messages.GRANT, _on_grant)
+        runner.register_message(messages.CLOSE, _on_close)
+        runner.register_message(messages.STOP_NOW, _on_stop_now)
+        runner.register_message(messages.ADOPT, _on_adopt)
     if isinstance(runner, WorkerRunner) and not STATE.worker_quitting_added:
         # Added after the WorkerRunner's own `quitting` listener, which tells the master "quit";
         # Locust fires `quitting` in reverse order, so this one runs first: the master gets the
@@ -211,7 +211,7 @@ def _on_need_config(environment, msg, **_kw) -> None:
     if coord is None or coord.finished or not isinstance(runner, MasterRunner):
         return
     coord.expect(msg.node_id, runner.get_worker_index(msg.node_id), late=True)
-    runner.send_message("rankperf_config", {**STATE.master_config, "late": True}, client_id=msg.node_id)
+    runner.send_message(messages.CONFIG, {**STATE.master_config, "late": True}, client_id=msg.node_id)
 
 
 # ---- a measurement starts ---------------------------------------------------------------------
@@ -241,22 +241,23 @@ def _start_coordinator(environment) -> None:
     try:
         sweep.before_start(environment)  # a sweep sets this point's users, rate, seed and folder
         values = public_values(environment.parsed_options)
-        seed = values.get("random_seed", -1)
-        if seed is None or int(seed) < 0:
-            seed = secrets.randbits(31)
-        settings = LoadSettings.from_values(values)
-        check_run_target(environment, settings)
-        STATE.master_dataset = build_dataset(DatasetConfig.from_options({**values, "random_seed": int(seed)}))
-        refs = _references(environment, settings, STATE.master_dataset)
+        validated, STATE.validated = STATE.validated, None
+        # the run's one configuration, with its seed (-1: picked once, here or at init), sent to every worker
+        if validated is not None and validated[0].values == values:
+            run, STATE.master_dataset = validated
+        else:
+            run = RunConfig.parse(values, check_target=lambda settings: check_run_target(environment, settings))
+            STATE.master_dataset = run.build_dataset()
+        refs = _references(environment, run.settings, STATE.master_dataset)
     except InputError as exc:
         log.error("rankperf: %s", exc)
         STATE.coordinator = None
-        STATE.config = STATE.master_dataset = None  # nothing of a previous run may be reused
+        STATE.config = STATE.master_dataset = STATE.master_run = None  # nothing of a previous run may be reused
         STATE.start_error = str(exc)
         gevent.spawn_later(END_DELAY_S, runner.stop if environment.web_ui else runner.quit)
         return
-    STATE.run_id = uuid.uuid4().hex[:12]
-    STATE.started_wall = time.time()
+    settings = run.settings
+    STATE.master_run = run
     if isinstance(runner, MasterRunner):
         nodes = {c.id: runner.get_worker_index(c.id) for c in runner.clients.values() if c.state != STATE_MISSING}
     else:
@@ -278,11 +279,11 @@ def _start_coordinator(environment) -> None:
     STATE.coordinator = coord
     STATE.config = None
     STATE.config_event.clear()
-    config = {"values": values, "seed": int(seed), "workers": len(nodes), "run_id": STATE.run_id}
+    config = {**run.to_wire(), "workers": len(nodes)}
     if refs is not None:
         config.update(references=refs.wire, reference_counts=refs.counts())
     STATE.master_config = config
-    send("rankperf_config", config, None)
+    send(messages.CONFIG, config, None)
     if STATE.monitor is not None:
         STATE.monitor.kill(block=False)
     STATE.monitor = gevent.spawn(_monitor, environment, coord)
@@ -347,7 +348,7 @@ def _start_process(environment) -> None:
     STATE.ready.clear()
     if STATE.config is None and isinstance(runner, WorkerRunner):
         # joined after the run started: ask for the configuration, build when it arrives
-        runner.send_message("rankperf_need_config", {})
+        runner.send_message(messages.NEED_CONFIG, {})
         gevent.spawn(_build_when_configured, environment)
         return
     if STATE.config is not None:  # None: the start was refused (bad input), nothing to send
@@ -366,7 +367,7 @@ def _build_process(environment) -> None:
     index = runner.worker_index if isinstance(runner, WorkerRunner) else 0
 
     def send(msg_type: str, data: dict) -> None:
-        if msg_type == "rankperf_done" and isinstance(runner, WorkerRunner):
+        if msg_type == messages.DONE and isinstance(runner, WorkerRunner):
             runner._send_stats()  # Locust's own counters reach the master before we say done
         runner.send_message(msg_type, data)
 
@@ -404,7 +405,7 @@ def _users_in_place(runner) -> None:
         spawning.join(timeout=5)
     users = int(getattr(runner, "target_user_count", 1) or 0)
     if isinstance(runner, WorkerRunner):
-        runner.send_message("rankperf_users", {"users": users})
+        runner.send_message(messages.USERS, {"users": users})
     if users == 0:
         STATE.process.release()
     else:
@@ -417,7 +418,7 @@ def _monitor(environment, coord: Coordinator) -> None:
     while STATE.coordinator is coord and not coord.finished:
         gevent.sleep(TICK_S)
         coord.tick(_live_nodes(runner))
-        finish.write_progress(coord)
+        progress.write_progress(coord)
         if coord.complete and not coord.ending:
             coord.ending = True
             gevent.spawn_later(END_DELAY_S, _end, environment, coord)
@@ -457,7 +458,7 @@ def _collect_before_quit(coord: Coordinator, timeout: float = 3.0) -> None:
     """Interrupted distributed run: ask workers for their last records and wait a little for them."""
     coord.cancelled = True
     coord.close("interrupted")
-    coord.send("rankperf_stop_now", {}, None)
+    coord.send(messages.STOP_NOW, {}, None)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not all(
             s.done is not None or s.lost for s in coord.nodes.values() if s.active):

@@ -16,14 +16,11 @@ import gevent
 from gevent.event import Event
 from gevent.queue import Queue
 
-from rankperf_data import apis
-from rankperf_data.apis.errors import ErrorKind
-from rankperf_data.dataset.config import DatasetConfig
-from rankperf_data.dataset.source import build_dataset
-from rankperf_data.load import pacing
+from rankperf_data.load import messages, pacing
 from rankperf_data.load.quota import MAX_CHUNK, Grant, RangeQueue
-from rankperf_data.load.records import NOT_JUDGED, PHASE_WARMUP, RecordBatch
-from rankperf_data.load.settings import LoadSettings
+from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.records import PHASE_WARMUP, Record, RecordBatch, new_record
+from rankperf_data.run_config import RunConfig
 
 log = logging.getLogger("rankperf")
 
@@ -57,10 +54,10 @@ class LoadProcess:
                  dataset: Any = None, users: Callable[[], int] | None = None) -> None:
         """``dataset``: one already built from the same config and seed (a local run shares the
         coordinator's); built here otherwise. ``users``: how many users this process runs now."""
-        values = config["values"]
         self.config = config
-        self.settings = LoadSettings.from_values(values)
-        self.dataset = dataset or build_dataset(DatasetConfig.from_options({**values, "random_seed": config["seed"]}))
+        self.run = RunConfig.from_wire(config)
+        self.settings = self.run.settings
+        self.dataset = dataset or self.run.build_dataset()
         self.worker_index = worker_index
         self._send = send
         self.ranges = RangeQueue()
@@ -100,7 +97,7 @@ class LoadProcess:
         self._pending = True
         self._granted.clear()
         delta, self._warmup_unreported = self._warmup_unreported, 0
-        self._send("rankperf_quota", {"want": self._want(), "warmup_done": delta})
+        self._send(messages.QUOTA, {"want": self._want(), "warmup_done": delta})
 
     def _want(self) -> int:
         """Indices to ask for: a fixed chunk, or (open loop) about HOLD_S of this process's arrivals."""
@@ -202,18 +199,18 @@ class LoadProcess:
         self.in_flight[self._token] = (index, phase, intended_ns, start_ns, sizes)
         return self._token
 
-    def finish(self, token: int, row: tuple, message: str) -> None:
-        """Store one finished request (row in RECORD_FIELDS order, error_msg -1 as a placeholder)."""
+    def finish(self, token: int, row: Record, message: str) -> None:
+        """Store one finished request (its error_msg is set here, from ``message``)."""
         if self.in_flight.pop(token, None) is None:
             return  # already recorded as cancelled by an interruption
 
         if message:
-            row = row[:5] + (self.batch.messages.intern(message),) + row[6:]
+            row = row._replace(error_msg=self.batch.messages.intern(message))
         self.batch.rows.append(row)
         self.completed += 1
-        if row[4] == ErrorKind.OK:
+        if row.error_kind == ErrorKind.OK:
             self.succeeded += 1
-        if row[1] == PHASE_WARMUP:
+        if row.phase == PHASE_WARMUP:
             self._warmup_unreported += 1
         if len(self.batch) >= FLUSH_ROWS:
             self.flush()
@@ -227,7 +224,7 @@ class LoadProcess:
             return
         self._no_tls_sent = True
         self.flush()  # the failure reaches the coordinator before the stop does
-        self._send("rankperf_stop_run", {"reason": reason})
+        self._send(messages.STOP_RUN, {"reason": reason})
 
     def cancel(self, token: int, reason: str) -> None:
         """Record one in-flight request as cancelled (its user was stopped mid-request)."""
@@ -235,9 +232,10 @@ class LoadProcess:
         if entry is None:
             return
         index, phase, intended, start, (passages, qtok, ptok, nbytes) = entry
-        row = (index, phase, self.worker_index, 0, int(ErrorKind.CANCELLED), -1, intended, start,
-               epoch_ns(time.perf_counter_ns()), passages, -1, qtok, ptok, nbytes, 0,
-               float("nan"), float("nan"), float("nan"), -1, *NOT_JUDGED)
+        row = new_record(index=index, phase=phase, worker=self.worker_index, status=0,
+                         error_kind=int(ErrorKind.CANCELLED), intended_ns=intended, start_ns=start,
+                         end_ns=epoch_ns(time.perf_counter_ns()), passages=passages, results=-1, query_tokens=qtok,
+                         passage_tokens=ptok, request_bytes=nbytes, response_bytes=0)
         self.finish(token, row, reason)
 
     def cancel_in_flight(self, reason: str) -> int:
@@ -275,7 +273,7 @@ class LoadProcess:
     def flush(self) -> None:
         self._last_flush = time.monotonic()
         if len(self.batch):
-            self._send("rankperf_records", self.batch.take_wire())
+            self._send(messages.RECORDS, self.batch.take_wire())
 
     def _flush_loop(self) -> None:
         while True:
@@ -290,7 +288,7 @@ class LoadProcess:
         self._done_sent = True
         self.flush()
         returned, self.returned = self.returned, []  # each range is given back once
-        self._send("rankperf_done", {"issued": self.issued, "completed": self.completed,
+        self._send(messages.DONE, {"issued": self.issued, "completed": self.completed,
                                      "returned": [g.to_wire() for g in returned], **self.cpu_use()})
 
     def cpu_use(self) -> dict:
@@ -373,7 +371,7 @@ class LoadProcess:
                 if phase != phase_now:  # (re)anchor the schedule when a phase begins
                     phase_now = phase
                     t0 = self._anchor_ns(phase)
-                    offsets = pacing.schedule(s.pattern, s.rate, self.config["seed"], share, workers)
+                    offsets = pacing.schedule(s.pattern, s.rate, self.run.seed, share, workers)
                     offset = next(offsets)
                     elapsed = (time.perf_counter_ns() - t0) / 1e9
                     while share != self.worker_index and offset < elapsed:  # adopted: arrivals from now on
@@ -398,6 +396,3 @@ class LoadProcess:
         if not self.references:
             return None
         return self.references.get(self.dataset.entry(index))
-
-    def api_module(self, user_class: str) -> Any:
-        return apis.BY_USER_CLASS[user_class]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rankperf_data.load.records import PHASE_PROFILING, PHASE_WARMUP
+from rankperf_data.results.records import PHASE_PROFILING, PHASE_WARMUP
 
 MAX_CHUNK = 64  # indices a process asks for at a time (closed loop)
 MAX_GRANT = 8192  # the most one grant carries (open loop asks for about a second of arrivals)

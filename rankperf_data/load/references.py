@@ -18,7 +18,7 @@ from geventhttpclient import HTTPClient
 
 from rankperf_data.dataset.errors import InputError
 from rankperf_data.load.failures import read_body
-from rankperf_data.load.finish import _encode as encode_body  # the body a user sends (Cohere's top_n)
+from rankperf_data.load.finish import _encode as encode_body  # the body a user sends (--top-n too)
 from rankperf_data.load.settings import LoadSettings
 from rankperf_data.load.users import TargetError, request_headers, target_url
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import gevent
 from gevent.event import Event
 
-from rankperf_data.report.artifacts import redact_text
+from rankperf_data.redact import redact_text
 
 log = logging.getLogger("rankperf")
 

@@ -21,7 +21,7 @@ import zlib
 import gevent
 from gevent.event import Event
 
-from rankperf_data.report.artifacts import redact_text
+from rankperf_data.redact import redact_text
 from rankperf_data.report.promtext import NotPrometheus, parse_exposition
 from rankperf_data.report.server_metrics import ServerScrapes
 

@@ -17,7 +17,6 @@ from rankperf_data.dataset.errors import InputError
 from rankperf_data.load import scrape_settings
 from rankperf_data.report import goodput
 
-GOODPUT_METRICS = goodput.GOODPUT_TAGS
 MAX_REFERENCE_ENTRIES = 100_000  # --check-consistency: distinct entries whose references are kept
 
 

@@ -12,21 +12,15 @@ from urllib.parse import urlsplit
 
 from rankperf_data import apis
 from rankperf_data.dataset.errors import InputError
-from rankperf_data.report.artifacts import redact_text
+from rankperf_data.redact import redact_text
 
 # Every route an API module posts to by default: a base URL ending in one is a full URL by mistake.
-API_PATHS = tuple(sorted({p for m in apis.BY_ENDPOINT_TYPE.values()
-                          for p in (m.default_path, getattr(m, "v1_path", m.default_path))},
-                         key=len, reverse=True))
+API_PATHS = tuple(sorted({p for m in apis.API_MODULES for p in m.routes}, key=len, reverse=True))
 
 
-def endpoint_path(api, endpoint: str, cohere_api_version: str = "v2") -> str:
+def endpoint_path(api, endpoint: str, api_version: str = "v2") -> str:
     """The path a user of ``api`` posts to: ``--endpoint`` when given, else the API's route."""
-    if endpoint:
-        return endpoint
-    if api is apis.cohere and cohere_api_version == "v1":
-        return apis.cohere.v1_path
-    return api.default_path
+    return endpoint or api.route(api_version)  # api_version: --cohere-api-version, read by the APIs with versions
 
 
 def _shown(base: str) -> str:
@@ -77,8 +71,8 @@ def check_target(base: str, path: str, *, custom_endpoint: bool = False, flag: s
                              "with --endpoint (or --cohere-api-version for Cohere's /v1/rerank)")
 
 
-def check_targets(base: str, apis_used: Iterable, endpoint: str, cohere_api_version: str, flag: str) -> None:
+def check_targets(base: str, apis_used: Iterable, endpoint: str, api_version: str, flag: str) -> None:
     """check_target for each API a run will use (one per user class)."""
     for api in apis_used:
-        check_target(base, endpoint_path(api, endpoint, cohere_api_version), custom_endpoint=bool(endpoint),
+        check_target(base, endpoint_path(api, endpoint, api_version), custom_endpoint=bool(endpoint),
                      flag=flag)

@@ -1,4 +1,4 @@
-"""The Locust user classes: TeiRerankUser, CohereRerankUser, NimRankingUser.
+"""The Locust user classes, one per API in the registry (TeiRerankUser, CohereRerankUser, ...).
 
 A user takes the next request index (closed loop) or the next scheduled arrival (open loop),
 sends the pre-encoded body, validates the answer with the API module, and records it. Bodies,
@@ -18,13 +18,20 @@ from locust.runners import STATE_CLEANUP, STATE_STOPPED, STATE_STOPPING
 from locust.user.task import LOCUST_STATE_RUNNING, LOCUST_STATE_STOPPING
 
 from rankperf_data import apis, options
-from rankperf_data.apis.errors import ErrorKind, error_label
 from rankperf_data.load import hooks
 from rankperf_data.load.failures import classify, read_body, server_speaks_no_tls
 from rankperf_data.load.judging import judged_fields
 from rankperf_data.load.process import epoch_ns
-from rankperf_data.load.records import NOT_JUDGED, PHASE_PROFILING
-from rankperf_data.report.artifacts import redact_text
+from rankperf_data.redact import redact_text
+from rankperf_data.results.outcomes import ErrorKind, error_label
+from rankperf_data.results.records import (
+    NO_SERVER_TIMING,
+    NOT_JUDGED,
+    PHASE_PROFILING,
+    Record,
+    ServerTiming,
+    new_record,
+)
 
 _NAN = float("nan")
 _TIMING_HEADERS = ("x-queue-time", "x-inference-time", "x-tokenization-time")
@@ -38,6 +45,15 @@ class RerankFailure(Exception):
 
     def __repr__(self) -> str:
         return f"RerankFailure({self.args[0]!r})"
+
+
+def _server_timing(response, status: int) -> ServerTiming:
+    """TEI's timing headers of a 200 answer; absent (NaN / -1) for other servers and answers."""
+    if response is None or status != 200 or response.get("x-queue-time") is None:
+        return NO_SERVER_TIMING
+    queue_ms, inference_ms, tokenization_ms = (_header_ms(response, h) for h in _TIMING_HEADERS)
+    compute_tokens = int(_header_ms(response, "x-compute-tokens")) if response.get("x-compute-tokens") else -1
+    return ServerTiming(queue_ms, inference_ms, tokenization_ms, compute_tokens)
 
 
 def _header_ms(response, name: str) -> float:
@@ -135,10 +151,10 @@ class RerankUser(FastHttpUser):
         return super().stop(force)
 
     def _default_path(self) -> str:
-        return self.api.default_path
+        return self.api.route(self.settings.cohere_api_version)
 
     def encode(self, request) -> bytes:
-        return self.api.encode(request, self.settings.model, self.settings.extra)
+        return self.api.encode(request, self.settings.model, self.settings.extra, self.settings.top_n)
 
     @task
     def rank(self) -> None:
@@ -170,27 +186,13 @@ class RerankUser(FastHttpUser):
         process = self.process
         request = process.dataset.get(index)
         body = self.encode(request)
-        status = 0
-        payload = b""
-        response = None
-        kind = ErrorKind.OK
-        message = ""
-        no_tls = False
         start = time.perf_counter_ns()
         start_epoch = epoch_ns(start)
         token = process.begin(index, phase, intended_ns or start_epoch, start_epoch,
                               (len(request.passages), request.query_tokens, request.total_passage_tokens, len(body)))
         self._began = True
         try:
-            with gevent.Timeout(self.settings.timeout):
-                response = self._http.request("POST", self._uri, body=body, headers=self._headers)
-                payload = read_body(response)
-                status = response.status_code
-        except gevent.Timeout as exc:
-            kind, message = classify(exc)
-        except Exception as exc:  # every failure is recorded, never lost
-            kind, message = classify(exc)
-            no_tls = server_speaks_no_tls(exc)
+            status, payload, response, kind, message, no_tls = self._post(body)
         except BaseException:  # the user was killed mid-request (stop, rebalancing): still accounted for
             process.cancel(token, "cancelled: the user was stopped before this request completed")
             raise
@@ -210,31 +212,13 @@ class RerankUser(FastHttpUser):
             if status == 404:  # the wrong URL, most likely: say which one was asked for
                 message = f"POST {self._url_shown}: {'Not Found' if message == 'HTTP 404' else message}"
             judged = judged_fields(verdict, request, self.settings.quality_k, process.reference(index))
-        queue_ms = inference_ms = tokenization_ms = _NAN
-        compute_tokens = -1
-        if response is not None and status == 200 and response.get("x-queue-time") is not None:
-            queue_ms, inference_ms, tokenization_ms = (_header_ms(response, h) for h in _TIMING_HEADERS)
-            compute_tokens = int(_header_ms(response, "x-compute-tokens")) if response.get("x-compute-tokens") else -1
         end_epoch = start_epoch + (end - start)
-        row = (index, phase, process.worker_index, status, int(kind), -1, intended_ns or start_epoch, start_epoch,
-               end_epoch, len(request.passages), results, request.query_tokens, request.total_passage_tokens,
-               len(body), len(payload), queue_ms, inference_ms, tokenization_ms, compute_tokens, *judged)
-        # Warmup requests stay out of every statistic, Locust's own (console, CSV, web UI) too:
-        # only their rankperf records (phase=warmup) keep them. A request an interruption already
-        # recorded as cancelled stays out of Locust's counts too (Locust counts no request cut
-        # short), so that both count the same requests.
-        if phase == PHASE_PROFILING and token in process.in_flight:
-            self._fire(
-                request_type="POST",
-                name=self.path,
-                response_time=(end - start) / 1e6,
-                response_length=len(payload),
-                exception=None if kind == ErrorKind.OK else RerankFailure(error_label(kind, status), message),
-                context={},
-                start_time=start_epoch / 1e9,
-                url=self._url,
-                response=None,
-            )
+        row = new_record(index=index, phase=phase, worker=process.worker_index, status=status, error_kind=int(kind),
+                         intended_ns=intended_ns or start_epoch, start_ns=start_epoch, end_ns=end_epoch,
+                         passages=len(request.passages), results=results, query_tokens=request.query_tokens,
+                         passage_tokens=request.total_passage_tokens, request_bytes=len(body),
+                         response_bytes=len(payload), server=_server_timing(response, status), judged=judged)
+        self._count_in_locust(row, token, message)
         # after Locust has counted it: the last finish may tell the master this process is done,
         # and Locust's counters are sent along right then
         process.finish(token, row, message)
@@ -244,26 +228,53 @@ class RerankUser(FastHttpUser):
         if stopped is not None:
             raise stopped
 
+    def _post(self, body: bytes) -> tuple:
+        """(status, payload, response, kind, message, no_tls) of one POST; every failure is caught
+        and classified, except the user being killed (BaseException), which the caller records."""
+        status, payload, response = 0, b"", None
+        kind, message, no_tls = ErrorKind.OK, "", False
+        try:
+            with gevent.Timeout(self.settings.timeout):
+                response = self._http.request("POST", self._uri, body=body, headers=self._headers)
+                payload = read_body(response)
+                status = response.status_code
+        except gevent.Timeout as exc:
+            kind, message = classify(exc)
+        except Exception as exc:  # every failure is recorded, never lost
+            kind, message = classify(exc)
+            no_tls = server_speaks_no_tls(exc)
+        return status, payload, response, kind, message, no_tls
 
-class TeiRerankUser(RerankUser):
-    """Hugging Face TEI: POST /rerank {query, texts}."""
+    def _count_in_locust(self, row: Record, token: int, message: str) -> None:
+        """Fire Locust's request event for a measured request.
 
-    api = apis.tei
+        Warmup requests stay out of every statistic, Locust's own (console, CSV, web UI) too:
+        only their rankperf records (phase=warmup) keep them. A request an interruption already
+        recorded as cancelled stays out of Locust's counts too (Locust counts no request cut
+        short), so that both count the same requests.
+        """
+        if row.phase != PHASE_PROFILING or token not in self.process.in_flight:
+            return
+        kind = row.error_kind
+        self._fire(
+            request_type="POST",
+            name=self.path,
+            response_time=(row.end_ns - row.start_ns) / 1e6,
+            response_length=row.response_bytes,
+            exception=None if kind == ErrorKind.OK else RerankFailure(error_label(kind, row.status), message),
+            context={},
+            start_time=row.start_ns / 1e9,
+            url=self._url,
+            response=None,
+        )
 
 
-class CohereRerankUser(RerankUser):
-    """Cohere-style rerank: POST /v2/rerank (or /v1/rerank) {model, query, documents}."""
-
-    api = apis.cohere
-
-    def _default_path(self) -> str:
-        return apis.cohere.v1_path if self.settings.cohere_api_version == "v1" else apis.cohere.default_path
-
-    def encode(self, request) -> bytes:
-        return apis.cohere.encode(request, self.settings.model, self.settings.extra, self.settings.top_n)
+def _user_class(api) -> type[RerankUser]:
+    """The concrete user class for one API module: everything API-specific is in the module."""
+    namespace = {"api": api, "__module__": __name__, "__doc__": f"{api.endpoint_type}: {api.summary}."}
+    return type(RerankUser)(api.user_class, (RerankUser,), namespace)  # Locust's metaclass marks it concrete
 
 
-class NimRankingUser(RerankUser):
-    """NVIDIA NIM: POST /v1/ranking {model, query{text}, passages[{text}]}."""
-
-    api = apis.nim
+# Built from the registry: a locustfile imports them by name (locustfiles/*.py, rankperf_data/locustfile.py).
+USER_CLASSES: dict[str, type[RerankUser]] = {m.user_class: _user_class(m) for m in apis.API_MODULES}
+globals().update(USER_CLASSES)

@@ -68,6 +68,19 @@ def check(user: str, password: str, expected: tuple[str, str]) -> bool:
     return user_ok and password_ok
 
 
+def _configure_cookies(app, key: str, tls: bool) -> None:
+    """Signed session cookies, never readable by scripts nor sent cross-site; Secure over TLS."""
+    app.config.update(
+        SECRET_KEY=key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=tls,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Strict",
+        REMEMBER_COOKIE_SECURE=tls,
+    )
+
+
 def install(environment) -> bool:
     """Set up login when Locust runs with --web-login; returns whether it did.
 
@@ -99,16 +112,7 @@ def install(environment) -> bool:
     app = web_ui.app
     options = environment.parsed_options
     base = (getattr(options, "web_base_path", "") or "").rstrip("/")
-    tls = bool(getattr(options, "tls_cert", None) and getattr(options, "tls_key", None))
-    app.config.update(
-        SECRET_KEY=key,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_SECURE=tls,
-        REMEMBER_COOKIE_HTTPONLY=True,
-        REMEMBER_COOKIE_SAMESITE="Strict",
-        REMEMBER_COOKIE_SECURE=tls,
-    )
+    _configure_cookies(app, key, tls=bool(getattr(options, "tls_cert", None) and getattr(options, "tls_key", None)))
     web_ui.login_manager.user_loader(load_user)
     web_ui.auth_args = {"username_password_callback": f"{base}/login_submit", "title": "rankperf"}
 

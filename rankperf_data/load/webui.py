@@ -22,7 +22,7 @@ import logging
 import time
 from pathlib import Path
 
-from rankperf_data.report.artifacts import collect_secrets, redact_text, redact_value
+from rankperf_data.redact import collect_secrets, redact_text, redact_value
 
 log = logging.getLogger("rankperf")
 
@@ -233,17 +233,21 @@ def _hide_credentials_in_form(web_ui) -> None:
 # ---- installation --------------------------------------------------------------------------------
 def install(environment, state) -> None:
     """Add the Rankings tab, its data and the download routes to Locust's web UI (master/local)."""
-    from flask import Response, abort, request, send_file
-
-    from rankperf_data.load import sweep, webauth
+    from rankperf_data.load import webauth
 
     web_ui = environment.web_ui
     if web_ui is None:
         return
     webauth.install(environment)  # no-op without --web-login; exits when login is on but unconfigured
-    app = web_ui.app
     table = RankingsTable(environment, state)
+    _add_tab(web_ui)
+    _hide_credentials_in_form(web_ui)
+    _add_rows_to_stats(web_ui.app, table)
+    _add_download_routes(environment, state, table)
 
+
+def _add_tab(web_ui) -> None:
+    """The Rankings tab, its table's columns and its download links, in Locust's template."""
     web_ui.template_args = {
         **web_ui.template_args,
         "extended_tabs": [*web_ui.template_args.get("extended_tabs", []), {"title": TAB_TITLE, "key": TAB_KEY}],
@@ -255,7 +259,13 @@ def install(environment, state) -> None:
             *({"href": f"./rankings/artifacts/{name}", "title": title} for name, (_m, title) in ARTIFACTS.items()),
         ],
     }
-    _hide_credentials_in_form(web_ui)
+
+
+def _add_rows_to_stats(app, table: RankingsTable) -> None:
+    """The Rankings rows ride along in Locust's /stats/requests answer (as extended_stats)."""
+    from flask import Response, request
+
+    from rankperf_data.load import sweep
 
     @app.after_request
     def _add_rankings(response):
@@ -276,21 +286,32 @@ def install(environment, state) -> None:
                 fresh.headers[name] = value
         return fresh
 
-    def same_origin_only(response):
-        """Locust's CORS setup lets any web page read any route; rankperf's own routes opt out.
 
-        flask-cors leaves a response alone when it already names an allowed origin: naming this
-        server's own origin means a page from any other origin cannot read the body.
-        """
-        response.headers["Access-Control-Allow-Origin"] = request.host_url.rstrip("/")
-        response.headers["Vary"] = "Origin"
-        return response
+def _same_origin_only(response):
+    """Locust's CORS setup lets any web page read any route; rankperf's own routes opt out.
+
+    flask-cors leaves a response alone when it already names an allowed origin: naming this
+    server's own origin means a page from any other origin cannot read the body.
+    """
+    from flask import request
+
+    response.headers["Access-Control-Allow-Origin"] = request.host_url.rstrip("/")
+    response.headers["Vary"] = "Origin"
+    return response
+
+
+def _add_download_routes(environment, state, table: RankingsTable) -> None:
+    """The live Rankings CSV and the last finished run's artifacts (a fixed list of files)."""
+    from flask import Response, abort, send_file
+
+    web_ui = environment.web_ui
+    app = web_ui.app
 
     @app.route(_path(environment, "/rankings/csv"))
     @web_ui.auth_required_if_enabled
     def rankings_csv():
         body = rows_csv(table.rows())
-        return same_origin_only(Response(body, mimetype="text/csv", headers={
+        return _same_origin_only(Response(body, mimetype="text/csv", headers={
             "Content-Disposition": "attachment; filename=rankperf_rankings.csv"}))
 
     @app.route(_path(environment, "/rankings/artifacts/<name>"))
@@ -300,14 +321,14 @@ def install(environment, state) -> None:
             abort(404)
         directory = state.last_artifacts
         if directory is None:
-            return same_origin_only(Response("no finished rankperf run yet\n", status=404, mimetype="text/plain"))
+            return _same_origin_only(Response("no finished rankperf run yet\n", status=404, mimetype="text/plain"))
         path = Path(directory) / name
         if not path.is_file():
-            return same_origin_only(Response(f"{name} was not written for the last run\n", status=404,
-                                             mimetype="text/plain"))
+            return _same_origin_only(Response(f"{name} was not written for the last run\n", status=404,
+                                              mimetype="text/plain"))
         mimetype, _title = ARTIFACTS[name]
-        return same_origin_only(send_file(path.resolve(), mimetype=mimetype, as_attachment=True,
-                                          download_name=name, max_age=0))
+        return _same_origin_only(send_file(path.resolve(), mimetype=mimetype, as_attachment=True,
+                                           download_name=name, max_age=0))
 
 
 def _path(environment, route: str) -> str:

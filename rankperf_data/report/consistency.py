@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rankperf_data.load.records import REF_COMPARED, REF_ORDER_CHANGED, REF_TOPK_CHANGED
+from rankperf_data.results.records import REF_COMPARED, REF_ORDER_CHANGED, REF_TOPK_CHANGED
 
 _BLOCK = 512
 

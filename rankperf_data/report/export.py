@@ -15,12 +15,12 @@ from numpy.dtypes import StringDType
 
 from rankperf_data import __version__
 from rankperf_data.apis import BY_ENDPOINT_TYPE
-from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.dataset.tokenizer import WORD_ESTIMATE
-from rankperf_data.load.records import FIELD_NAMES, PHASE_NAMES, RECORD_FIELDS
 from rankperf_data.report.goodput import fixed_slos
 from rankperf_data.report.metrics import DEFINITIONS, RATE_WINDOWS, Metric, Summary, error_type
-from rankperf_data.report.run import RunInfo
+from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.records import FIELD_NAMES, PHASE_NAMES, RECORD_FIELDS
+from rankperf_data.results.run import RunInfo
 
 SCHEMA_VERSION = "1.4"
 # The AIPerf release whose profile_export_aiperf.json this file follows (its JsonExportData model
@@ -97,11 +97,14 @@ def input_config(summary: Summary, artifact_dir: Path | None) -> dict:
     """AIPerf's input_config, from RunInfo (already redacted)."""
     info = summary.info
     assert info is not None
-    endpoint: dict = {"urls": [info.url], "type": info.endpoint_type}
     api = BY_ENDPOINT_TYPE.get(info.endpoint_type)
+    # AIPerf's model accepts only its own types: an API it lacks is written as the nearest one
+    # (the real type is in rankperf.endpoint_type)
+    aiperf_type = BY_ENDPOINT_TYPE.get(api.aiperf_endpoint_type) if api is not None else None
+    endpoint: dict = {"urls": [info.url], "type": aiperf_type.endpoint_type if aiperf_type else info.endpoint_type}
     # AIPerf's "path" overrides the type's default path: written when the user chose one
-    # (--endpoint) or the path posted is not AIPerf's default (--cohere-api-version v1)
-    if info.options.get("endpoint") or (api is not None and info.endpoint != api.default_path):
+    # (--endpoint) or the path posted is not AIPerf's default (--cohere-api-version v1, an API AIPerf lacks)
+    if info.options.get("endpoint") or (aiperf_type is not None and info.endpoint != aiperf_type.default_path):
         endpoint["path"] = info.endpoint
     phases = []
     if info.warmup_request_count or summary.warmup_metrics:
@@ -136,6 +139,7 @@ def rankperf_section(summary: Summary) -> dict:
         "aiperf_version_means": f"the AIPerf release whose export format this file follows: rankperf "
                                 f"{__version__} wrote it, AIPerf did not run",
         "source": summary.source,
+        "endpoint_type": info.endpoint_type if info else None,  # input_config's may be AIPerf's nearest type
         "approximate_percentiles": summary.approximate,
         "rate_not_achieved": summary.rate_not_achieved,
         "warnings": list(summary.warnings),

@@ -8,8 +8,7 @@ import re
 from http import HTTPStatus
 from pathlib import Path
 
-from rankperf_data.apis.errors import ErrorKind
-from rankperf_data.report.artifacts import redact_text
+from rankperf_data.redact import redact_text
 from rankperf_data.report.metrics import (
     DEFINITIONS,
     ErrorGroup,
@@ -19,6 +18,7 @@ from rankperf_data.report.metrics import (
     normalise_message,
 )
 from rankperf_data.report.stats import RecordStats
+from rankperf_data.results.outcomes import ErrorKind
 
 # Locust percentile column -> our stat name (66%, 80%, 98%, 99.9%, 99.99% have no AIPerf slot).
 PERCENTILE_COLUMNS = {"50%": "p50", "75%": "p75", "90%": "p90", "95%": "p95", "99%": "p99"}

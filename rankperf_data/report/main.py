@@ -8,12 +8,13 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from rankperf_data.redact import collect_secrets, redact_text, scrub_bytes
 from rankperf_data.report import export
-from rankperf_data.report.artifacts import FILES, collect_secrets, redact_text, scrub_bytes, write_artifacts
+from rankperf_data.report.artifacts import FILES, write_artifacts
 from rankperf_data.report.console import render_console
-from rankperf_data.report.load import NoRecordsError, load_run
 from rankperf_data.report.locust_csv import LocustCsvError, summary_from_locust_csv
 from rankperf_data.report.metrics import parse_goodput
+from rankperf_data.results.disk import NoRecordsError, load_run
 
 # Names used where a records-based export already lives (never overwritten by an approximate one).
 LOCUST_FILES = {

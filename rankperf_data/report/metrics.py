@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rankperf_data.apis.errors import ErrorKind, error_label
-from rankperf_data.load.records import PHASE_PROFILING, PHASE_WARMUP
 from rankperf_data.report import stats
 from rankperf_data.report.goodput import GOODPUT_TAGS, good_mask, parse_goodput  # noqa: F401 (re-exported)
 from rankperf_data.report.ramp import ramp_up, ramp_up_note
-from rankperf_data.report.run import RunInfo, RunResult
 from rankperf_data.report.stats import RecordStats
+from rankperf_data.results.outcomes import ErrorKind, error_label
+from rankperf_data.results.records import PHASE_PROFILING, PHASE_WARMUP
+from rankperf_data.results.run import RunInfo, RunResult
 
 if TYPE_CHECKING:  # only for hints: these modules import this one
     from rankperf_data.report.quality_report import QualityReport

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rankperf_data.apis.errors import ErrorKind
-from rankperf_data.load.records import PHASE_PROFILING
 from rankperf_data.report import stats
 from rankperf_data.report.latency_model import model_of_records, passage_groups
 from rankperf_data.report.metrics import is_open_loop
-from rankperf_data.report.run import RunResult
+from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.records import PHASE_PROFILING
+from rankperf_data.results.run import RunResult
 
 INSTALL_HINT = ("matplotlib is needed for plots: in a clone of rankperf, pip install -e '.[plot]' "
                 "(or just pip install matplotlib)")

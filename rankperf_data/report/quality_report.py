@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rankperf_data.apis.errors import ErrorKind
-from rankperf_data.load.records import REF_COMPARED, REF_ORDER_CHANGED, REF_TOPK_CHANGED
 from rankperf_data.report import stats
 from rankperf_data.report.metrics import Metric
 from rankperf_data.report.quality import DEFAULT_K
-from rankperf_data.report.run import RunInfo
+from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.records import REF_COMPARED, REF_ORDER_CHANGED, REF_TOPK_CHANGED
+from rankperf_data.results.run import RunInfo
 
 # Scores that differ by more than this from the answer sent alone count as drift (a deterministic
 # server repeats its scores bit for bit; GPU batching moves them by ~1e-6).

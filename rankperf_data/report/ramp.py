@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rankperf_data.load.records import PHASE_PROFILING
-from rankperf_data.report.run import RunResult
+from rankperf_data.results.records import PHASE_PROFILING
+from rankperf_data.results.run import RunResult
 
 
 def ramp_up(result: RunResult) -> dict | None:

@@ -23,7 +23,6 @@ from rankperf_data.report.promtext import (
 )
 
 QUANTILES = (0.5, 0.9, 0.95, 0.99)
-SCRAPES_FILE = "server_metrics_scrapes.json"
 
 
 @dataclass

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rankperf_data.report.metrics import Metric, phase_metrics
-from rankperf_data.report.run import RunInfo
+from rankperf_data.results.run import RunInfo
 
 JSON_FILE = "profile_export_aiperf_timeslices.json"
 CSV_FILE = "profile_export_aiperf_timeslices.csv"

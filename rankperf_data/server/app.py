@@ -36,20 +36,24 @@ from rankperf_data.server.http import (
     arrival_clock,
     new_event_loop,
 )
+from rankperf_data.server.jina import JinaCodec
 from rankperf_data.server.metrics import Metrics
 from rankperf_data.server.nim import NimCodec
 from rankperf_data.server.scoring import Model, RankJob, drifted
 from rankperf_data.server.tei import TeiCodec
+from rankperf_data.server.voyage import VoyageCodec
 
 log = logging.getLogger("rankperf.serve")
 
-APIS = ("all", "tei", "cohere", "nim", "infinity")
+APIS = ("all", "tei", "cohere", "nim", "voyage", "jina", "infinity")
+# Voyage and Jina both own /v1/rerank, which `all` gives to Cohere v1: there they sit under a prefix
+PREFIXED_IN_ALL = {"voyage": "/voyage", "jina": "/jina"}
 TEI_VERSION = "1.9.3"  # the TEI release whose behaviour is reproduced
 UNMATCHED = "other"  # metrics route label for unknown paths and unparseable requests
 
 
 class Codec(Protocol):
-    """What each API module (tei.py, cohere.py, nim.py) provides to the app."""
+    """What each API module (tei.py, cohere.py, nim.py, voyage.py, jina.py) provides to the app."""
 
     api: str
 
@@ -136,7 +140,10 @@ class App:
             for state in ("ready", "live"):
                 body = {"object": "health.response", "message": f"Service is {state}.", "status": state}
                 add("GET", f"/v1/health/{state}", self._static(body))
-        if api in ("all", "cohere", "nim"):
+        for name, codec_type in (("voyage", VoyageCodec), ("jina", JinaCodec)):
+            if api in ("all", name):
+                add_rerank(("" if api == name else PREFIXED_IN_ALL[name]) + "/v1/rerank", codec_type(model))
+        if api in ("all", "cohere", "nim", "voyage", "jina"):
             models = {"object": "list", "data": [{"id": model.model_id, "object": "model", "owned_by": "rankperf"}]}
             add("GET", "/v1/models", self._guarded(self._static(models)))
         if api == "infinity":  # infinity-emb's own /rerank, health and model list, on one port

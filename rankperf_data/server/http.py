@@ -307,14 +307,10 @@ class HttpProtocol(asyncio.Protocol):
 
     # -- parsing -------------------------------------------------------------------------------------
     def _process(self, data: bytes) -> None:
-        """Dispatch every complete request in `data`, in order; keep the rest for later.
-
-        Works on offsets into the received bytes, so a request that arrives in one read is never copied
-        except for its body.
-        """
+        """Dispatch every complete request in `data`, in order; keep the rest for later. Works on offsets
+        into the received bytes: a request that arrives in one read is never copied except for its body."""
         limit = self._server.payload_limit
-        pos = 0
-        n = len(data)
+        pos, n = 0, len(data)
         self._need = 0
         self._received = self._server.clock()
         while not self._closing and self._pending is None:

@@ -29,13 +29,16 @@ def _delay(text: str) -> float:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+API_HELP = ("Which API to serve: tei (/rerank, / and /invocations), cohere (/v1/rerank, /v2/rerank and "
+            "vLLM's Cohere-style /rerank), nim (/v1/ranking), voyage (/v1/rerank), jina (/v1/rerank), infinity "
+            "(infinity-emb's /rerank, /health, /models), or all: TEI /rerank + Cohere /v1 and /v2 + NIM "
+            "/v1/ranking + Voyage /voyage/v1/rerank + Jina /jina/v1/rerank (default: %(default)s)")
+
+
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     """The `rankperf serve` options (also used by `python -m rankperf_data.server.main`)."""
     p = parser.add_argument
-    p("--api", choices=APIS, default="all",
-      help="Which API to serve: tei (/rerank, / and /invocations), cohere (/v1/rerank, /v2/rerank and "
-           "vLLM's Cohere-style /rerank), nim (/v1/ranking), infinity (infinity-emb's /rerank, /health, "
-           "/models), or all: TEI /rerank + Cohere /v1 and /v2 + NIM /v1/ranking (default: %(default)s)")
+    p("--api", choices=APIS, default="all", help=API_HELP)
     p("--host", default="127.0.0.1", help="Address to listen on (default: %(default)s; 0.0.0.0 for all)")
     p("--port", type=non_negative_int, default=8080, help="Port; 0 picks a free one (default: %(default)s)")
     p("--model-id", default="BAAI/bge-reranker-base", help="Model name reported by /info and /v1/models "

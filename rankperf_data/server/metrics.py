@@ -15,7 +15,6 @@ DURATION_BUCKETS = [1e-5 * 1.5**k for k in range(1, 36)]
 BATCH_SIZE_BUCKETS = [float(2**k) for k in range(13)]
 BATCH_TOKENS_BUCKETS = [float(2**k) for k in range(21)]
 INPUT_LENGTH_BUCKETS = [float(2**k) for k in range(20)]
-SIZE_BUCKETS = BATCH_SIZE_BUCKETS  # the name older callers used
 
 
 def rust_float(value: float) -> str:

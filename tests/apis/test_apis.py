@@ -8,8 +8,8 @@ import pytest
 from rankperf_data import apis
 from rankperf_data.apis import cohere, nim, tei
 from rankperf_data.apis._validate import check_rankings
-from rankperf_data.apis.errors import ErrorKind, error_label
 from rankperf_data.dataset.request import RankingRequest
+from rankperf_data.results.outcomes import ErrorKind, error_label
 
 REQ = RankingRequest(index=0, query="what is ai", passages=("ai is artificial intelligence", "bananas", "x"))
 

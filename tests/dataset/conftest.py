@@ -66,6 +66,6 @@ def hermetic_hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache.mkdir()
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    tokenizer_mod.forget_resolved()
-    notices.forget()
+    monkeypatch.setattr(tokenizer_mod, "_counters", {})  # tokenizers resolved once per process
+    monkeypatch.setattr(notices, "_said", set())  # notices said once per process
     return cache

@@ -118,27 +118,6 @@ def test_exact_counts_with_tokenizer(tmp_path: Path, bpe_json: Path) -> None:
     assert d.tokenizer_description == str(bpe_json)
 
 
-def test_realised(tmp_path: Path) -> None:
-    path = _write(
-        tmp_path,
-        [{"query": "a b", "passages": ["x"]}, {"query": "a b c d", "passages": ["x y z", "x", "w w w w w"]}],
-    )
-    d = _file_dataset(path)
-    assert d.realised(0) == {
-        "passages": {"mean": 2.0, "min": 1, "max": 3},
-        "query_tokens": {"mean": 3.0, "min": 2, "max": 4},
-        "passage_tokens": {"mean": 2.5, "min": 1, "max": 5},
-    }
-    got = d.realised(3)  # lines 0, 1, 0
-    assert got["passages"] == {"mean": pytest.approx(5 / 3), "min": 1, "max": 3}
-    assert got["passage_tokens"]["mean"] == pytest.approx((1 + 9 + 1) / 5)
-    assert d.realised(1) == {
-        "passages": {"mean": 1.0, "min": 1, "max": 1},
-        "query_tokens": {"mean": 2.0, "min": 2, "max": 2},
-        "passage_tokens": {"mean": 1.0, "min": 1, "max": 1},
-    }
-
-
 # -- bad input: (lines, line number, field, words in the problem)
 BAD = [
     (["{not json"], 1, None, "invalid JSON"),
@@ -266,19 +245,15 @@ def test_arbitrary_input_only_raises_input_error(tmp_path: Path, lines: list[byt
         assert entries and all(isinstance(e.query, str) and e.passages for e in entries)
 
 
-def test_a_file_is_read_once_per_process_until_it_changes(tmp_path, monkeypatch):
-    from rankperf_data.dataset import source
-
+def test_each_build_reads_the_file_as_it_is_now(tmp_path):
+    # no module cache: a changed file is never served stale (a run reads its input once because
+    # the master starts with the dataset it validated, see load.hooks._start_coordinator)
     path = _write(tmp_path, [_aiperf("q one", ["a b", "c"]), _aiperf("q two", ["d e f"])])
-    reads = []
-    real = source.read_jsonl
-    monkeypatch.setattr(source, "read_jsonl", lambda p: reads.append(p) or real(p))
     config = {"input_file": str(path), "custom_dataset_type": "single_turn"}
     first = build_dataset(DatasetConfig.from_options({**config, "random_seed": 1}))
     second = build_dataset(DatasetConfig.from_options({**config, "random_seed": 2}))  # same file, other order
-    assert len(reads) == 1
     assert sorted(first.get(i).query for i in range(2)) == sorted(second.get(i).query for i in range(2))
     assert {second.get(i).query for i in range(2)} == {"q one", "q two"}
-    path.write_text(json.dumps(_aiperf("q three", ["g"])) + "\n", encoding="utf-8")  # changed: read again
+    path.write_text(json.dumps(_aiperf("q three", ["g"])) + "\n", encoding="utf-8")
     third = build_dataset(DatasetConfig.from_options({**config, "random_seed": 1}))
-    assert len(reads) == 2 and third.get(0).query == "q three" and third.entries == 1
+    assert third.get(0).query == "q three" and third.entries == 1

@@ -14,7 +14,6 @@ from rankperf_data.dataset.sampling import (
     mix64,
     mix64_array,
     normal_int,
-    normal_int_array,
     seed_key,
     stream_key,
     stream_keys,
@@ -59,8 +58,6 @@ def test_scalar_and_vector_agree() -> None:
     assert states.tolist() == [stream_key(key, int(i), SIZES) for i in idx]
     assert mix64_array(np.arange(10, dtype=np.uint64)).tolist() == [mix64(i) for i in range(10)]
     assert draw_array(states[3].item(), 5, 4).tolist() == [draw(states[3].item(), s) for s in range(5, 9)]
-    got = normal_int_array(states, 4, 50, 12).tolist()
-    assert got == [normal_int(int(s), 4, 50, 12) for s in states]
     z = draw_array(key, 0, 100)
     assert below_array(z, 37).tolist() == [below(int(v), 37) for v in z]
 

@@ -161,38 +161,3 @@ def test_describe() -> None:
     assert make(num_dataset_entries=100).describe()["entries"] == 100
 
 
-def test_realised_matches_requests() -> None:
-    d = make(**VARIED)
-    n = 700
-    rs = [d.get(i) for i in range(n)]
-    got = d.realised(n)
-    counts = [len(r.passages) for r in rs]
-    plens = [t for r in rs for t in r.passage_tokens]
-    qlens = [r.query_tokens for r in rs]
-    assert got["passages"] == {"mean": pytest.approx(np.mean(counts)), "min": min(counts), "max": max(counts)}
-    assert got["passage_tokens"] == {"mean": pytest.approx(np.mean(plens)), "min": min(plens), "max": max(plens)}
-    assert got["query_tokens"] == {"mean": pytest.approx(np.mean(qlens)), "min": min(qlens), "max": max(qlens)}
-
-
-@pytest.mark.parametrize("strategy", ["sequential", "random", "shuffle"])
-def test_realised_over_a_pool(strategy: str) -> None:
-    d = make(**VARIED, num_dataset_entries=9, dataset_sampling_strategy=strategy)
-    rs = [d.get(i) for i in range(100)]
-    got = d.realised(100)
-    counts = [len(r.passages) for r in rs]
-    assert got["passages"]["mean"] == pytest.approx(np.mean(counts))
-    pool = d.realised(0)
-    entries = [d.get(i) for i in range(9)] if strategy == "sequential" else None
-    if entries:
-        assert pool["query_tokens"]["mean"] == pytest.approx(np.mean([r.query_tokens for r in entries]))
-
-
-def test_realised_default_shape_and_large_n() -> None:
-    d = make()
-    got = d.realised(200_000)
-    assert got == {
-        "passages": {"mean": 10.0, "min": 10, "max": 10},
-        "query_tokens": {"mean": 32.0, "min": 32, "max": 32},
-        "passage_tokens": {"mean": 128.0, "min": 128, "max": 128},
-    }
-    assert d.realised(0) == {}

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -134,32 +132,16 @@ def test_truncation_in_tokenizer_json_is_ignored(wordpiece_json: Path, tmp_path:
     assert d.counter.count(r.passages[0]) == 128  # type: ignore[attr-defined]
 
 
-class _Runner:
-    pass
-
-
-class _WorkerRunner(_Runner):
-    pass
-
-
-def _as_locust_process(monkeypatch: pytest.MonkeyPatch, runner_class: type) -> None:
-    """Look, to the dataset code, like a Locust process whose runner is of this class.
-
-    Stand-ins for ``locust.runners`` and rankperf's hooks module (where the runner is kept): the
-    real ones would monkey-patch this whole test process with gevent.
-    """
-    runners = types.ModuleType("locust.runners")
-    runners.WorkerRunner = _WorkerRunner  # type: ignore[attr-defined]
-    hooks = types.ModuleType("rankperf_data.load.hooks")
-    hooks.STATE = types.SimpleNamespace(environment=types.SimpleNamespace(runner=runner_class()))  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "locust.runners", runners)
-    monkeypatch.setitem(sys.modules, "rankperf_data.load.hooks", hooks)
+def _as_locust_process(monkeypatch: pytest.MonkeyPatch, worker: bool) -> None:
+    """Look, to the dataset code, like a Locust process of this role, as rankperf's hooks tell it."""
+    monkeypatch.setattr(notices, "_in_worker", False)  # restored after the test
+    notices.set_worker_process(worker)
 
 
 def test_worker_process_logs_the_fallback_at_debug(caplog: pytest.LogCaptureFixture,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A Locust worker's master has said it already: the worker keeps it for --loglevel DEBUG."""
-    _as_locust_process(monkeypatch, _WorkerRunner)
+    _as_locust_process(monkeypatch, worker=True)
     assert notices.in_worker_process()
     with caplog.at_level(logging.DEBUG, logger="rankperf"):
         resolve_counter("", "org/absent")
@@ -168,7 +150,7 @@ def test_worker_process_logs_the_fallback_at_debug(caplog: pytest.LogCaptureFixt
 
 
 def test_master_and_local_processes_warn(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
-    _as_locust_process(monkeypatch, _Runner)  # MasterRunner, LocalRunner: not workers
+    _as_locust_process(monkeypatch, worker=False)  # MasterRunner, LocalRunner: not workers
     assert not notices.in_worker_process()
     with caplog.at_level(logging.DEBUG, logger="rankperf"):
         resolve_counter("", "org/absent")

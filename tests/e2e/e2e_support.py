@@ -51,7 +51,7 @@ def wait_master_and_workers(master: subprocess.Popen, workers: list[subprocess.P
 
 
 def load_records(artifact_dir: Path) -> np.ndarray:
-    from rankperf_data.report.load import load_run
+    from rankperf_data.results.disk import load_run
 
     return load_run(artifact_dir).records
 

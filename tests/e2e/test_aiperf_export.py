@@ -1,7 +1,8 @@
 """Every kind of profile_export_aiperf.json a user can get passes AIPerf 0.13.0's export model.
 
 Small real runs (closed loop with warmup and goodput, open loop, errors with --benchmark-duration,
-a custom endpoint with a JSONL file, NIM, a run cancelled by Ctrl-C, a web UI run, `rankperf
+a custom endpoint with a JSONL file, NIM, Voyage and Jina (types AIPerf lacks), a run cancelled by Ctrl-C, a
+web UI run, `rankperf
 report DIR`, `rankperf report --locust-csv`) against the reference server, run side by side;
 then the schema check (every run) and AIPerf's own pydantic model (`aiperf` marker).
 """
@@ -61,7 +62,9 @@ def exports(tmp_path_factory, clean_env) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("kinds")
     (tmp / "in.jsonl").write_text(JSONL)
     with start_server(["--api", "all", "--fixed-latency-ms", "5"]) as ok, \
-            start_server(["--api", "all", "--fixed-latency-ms", "5", "--fault", "500:0.5", "--seed", "1"]) as bad:
+            start_server(["--api", "all", "--fixed-latency-ms", "5", "--fault", "500:0.5", "--seed", "1"]) as bad, \
+            start_server(["--api", "voyage", "--fixed-latency-ms", "5"]) as voyage, \
+            start_server(["--api", "jina", "--fixed-latency-ms", "5"]) as jina:
         commands = {
             "closed_warmup_goodput": profile(ok.url, tmp / "closed", "--concurrency", "2", "--request-count", "12",
                                              "--warmup-request-count", "3", "--goodput", "request_latency:500"),
@@ -72,6 +75,9 @@ def exports(tmp_path_factory, clean_env) -> dict[str, Path]:
                                              "--endpoint", "/v1/rerank", "--input-file", str(tmp / "in.jsonl"),
                                              "--request-count", "6"),
             "nim": profile(ok.url, tmp / "nim", "--endpoint-type", "nim_rankings", "--request-count", "6"),
+            "voyage": profile(voyage.url, tmp / "voyage", "--endpoint-type", "voyage_rankings", "--request-count", "6",
+                              "--top-n", "2"),
+            "jina": profile(jina.url, tmp / "jina", "--endpoint-type", "jina_rankings", "--request-count", "6"),
             # a sweep with trials: every point's every run is an export of its own
             "campaign": profile(ok.url, tmp / "campaign", "--concurrency", "1,2", "--request-count", "4",
                                 "--num-profile-runs", "2", "--profile-run-cooldown-seconds", "0"),
@@ -91,7 +97,8 @@ def exports(tmp_path_factory, clean_env) -> dict[str, Path]:
             _finish(procs)
     found = {"webui": webui}
     found.update({name: tmp / name.split("_")[0] / EXPORT for name in ("closed_warmup_goodput", "open_loop",
-                                                                       "errors_duration", "nim", "cancelled")})
+                                                                       "errors_duration", "nim", "voyage", "jina",
+                                                                       "cancelled")})
     found["custom_endpoint_jsonl"] = tmp / "custom" / EXPORT
     campaign = sorted((tmp / "campaign").rglob(EXPORT))
     assert len(campaign) == 4, campaign  # 2 points x 2 trials
@@ -119,6 +126,11 @@ def test_every_kind_of_export_passes_aiperfs_schema(exports):
     custom = data["custom_endpoint_jsonl"]["input_config"]
     assert custom["endpoint"]["path"] == "/v1/rerank" and custom["datasets"][0]["type"] == "file"
     assert data["nim"]["input_config"]["endpoint"]["type"] == "nim_rankings"
+    for kind in ("voyage", "jina"):  # AIPerf's nearest type and the path it would not guess; the real type beside
+        assert data[kind]["input_config"]["endpoint"] == {"urls": [data[kind]["input_config"]["endpoint"]["urls"][0]],
+                                                          "type": "cohere_rankings", "path": "/v1/rerank"}
+        assert data[kind]["rankperf"]["endpoint_type"] == f"{kind}_rankings" and data[kind]["request_count"]["avg"] == 6
+    assert data["nim"]["rankperf"]["endpoint_type"] == "nim_rankings"
     assert data["cancelled"]["was_cancelled"] is True
     assert data["webui"]["request_count"]["avg"] == 10
     assert data["report_dir"]["request_count"] == closed["request_count"]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from e2e_support import BIN, assert_report_rebuilds_sweep, received, run
 
-from rankperf_data.report.load import load_run
+from rankperf_data.results.disk import load_run
 from rankperf_data.server.testing import start_server
 
 PAIR_MS = 4.0

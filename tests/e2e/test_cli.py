@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from e2e_support import BIN, REPO, export_json, load_records, received
 
-from rankperf_data.load.records import PHASE_PROFILING
+from rankperf_data.results.records import PHASE_PROFILING
 from rankperf_data.server.testing import start_server
 
 

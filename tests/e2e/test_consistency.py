@@ -18,7 +18,7 @@ from e2e_support import (
     wait_master_and_workers,
 )
 
-from rankperf_data.load.records import PHASE_PROFILING, REF_COMPARED, REF_ORDER_CHANGED
+from rankperf_data.results.records import PHASE_PROFILING, REF_COMPARED, REF_ORDER_CHANGED
 from rankperf_data.server.testing import start_server
 
 # model time (batches of 2 ms) so that requests overlap in the server; 8 users keep several in flight

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from e2e_support import export_json, load_records, locust_cmd, private_master, received
 
-from rankperf_data.apis.errors import ErrorKind
-from rankperf_data.load.records import PHASE_PROFILING
+from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.records import PHASE_PROFILING
 from rankperf_data.server.testing import start_server, wait_until
 
 COUNT = 1500

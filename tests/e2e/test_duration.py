@@ -22,7 +22,7 @@ from e2e_support import (
     wait_master_and_workers,
 )
 
-from rankperf_data.load.records import PHASE_PROFILING
+from rankperf_data.results.records import PHASE_PROFILING
 from rankperf_data.server.testing import start_server
 
 DURATION_S = 3.0

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from e2e_support import (
+    BIN,
     export_json,
     load_records,
     locust_cmd,
@@ -21,7 +22,8 @@ from e2e_support import (
     wait_master_and_workers,
 )
 
-from rankperf_data.load.records import PHASE_PROFILING, PHASE_WARMUP
+from rankperf_data.results.records import PHASE_PROFILING, PHASE_WARMUP
+from rankperf_data.server.testing import start_server
 
 COUNT = 1001
 
@@ -97,3 +99,25 @@ def test_exact_count_master_and_two_workers(fast_server, tmp_path, clean_env, wa
     records = check_run(artifacts, received(fast_server, "/v2/rerank") - before, COUNT, warmup)
     assert set(records["worker"].tolist()) == {0, 1}  # both workers took part
     check_locust_csv(tmp_path / "locust", "/v2/rerank", COUNT)
+
+
+@pytest.mark.parametrize(("api", "endpoint_type"), [("voyage", "voyage_rankings"), ("jina", "jina_rankings")])
+def test_exact_count_for_the_apis_aiperf_lacks(tmp_path, clean_env, api, endpoint_type):
+    """`rankperf profile` against the API's own route on `rankperf serve --api NAME`: every request counted
+    by the server, the records and the export; the export names AIPerf's nearest type and the real one."""
+    count, warmup = 203, 7
+    artifacts = tmp_path / "run"
+    with start_server(["--api", api, "--batch-overhead-ms", "0", "--per-token-us", "0"]) as server:
+        proc = run([str(BIN / "rankperf"), "profile", "--endpoint-type", endpoint_type, "--url", server.url,
+                    "--concurrency", "4", "--request-count", str(count), "--warmup-request-count", str(warmup),
+                    "--top-n", "2", "--rankings-passages-mean", "3", "--random-seed", "5",
+                    "--artifact-dir", str(artifacts)], clean_env, timeout=90)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        delta = received(server, "/v1/rerank")
+    records = check_run(artifacts, delta, count, warmup)
+    assert (records["results"] == np.minimum(records["passages"], 2)).all()  # --top-n reached the server
+    exported = export_json(artifacts)
+    assert exported["input_config"]["endpoint"]["type"] == "cohere_rankings"
+    assert exported["input_config"]["endpoint"]["path"] == "/v1/rerank"
+    assert exported["rankperf"]["endpoint_type"] == endpoint_type
+    check_locust_csv(artifacts / "locust", "/v1/rerank", count)

@@ -14,8 +14,8 @@ from http import HTTPStatus
 import pytest
 from e2e_support import export_json, load_records, locust_cmd, received, run
 
-from rankperf_data.apis.errors import ErrorKind, error_label
-from rankperf_data.load.records import PHASE_PROFILING
+from rankperf_data.results.outcomes import ErrorKind, error_label
+from rankperf_data.results.records import PHASE_PROFILING
 from rankperf_data.server.testing import start_server
 
 EXPECTED_LABEL = {

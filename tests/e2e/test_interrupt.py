@@ -10,8 +10,8 @@ import time
 import pytest
 from e2e_support import export_json, load_records, locust_cmd, private_master, received
 
-from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.report.artifacts import FILES
+from rankperf_data.results.outcomes import ErrorKind
 from rankperf_data.server.testing import start_server, wait_until
 
 

@@ -24,9 +24,9 @@ from e2e_support import (
     wait_master_and_workers,
 )
 
-from rankperf_data.apis.errors import ErrorKind
-from rankperf_data.load.records import PHASE_PROFILING
-from rankperf_data.report.load import load_run
+from rankperf_data.results.disk import load_run
+from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.records import PHASE_PROFILING
 from rankperf_data.server.testing import start_server
 
 COUNT = 30

@@ -17,7 +17,7 @@ import time
 import pytest
 from e2e_support import BIN, LOCUSTFILE, export_json, load_records
 
-from rankperf_data.load.records import PHASE_PROFILING
+from rankperf_data.results.records import PHASE_PROFILING
 
 pytestmark = pytest.mark.netns
 COUNT = 1001

@@ -15,10 +15,12 @@ import pytest
 from e2e_support import BIN, LOCUSTFILE, locust_cmd, private_master, received
 from test_webui import HTTP_TIMEOUT_S, LocustWebUI, template_args, ui_args
 
+from rankperf_data import apis
 from rankperf_data.ports import free_port
 from rankperf_data.server.testing import start_server
 
-CLASSES = ("CohereRerankUser", "NimRankingUser", "TeiRerankUser")
+CLASSES = tuple(sorted(apis.BY_USER_CLASS))  # every API's class, as locustfiles/rerank.py holds them
+ALL_REFUSED = f"{len(CLASSES)} user classes would run together ({', '.join(CLASSES)})"
 REFUSED_S = 30  # a refusal comes before any load: seconds, not a run
 
 
@@ -34,11 +36,11 @@ def env(clean_env, tmp_path) -> dict[str, str]:
 
 
 def _sent(server) -> int:
-    return sum(received(server, route) for route in ("/rerank", "/v2/rerank", "/v1/ranking"))
+    return sum(received(server, route) for route in ("/rerank", "/v2/rerank", "/v1/ranking", "/v1/rerank"))
 
 
 def _assert_names_all(text: str) -> None:
-    assert "3 user classes would run together (CohereRerankUser, NimRankingUser, TeiRerankUser)" in text, text[-3000:]
+    assert ALL_REFUSED in text, text[-3000:]
     assert "mixed in one report" in text
     assert "locustfiles/rerank.py ... TeiRerankUser" in text  # how to pick one
 
@@ -101,7 +103,7 @@ def test_web_ui_picker_starts_with_one_class_and_refuses_several(server, env, tm
         before = _sent(server)
         refusals = {
             ("TeiRerankUser", "CohereRerankUser"): "2 user classes would run together (CohereRerankUser, TeiRerankUser)",
-            (): "3 user classes would run together (CohereRerankUser, NimRankingUser, TeiRerankUser)",
+            (): ALL_REFUSED,
         }
         for picked, expected in refusals.items():
             form = {"user_classes": list(picked), "user_count": 2, "spawn_rate": 2, "host": server.url,

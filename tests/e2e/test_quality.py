@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from e2e_support import export_json, load_records, locust_cmd, private_master, run, wait_master_and_workers
 
-from rankperf_data.load.records import PHASE_PROFILING
 from rankperf_data.report.quality import judge
+from rankperf_data.results.records import PHASE_PROFILING
 
 WORDS = ["apple", "banana", "cherry", "river", "mountain", "engine", "rocket", "violin", "piano", "coffee",
          "garden", "winter", "summer", "orange", "silver", "copper", "forest", "desert", "ocean", "castle"]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from e2e_support import BIN, export_json, load_records, locust_cmd, run
 
-from rankperf_data.load.records import PHASE_PROFILING
+from rankperf_data.results.records import PHASE_PROFILING
 from rankperf_data.server.testing import start_server
 
 LATENCY_MS = 10

@@ -12,7 +12,7 @@ import time
 import pytest
 from e2e_support import export_json, locust_cmd, received
 
-from rankperf_data.load.records import RECORD_DTYPE
+from rankperf_data.results.records import RECORD_DTYPE
 from rankperf_data.server.testing import start_server
 
 N = 200_000

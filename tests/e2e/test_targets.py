@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 from e2e_support import BIN, export_json, load_records, received
 
-from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.ports import free_port
+from rankperf_data.results.outcomes import ErrorKind
 
 TEI_OK = b'[{"index":0,"score":0.9},{"index":1,"score":0.5}]'
 

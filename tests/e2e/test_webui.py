@@ -21,14 +21,14 @@ import pytest
 import requests
 from e2e_support import BIN, LOCUSTFILE, REPO, private_master, received
 
-from rankperf_data import options
-from rankperf_data.apis.errors import ErrorKind
+from rankperf_data import apis, options
 from rankperf_data.load import webauth, webui
-from rankperf_data.load.records import PHASE_PROFILING
 from rankperf_data.ports import free_port
-from rankperf_data.report.load import read_records
 from rankperf_data.report.metrics import ErrorGroup, Metric, Summary
 from rankperf_data.report.stats import RecordStats
+from rankperf_data.results.disk import read_records
+from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.records import PHASE_PROFILING
 from rankperf_data.server.testing import start_server
 
 LOGIN_CONF = REPO / "configs" / "webui-login.conf"
@@ -258,7 +258,7 @@ class _State:
 def test_rankings_table_is_memoised_guarded_and_frozen_at_the_end(monkeypatch, caplog):
     from rankperf_data.load import finish
     from rankperf_data.report import metrics
-    from rankperf_data.report.run import RunInfo
+    from rankperf_data.results.run import RunInfo
 
     calls = []
     fail = {"on": False}
@@ -335,7 +335,7 @@ def test_form_offers_every_option_and_embeds_no_secret(server, env, tmp_path):
         targs = template_args(page.text)
         assert targs["show_userclass_picker"] is True
         # the picker lists every class (rows from `users`) and starts with one ticked (test_one_class.py)
-        assert sorted(targs["users"]) == ["CohereRerankUser", "NimRankingUser", "TeiRerankUser"]
+        assert sorted(targs["users"]) == sorted(apis.BY_USER_CLASS)
         assert targs["available_user_classes"] == ["TeiRerankUser"]
         extra = targs["extra_options"]
         expected = {o.dest for o in options.OPTIONS if o.locust and o.web_ui and not o.secret}

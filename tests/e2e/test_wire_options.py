@@ -1,7 +1,7 @@
 """What each user class puts on the wire for every request option, through real Locust runs.
 
 A small capture server records the path, headers and JSON body of every request and answers in
-the shape of the API it was asked (TEI list, Cohere results, NIM rankings).
+the shape of the API it was asked (TEI list, Cohere/Jina results, Voyage data, NIM rankings).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from e2e_support import locust_cmd, run
+from e2e_support import REPO, load_records, locust_cmd, run
 
 # What every request carries besides the documented options (the client's own headers).
 BASE_HEADERS = {"host", "content-type", "accept", "accept-encoding", "user-agent"}
@@ -35,9 +35,11 @@ def _answer(body: dict) -> bytes:
         n = len(body["texts"])
         return orjson.dumps([{"index": i, "score": 1.0 - i / (n + 1)} for i in range(n)])
     if "documents" in body:
-        n = min(body.get("top_n") or len(body["documents"]), len(body["documents"]))
-        return orjson.dumps({"id": "x", "results": [{"index": i, "relevance_score": 1.0 - i / (n + 1)}
-                                                    for i in range(n)]})
+        n = min(body.get("top_n") or body.get("top_k") or len(body["documents"]), len(body["documents"]))
+        items = [{"index": i, "relevance_score": 1.0 - i / (n + 1)} for i in range(n)]
+        if "top_k" in body:  # only Voyage limits with top_k; its list is `data`
+            return orjson.dumps({"object": "list", "data": items})
+        return orjson.dumps({"id": "x", "results": items})
     n = len(body["passages"])
     return orjson.dumps({"rankings": [{"index": i, "logit": float(n - i)} for i in range(n)]})
 
@@ -92,11 +94,19 @@ def env(clean_env):
     return {**clean_env, "HF_HUB_OFFLINE": "1"}
 
 
-def run_class(capture: CaptureServer, env: dict, tmp_path: Path, user_class: str, *args: str) -> list[Seen]:
+def run_class(capture: CaptureServer, env: dict, tmp_path: Path, user_class: str, *args: str,
+              locustfile: str | None = None) -> list[Seen]:
+    where = {"locustfile": locustfile} if locustfile else {}
     proc = run(locust_cmd(capture.url, "-u", "1", "-r", "1", "--rankings-passages-mean", "3",
-                          "--artifact-dir", str(tmp_path / "run"), *args, user_class), env, timeout=90)
+                          "--artifact-dir", str(tmp_path / "run"), *args, user_class, **where), env, timeout=90)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return capture.take()
+
+
+def successes(tmp_path: Path) -> int:
+    """Requests the run judged valid (the answer had the API's shape and count)."""
+    records = load_records(tmp_path / "run")
+    return int((records["error_kind"] == 0).sum())
 
 
 def only(values: list) -> object:
@@ -159,6 +169,31 @@ def test_nim_options_on_the_wire(capture, env, tmp_path):
     assert isinstance(body["query"]["text"], str) and all(set(p) == {"text"} for p in body["passages"])
     headers = headers_of(seen)
     assert set(headers) == BASE_HEADERS | {"x-json", "x-plain"}  # no key given: no auth header at all
+
+
+def test_voyage_sends_top_n_as_top_k_to_v1_rerank(capture, env, tmp_path):
+    seen = run_class(capture, env, tmp_path, "VoyageRerankUser", "--request-count", "3", "--top-n", "2",
+                     "--model", "voyage-model", "--api-key", "cli-key", locustfile=str(REPO / "locustfiles" / "voyage.py"))
+    assert len(seen) == 3 and successes(tmp_path) == 3
+    assert only([s.path for s in seen]) == "/v1/rerank"
+    assert only([sorted(s.body) for s in seen]) == ["documents", "model", "query", "top_k"]
+    assert only([(s.body["model"], s.body["top_k"]) for s in seen]) == ("voyage-model", 2)
+    assert all(isinstance(d, str) for s in seen for d in s.body["documents"])  # plain strings
+    assert headers_of(seen)["authorization"] == "Bearer cli-key"
+
+
+@pytest.mark.parametrize(("top_n", "keys"), [
+    ([], ["documents", "model", "query", "return_documents"]),
+    (["--top-n", "2"], ["documents", "model", "query", "return_documents", "top_n"]),
+])
+def test_jina_always_sends_return_documents_false(capture, env, tmp_path, top_n, keys):
+    seen = run_class(capture, env, tmp_path, "JinaRerankUser", "--request-count", "2", "--model", "jina-m", *top_n,
+                     locustfile=str(REPO / "locustfiles" / "jina.py"))
+    assert len(seen) == 2 and successes(tmp_path) == 2
+    assert only([s.path for s in seen]) == "/v1/rerank"
+    assert only([sorted(s.body) for s in seen]) == keys
+    assert only([s.body["return_documents"] for s in seen]) is False
+    assert only([s.body.get("top_n") for s in seen]) == (2 if top_n else None)
 
 
 def test_warmup_requests_reach_the_server_but_no_locust_statistic(capture, env, tmp_path):

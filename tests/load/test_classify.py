@@ -17,8 +17,8 @@ import pytest
 from geventhttpclient import HTTPClient
 from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 
-from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.load.failures import ClosedEarly, classify, read_body, server_speaks_no_tls
+from rankperf_data.results.outcomes import ErrorKind
 
 LOCUSTFILE = str(Path(__file__).resolve().parents[2] / "locustfiles" / "rerank.py")
 
@@ -157,7 +157,7 @@ def test_cut_messages_and_bad_http_over_a_socket(payload, kind, message):
 
 def test_cut_body_and_nan_score_through_a_locust_run(tmp_path, clean_env):
     """The same two answers through a real Locust process: records say connection / validation."""
-    from rankperf_data.report.load import load_run
+    from rankperf_data.results.disk import load_run
 
     artifacts = tmp_path / "run"
     env = {**clean_env, "HF_HUB_OFFLINE": "1"}

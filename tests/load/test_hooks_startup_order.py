@@ -10,6 +10,8 @@ import json
 import subprocess
 import sys
 
+from rankperf_data.load import messages
+
 STAND_IN = """
 import json
 from types import SimpleNamespace
@@ -62,7 +64,7 @@ def test_a_spawn_that_beats_init_starts_the_load_process_from_init():
     got = run_script(SPAWN_BEFORE_INIT)
     assert got["flag_after_spawn"] is True and got["started_after_spawn"] == 0
     assert got["started_with_env"] is True and got["flag_after_init"] is False
-    assert {"rankperf_config", "rankperf_grant", "rankperf_close", "rankperf_adopt"} <= set(got["registered"])
+    assert {messages.CONFIG, messages.GRANT, messages.CLOSE, messages.ADOPT} <= set(got["registered"])
 
 
 def test_init_in_the_usual_order_starts_nothing():

@@ -7,9 +7,10 @@ import time
 import gevent
 import numpy as np
 
-from rankperf_data.apis.errors import ErrorKind
+from rankperf_data.load import messages
 from rankperf_data.load.process import LoadProcess, epoch_ns
 from rankperf_data.load.quota import Grant
+from rankperf_data.results.outcomes import ErrorKind
 
 
 def test_done_reports_the_indices_and_the_cpu_it_used_while_sending():
@@ -26,10 +27,10 @@ def test_done_reports_the_indices_and_the_cpu_it_used_while_sending():
             pass
         process.cancel(token, "test")
     assert process.take() is None
-    [done] = [data for kind, data in sent if kind == "rankperf_done"]
+    [done] = [data for kind, data in sent if kind == messages.DONE]
     assert (done["issued"], done["completed"]) == (3, 3)
     assert done["cpu_s"] >= 0.15 and done["wall_s"] >= done["cpu_s"] * 0.9
-    records = [data for kind, data in sent if kind == "rankperf_records"]
+    records = [data for kind, data in sent if kind == messages.RECORDS]
     assert sum(len(r["columns"]["index"]) for r in records) == 3
     assert set(records[0]["columns"]["error_kind"]) == {int(ErrorKind.CANCELLED)}
 
@@ -39,7 +40,7 @@ def test_a_process_that_never_sent_reports_no_cpu_figure():
     process = LoadProcess({"values": {"request_count": 3}, "seed": 1, "workers": 1}, 0,
                           lambda kind, data: sent.append((kind, data)))
     process.on_grant(Grant(closed=True).to_wire())
-    [done] = [data for kind, data in sent if kind == "rankperf_done"]
+    [done] = [data for kind, data in sent if kind == messages.DONE]
     assert done["issued"] == 0 and "cpu_s" not in done
 
 
@@ -85,7 +86,7 @@ def test_an_interrupted_open_loop_gives_back_every_arrival_not_sent():
     gevent.sleep(0.055)  # arrivals 0-5 are due by now
     assert process.queue.qsize() >= 3
     process.abort("test")
-    [done] = [data for kind, data in sent if kind == "rankperf_done"]
+    [done] = [data for kind, data in sent if kind == messages.DONE]
     returned = sorted(i for g in done["returned"] for i in range(g["start"], g["end"]))
     assert done["completed"] == done["issued"] == 0 and returned == list(range(20))
     assert [process.queue.get(timeout=1) for _ in range(2)] == [None, None]  # each user is told to stop
@@ -103,17 +104,17 @@ def test_a_process_with_no_user_asks_for_nothing_and_gives_back_what_it_holds():
     token = process.begin(0, 0, 0, 0, (1, 1, 1, 1))
     users[0] = 0  # Locust moved the user away; its request is still in flight
     process.release()
-    assert not [kind for kind, _ in sent if kind == "rankperf_done"]  # not before the request ends
+    assert not [kind for kind, _ in sent if kind == messages.DONE]  # not before the request ends
     process.cancel(token, "test")
-    [done] = [data for kind, data in sent if kind == "rankperf_done"]
+    [done] = [data for kind, data in sent if kind == messages.DONE]
     assert done["returned"] == [Grant(1, 10).to_wire()] and done["issued"] == done["completed"] == 1
     assert process.take() is None  # a user on its way out takes nothing more
     process.on_grant(Grant(20, 30).to_wire())  # asked for before the release: straight back
-    assert [data["returned"] for kind, data in sent if kind == "rankperf_done"][-1] == [Grant(20, 30).to_wire()]
+    assert [data["returned"] for kind, data in sent if kind == messages.DONE][-1] == [Grant(20, 30).to_wire()]
     users[0] = 2  # the count went up again: a user that takes makes this process take part again
     taking = gevent.spawn(process.take)
     gevent.sleep(0)
-    assert sent[-1][0] == "rankperf_quota"
+    assert sent[-1][0] == messages.QUOTA
     process.on_grant(Grant(40, 42).to_wire())
     assert taking.get(timeout=1) == (40, 0)
 
@@ -126,7 +127,7 @@ def test_an_interrupted_process_sends_nothing_it_is_granted_afterwards():
     process.abort("test")
     process.on_grant(Grant(10, 20).to_wire())  # re-granted from a worker that stopped first
     assert process.take() is None
-    returned = [g for kind, data in sent if kind == "rankperf_done" for g in data["returned"]]
+    returned = [g for kind, data in sent if kind == messages.DONE for g in data["returned"]]
     assert returned == [Grant(0, 5).to_wire(), Grant(10, 20).to_wire()]
 
 

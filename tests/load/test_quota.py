@@ -4,8 +4,9 @@ import time
 
 import pytest
 
+from rankperf_data.load import messages
 from rankperf_data.load.quota import MAX_CHUNK, Grant, QuotaLedger, RangeQueue
-from rankperf_data.load.records import PHASE_PROFILING, PHASE_WARMUP
+from rankperf_data.results.records import PHASE_PROFILING, PHASE_WARMUP
 
 
 def drain(ledger, nodes, completed_warmup=True):
@@ -90,7 +91,7 @@ def test_coordinator_regrants_what_a_leaving_worker_never_sent():
         coord.on_quota(node, {"want": 64})
     before = {n: s.granted for n, s in coord.nodes.items()}
     coord.on_done("a", {"returned": [Grant(3, 10).to_wire()]})
-    assert sent[-1] == ("rankperf_grant", Grant(3, 10).to_wire(), "b")
+    assert sent[-1] == (messages.GRANT, Grant(3, 10).to_wire(), "b")
     assert coord.nodes["a"].granted == before["a"] - 7 and coord.nodes["b"].granted == before["b"] + 7
 
 
@@ -129,7 +130,7 @@ def test_open_loop_shares_of_a_worker_that_leaves_go_to_those_still_sending():
     coord.on_quota("late", {"want": 8})
     coord.on_done("a", {"returned": []})  # left early
     coord.on_done("b", {"returned": []})  # left early too: its own share and the one it took over
-    adopt = [(d, n) for t, d, n in sent if t == "rankperf_adopt"]
+    adopt = [(d, n) for t, d, n in sent if t == messages.ADOPT]
     assert adopt == [({"share": 0}, "b"), ({"share": 1}, "c"), ({"share": 0}, "c")]
     assert coord.nodes["c"].shares == [2, 1, 0]
 
@@ -150,7 +151,7 @@ def test_no_hand_over_at_the_normal_end_or_in_closed_loop(open_loop):
     else:
         assert not coord.budget_spent  # closed loop: mid-run, still nothing to hand over
     coord.on_done("a", {"returned": []})
-    assert not [t for t, _, _ in sent if t == "rankperf_adopt"]
+    assert not [t for t, _, _ in sent if t == messages.ADOPT]
 
 
 def test_shares_of_a_worker_without_users_wait_for_one_with_users():
@@ -165,7 +166,7 @@ def test_shares_of_a_worker_without_users_wait_for_one_with_users():
     coord.on_users("b", 0)
     assert coord.orphan_shares == [1] and not sent  # nobody known to have users yet
     coord.on_users("a", 1)
-    assert sent == [("rankperf_adopt", {"share": 1}, "a")]
+    assert sent == [(messages.ADOPT, {"share": 1}, "a")]
     assert coord.nodes["a"].shares == [0, 1] and coord.orphan_shares == []
     coord.on_done("b", {"issued": 0, "completed": 0, "returned": []})
     coord.on_quota("a", {"want": 64})  # the idle worker never asked: the run ends on "a" alone
@@ -184,7 +185,7 @@ def test_indices_given_back_by_a_worker_without_users_go_to_one_with_users():
     coord.on_users("c", 0)
     coord.on_users("b", 3)
     coord.on_done("a", {"returned": [Grant(0, 8).to_wire()]})
-    assert sent[-1] == ("rankperf_grant", Grant(0, 8).to_wire(), "b")
+    assert sent[-1] == (messages.GRANT, Grant(0, 8).to_wire(), "b")
     coord.on_quota("a", {"want": 8})  # users again: asks, and is no longer done
     assert coord.nodes["a"].done is None
 
@@ -199,7 +200,7 @@ def test_open_loop_grants_carry_one_start_instant_per_phase():
     for node, index in (("a", 0), ("b", 1)):
         coord.expect(node, index)
         coord.on_quota(node, {"want": 2})
-    warm = [Grant.from_wire(d) for t, d, _ in sent if t == "rankperf_grant"]
+    warm = [Grant.from_wire(d) for t, d, _ in sent if t == messages.GRANT]
     assert [g.phase for g in warm] == [PHASE_WARMUP, PHASE_WARMUP]
     assert warm[0].anchor_ns == warm[1].anchor_ns >= before + 300_000_000  # a little in the future
     coord.on_quota("a", {"want": 2, "warmup_done": 2})

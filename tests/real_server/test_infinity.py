@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rankperf_data.apis.errors import ErrorKind
-from rankperf_data.report.load import load_run
+from rankperf_data.results.disk import load_run
+from rankperf_data.results.outcomes import ErrorKind
 
 pytestmark = [pytest.mark.real_server, pytest.mark.slow]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rankperf_data.apis.errors import ErrorKind
-from rankperf_data.load.records import PHASE_PROFILING, RECORD_DTYPE
-from rankperf_data.report.run import RunInfo, RunResult
+from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.records import PHASE_PROFILING, RECORD_DTYPE
+from rankperf_data.results.run import RunInfo, RunResult
 
 T0 = 1_795_951_824_000_000_000  # epoch ns
 MS = 1_000_000

@@ -20,11 +20,11 @@ from aiperf_check import (
 )
 from report_factory import MS, ROW, T0, build_records, fail, make_result, write_locust_csv
 
-from rankperf_data.apis.errors import ErrorKind
-from rankperf_data.load.records import PHASE_WARMUP
 from rankperf_data.report.export import to_aiperf_json
 from rankperf_data.report.locust_csv import summary_from_locust_csv
 from rankperf_data.report.metrics import summarize
+from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.records import PHASE_WARMUP
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / f"aiperf_{AIPERF_VERSION}_sample_export.json"
 

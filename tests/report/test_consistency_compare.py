@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from rankperf_data.load.records import REF_COMPARED, REF_ORDER_CHANGED, REF_TOPK_CHANGED
 from rankperf_data.report.consistency import compare, kendall_tau
+from rankperf_data.results.records import REF_COMPARED, REF_ORDER_CHANGED, REF_TOPK_CHANGED
 
 
 def test_same_answer_is_unchanged_with_its_score_delta():

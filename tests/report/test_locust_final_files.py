@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from rankperf_data.apis.errors import ErrorKind
-from rankperf_data.load.records import PHASE_PROFILING
 from rankperf_data.ports import free_port
-from rankperf_data.report.load import load_run
+from rankperf_data.results.disk import load_run
+from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.records import PHASE_PROFILING
 from rankperf_data.server.testing import start_server, wait_until
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,10 +8,10 @@ from pathlib import Path
 import orjson
 from report_factory import build_records, fail, make_result
 
-from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.report.console import TITLE, render_console
 from rankperf_data.report.export import to_aiperf_json
 from rankperf_data.report.metrics import summarize
+from rankperf_data.results.outcomes import ErrorKind
 
 TESTS = Path(__file__).resolve().parents[1]
 README = TESTS.parent / "README.md"

@@ -7,16 +7,10 @@ from pathlib import Path
 import pytest
 from report_factory import build_records, fail, make_result
 
-from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.options import API_KEY_ENV
-from rankperf_data.report.artifacts import (
-    REDACTED,
-    default_artifact_dir,
-    redact_headers,
-    redact_text,
-    redact_value,
-    write_artifacts,
-)
+from rankperf_data.redact import REDACTED, redact_headers, redact_text, redact_value
+from rankperf_data.report.artifacts import default_artifact_dir, write_artifacts
+from rankperf_data.results.outcomes import ErrorKind
 
 SECRET = "sk-live-9f8e7d6c5b4a"
 

@@ -6,9 +6,9 @@ import re
 
 from report_factory import MS, build_records, fail, make_result
 
-from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.report.console import APPROXIMATE_NOTE, COLUMNS, ERROR_TITLE, TITLE, render_console
 from rankperf_data.report.metrics import summarize
+from rankperf_data.results.outcomes import ErrorKind
 
 
 def _row(text: str, label: str) -> list[str]:

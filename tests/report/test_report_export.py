@@ -9,13 +9,13 @@ import orjson
 import pytest
 from report_factory import MS, SAMPLES, T0, build_records, fail, make_result
 
-from rankperf_data.apis.errors import ErrorKind
-from rankperf_data.load.records import FIELD_NAMES, PHASE_WARMUP
 from rankperf_data.report.artifacts import FILES, write_artifacts
 from rankperf_data.report.console import render_console
 from rankperf_data.report.export import read_aiperf_json
-from rankperf_data.report.load import load_run
 from rankperf_data.report.metrics import summarize
+from rankperf_data.results.disk import load_run
+from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.records import FIELD_NAMES, PHASE_WARMUP
 
 SHARED = {"request_latency": "ms", "request_throughput": "requests/sec", "request_count": "requests",
           "error_request_count": "requests", "benchmark_duration": "sec", "request_error_rate": "%",
@@ -172,7 +172,7 @@ def test_existing_inputs_json_is_kept(tmp_path):
 
 
 def test_load_run_rejects_foreign_or_broken_files(tmp_path, written):
-    from rankperf_data.report.load import NoRecordsError
+    from rankperf_data.results.disk import NoRecordsError
 
     _, paths = written
     aiperf = tmp_path / "aiperf"

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from report_factory import ROW, build_records, fail, make_result, write_locust_csv
 
-from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.cli import main
 from rankperf_data.report.artifacts import FILES, write_artifacts
 from rankperf_data.report.export import read_aiperf_json
 from rankperf_data.report.main import LOCUST_FILES, LOCUST_JSON
+from rankperf_data.results.outcomes import ErrorKind
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

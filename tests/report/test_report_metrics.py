@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 from report_factory import MS, T0, build_records, fail, make_result
 
-from rankperf_data.apis.errors import ErrorKind
-from rankperf_data.load.records import PHASE_WARMUP
 from rankperf_data.report.metrics import (
     DEFINITIONS,
     LAG_P99_LIMIT_MS,
@@ -16,6 +14,8 @@ from rankperf_data.report.metrics import (
     parse_goodput,
     summarize,
 )
+from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.records import PHASE_WARMUP
 
 WINDOW_S = 1.09  # request 99 starts at 990 ms and takes 100 ms
 

@@ -7,9 +7,17 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from rankperf_data.load.records import FIELD_NAMES, RECORD_DTYPE
-from rankperf_data.report.artifacts import FILES
-from rankperf_data.report.run import RunInfo, RunResult
+from rankperf_data.results.records import FIELD_NAMES, RECORD_DTYPE
+from rankperf_data.results.run import RunInfo, RunResult
+
+FILES = {
+    "json": "profile_export_aiperf.json",
+    "csv": "profile_export_aiperf.csv",
+    "console": "profile_export_console.txt",
+    "jsonl": "profile_export.jsonl",
+    "run": "run.json",
+}
+SCRAPES_FILE = "server_metrics_scrapes.json"  # raw /metrics scrapes, when the run took any
 
 
 class NoRecordsError(Exception):
@@ -88,8 +96,6 @@ def load_run(artifact_dir: str | Path) -> RunResult:
 
 def _server_metrics(root: Path) -> dict | None:
     """The raw /metrics scrapes stored with the run, if it scraped any."""
-    from rankperf_data.report.server_metrics import SCRAPES_FILE
-
     path = root / SCRAPES_FILE
     if not path.is_file():
         return None

@@ -1,10 +1,13 @@
 """Compact per-request records: the row layout, a growable store, and the wire form.
 
-Pure numpy: no Locust, no gevent. Workers append tuples; batches travel to the master as
+Pure numpy: no Locust, no gevent. Workers append ``Record`` rows built by ``new_record``; batches travel to the master as
 msgpack-able column lists; the master keeps one numpy structured array per run.
 """
 
 from __future__ import annotations
+
+from collections import namedtuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -15,7 +18,7 @@ RECORD_FIELDS: list[tuple[str, str]] = [
     ("phase", "u1"),  # 0 = profiling, 1 = warmup
     ("worker", "i2"),  # worker index (0 for a local run)
     ("status", "i2"),  # HTTP status, 0 when no response (timeout, connection error)
-    ("error_kind", "u1"),  # rankperf_data.apis.errors.ErrorKind
+    ("error_kind", "u1"),  # rankperf_data.results.outcomes.ErrorKind
     ("error_msg", "i4"),  # index into the run's message table, -1 for none
     ("intended_ns", "i8"),  # open loop: scheduled send time; closed loop: == start_ns
     ("start_ns", "i8"),  # actual send time
@@ -49,7 +52,42 @@ PHASE_NAMES = {PHASE_PROFILING: "profiling", PHASE_WARMUP: "warmup"}
 REF_COMPARED = 1
 REF_ORDER_CHANGED = 2
 REF_TOPK_CHANGED = 4
-NOT_JUDGED = (float("nan"),) * 3 + (float("nan"), float("nan"), 0)  # the six fields above, unset
+_NAN = float("nan")
+
+
+class Judged(NamedTuple):
+    """A record's quality and consistency fields (the last six of RECORD_FIELDS)."""
+
+    ndcg: float
+    mrr: float
+    recall: float
+    ref_tau: float
+    ref_delta: float
+    ref_flags: int
+
+
+class ServerTiming(NamedTuple):
+    """TEI's timing headers of one answer (NaN / -1: absent)."""
+
+    queue_ms: float
+    inference_ms: float
+    tokenization_ms: float
+    compute_tokens: int
+
+
+NOT_JUDGED = Judged(_NAN, _NAN, _NAN, _NAN, _NAN, 0)
+NO_SERVER_TIMING = ServerTiming(_NAN, _NAN, _NAN, -1)
+
+Record = namedtuple("Record", FIELD_NAMES)  # one row, its fields named as in RECORD_FIELDS
+
+
+def new_record(*, index: int, phase: int, worker: int, status: int, error_kind: int, intended_ns: int,
+               start_ns: int, end_ns: int, passages: int, results: int, query_tokens: int, passage_tokens: int,
+               request_bytes: int, response_bytes: int, server: ServerTiming = NO_SERVER_TIMING,
+               judged: Judged = NOT_JUDGED, error_msg: int = -1) -> Record:
+    """The one way to build a record row (the load side's users and cancellations both use it)."""
+    return Record(index, phase, worker, status, error_kind, error_msg, intended_ns, start_ns, end_ns, passages,
+                  results, query_tokens, passage_tokens, request_bytes, response_bytes, *server, *judged)
 
 
 class MessageTable:
@@ -104,9 +142,6 @@ class RecordStore:
         self._n += n
         return n
 
-    def extend_array(self, rows: np.ndarray, messages: list[str] | None = None) -> None:
-        self.extend_columns({name: rows[name] for name in FIELD_NAMES}, messages)
-
     def array(self) -> np.ndarray:
         """A view of the stored rows (do not keep it across appends)."""
         return self._rows[: self._n]
@@ -117,10 +152,10 @@ class RecordStore:
 
 
 class RecordBatch:
-    """A worker-side buffer of rows as plain tuples, cheap to append, shipped as columns."""
+    """A worker-side buffer of Record rows, cheap to append, shipped as columns."""
 
     def __init__(self) -> None:
-        self.rows: list[tuple] = []
+        self.rows: list[Record] = []
         self.messages = MessageTable()
 
     def __len__(self) -> int:

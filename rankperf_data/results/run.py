@@ -11,7 +11,7 @@ import numpy as np
 class RunInfo:
     """How the run was configured; secrets are never stored here."""
 
-    endpoint_type: str  # hf_tei_rankings | cohere_rankings | nim_rankings
+    endpoint_type: str  # an --endpoint-type value (apis.ENDPOINT_TYPES)
     url: str  # base URL, e.g. http://127.0.0.1:8080
     endpoint: str  # path actually posted to, e.g. /rerank
     model: str
@@ -51,7 +51,7 @@ class RunInfo:
 class RunResult:
     """Every record of a run (warmup included, flagged by ``phase``) and its outcome."""
 
-    records: np.ndarray  # rankperf_data.load.records.RECORD_DTYPE
+    records: np.ndarray  # rankperf_data.results.records.RECORD_DTYPE
     messages: list[str]  # error message table; records' error_msg index into it
     info: RunInfo
     start_ns: int  # profiling phase: first send (epoch ns)
