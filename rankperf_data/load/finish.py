@@ -17,8 +17,6 @@ from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.settings import LoadSettings
 from rankperf_data.redact import collect_secrets, scrub_bytes
 from rankperf_data.report.artifacts import default_artifact_dir, write_artifacts
-from rankperf_data.report.console import render_console
-from rankperf_data.report.metrics import summarize
 from rankperf_data.results.records import PHASE_PROFILING
 from rankperf_data.results.run import RunInfo, RunResult
 
@@ -152,10 +150,12 @@ def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | 
     note = write_inputs(out / "inputs.json", dataset, api, settings, result.records, collect_secrets(result.info))
     if note:
         result.notes.append(note)
-    write_artifacts(result, out)
+    paths = write_artifacts(result, out)
     locust_files.write_locust_csvs(environment)  # now (a web UI stop may be followed by more runs) and again at `quit`
     locust_files.rewrite_locust_files_at_quit(environment)
-    console_text = render_console(summarize(result))
+    # The table write_artifacts just rendered (redacted, like `rankperf profile` prints it): a second
+    # summarize here, on a heap the JSONL export has grown, set the soak test's peak RSS.
+    console_text = paths["console"].read_text(encoding="utf-8")
     sys.stdout.write(console_text + "\n")
     sys.stdout.write(f"rankperf: artifacts in {out}\n")
     sys.stdout.flush()
