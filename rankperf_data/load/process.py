@@ -17,6 +17,7 @@ from gevent.event import Event
 from gevent.queue import Queue
 
 from rankperf_data.load import messages, pacing
+from rankperf_data.load.grant_size import GrantSizer
 from rankperf_data.load.quota import MAX_CHUNK, Grant, RangeQueue
 from rankperf_data.results.outcomes import ErrorKind
 from rankperf_data.results.records import PHASE_WARMUP, Record, RecordBatch, new_record
@@ -61,6 +62,7 @@ class LoadProcess:
         self.worker_index = worker_index
         self._send = send
         self.ranges = RangeQueue()
+        self.sizer = GrantSizer()  # closed loop: asks sized to about a second of this process's rate
         self.batch = RecordBatch()
         self.issued = 0
         self.completed = 0
@@ -97,12 +99,15 @@ class LoadProcess:
         self._pending = True
         self._granted.clear()
         delta, self._warmup_unreported = self._warmup_unreported, 0
+        if self.queue is None:
+            self.sizer.observe(time.monotonic(), self.issued)
         self._send(messages.QUOTA, {"want": self._want(), "warmup_done": delta})
 
     def _want(self) -> int:
-        """Indices to ask for: a fixed chunk, or (open loop) about HOLD_S of this process's arrivals."""
+        """Indices to ask for: about a second of this process's measured rate (closed loop), or
+        about HOLD_S of its scheduled arrivals (open loop)."""
         if self.queue is None:
-            return MAX_CHUNK
+            return self.sizer.want
         s = self.settings
         workers = max(1, int(self.config.get("workers", 1)))
         rate = s.rate * max(1, len(self._schedules)) / workers
