@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from rankperf_data.load import messages
 from rankperf_data.load.quota import Grant, QuotaLedger
+from rankperf_data.load.summaries import SummaryMerger
 from rankperf_data.results.records import PHASE_PROFILING, RecordStore
 
 log = logging.getLogger("rankperf")
@@ -62,6 +63,7 @@ class Coordinator:
     anchors: dict[int, int] = field(default_factory=dict)  # open loop: phase -> epoch ns its schedules start
     orphan_shares: list[int] = field(default_factory=list)  # open loop: schedules waiting for a worker
     on_measured_start: Callable[[], None] | None = None  # called once, at the first measured grant
+    summaries: SummaryMerger = field(default_factory=SummaryMerger)  # merged counters + latency sketches
 
     def __post_init__(self) -> None:
         self.ledger = QuotaLedger(self.warmup, self.measured)
@@ -133,6 +135,23 @@ class Coordinator:
             first = min(cols["start_ns"][i] for i in measured)
             self.first_start_ns = min(self.first_start_ns or first, first)
             self.last_end_ns = max(self.last_end_ns, max(cols["end_ns"][i] for i in measured))
+
+    def on_summary(self, node: str, data: dict) -> None:
+        """Counters and sketches of one process since its last summary: merged, or named in the notes."""
+        noted = len(self.summaries.notes)
+        self.summaries.accept(node, data)
+        for note in self.summaries.notes[noted:]:
+            self.notes.append(note)
+            log.warning("rankperf: %s", note)
+
+    def summary_check(self, recorded: int) -> list[str]:
+        """At the end: summaries that never arrived, and whether the merged count of measured
+        requests equals the records' (they are built from the same rows, so any gap is named)."""
+        out = [n for n in self.summaries.final_notes() if n not in self.notes]
+        merged = self.summaries.requests.get(PHASE_PROFILING, 0)
+        if merged != recorded:
+            out.append(f"the merged summaries count {merged} measured requests, the records {recorded}")
+        return out
 
     def measured_rate(self) -> float:
         """Measured requests per second so far, from the records' own times."""

@@ -86,7 +86,7 @@ def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tup
         quality_references=dict(config.get("reference_counts") or {}),
         ramp_up=ramp.CLOCK.describe(users),
     )
-    notes = list(coord.notes)
+    notes = list(coord.notes) + coord.summary_check(len(prof))
     if settings.request_count and not cancelled and not coord.partial and len(prof) != settings.request_count:
         notes.append(f"expected {settings.request_count} measured requests, recorded {len(prof)}")
     return RunResult(

@@ -124,6 +124,7 @@ def _on_init(environment, **_kw) -> None:
     if is_master(runner):
         runner.register_message(messages.QUOTA, _msg(lambda c, n, d: c.on_quota(n, d)))
         runner.register_message(messages.RECORDS, _msg(lambda c, n, d: c.on_records(n, d)))
+        runner.register_message(messages.SUMMARY, _msg(lambda c, n, d: c.on_summary(n, d)))
         runner.register_message(messages.DONE, _msg(lambda c, n, d: c.on_done(n, d)))
         runner.register_message(messages.USERS, _msg(lambda c, n, d: c.on_users(n, int(d["users"]))))
         runner.register_message(messages.NEED_CONFIG, _on_need_config)

@@ -13,12 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 import gevent
+import numpy as np
 from gevent.event import Event
 from gevent.queue import Queue
 
 from rankperf_data.load import messages, pacing
 from rankperf_data.load.grant_size import GrantSizer
 from rankperf_data.load.quota import MAX_CHUNK, Grant, RangeQueue
+from rankperf_data.load.summaries import SummaryBuilder
 from rankperf_data.results.outcomes import ErrorKind
 from rankperf_data.results.records import PHASE_WARMUP, Record, RecordBatch, new_record
 from rankperf_data.run_config import RunConfig
@@ -64,6 +66,7 @@ class LoadProcess:
         self.ranges = RangeQueue()
         self.sizer = GrantSizer()  # closed loop: asks sized to about a second of this process's rate
         self.batch = RecordBatch()
+        self.summary = SummaryBuilder(worker_index)  # counters + sketches, shipped with each batch
         self.issued = 0
         self.completed = 0
         self.succeeded = 0
@@ -278,7 +281,11 @@ class LoadProcess:
     def flush(self) -> None:
         self._last_flush = time.monotonic()
         if len(self.batch):
-            self._send(messages.RECORDS, self.batch.take_wire())
+            wire = self.batch.take_wire()
+            cols = wire["columns"]
+            self.summary.add_rows(*(np.asarray(cols[name]) for name in ("phase", "error_kind", "start_ns", "end_ns")))
+            self._send(messages.RECORDS, wire)
+            self._send(messages.SUMMARY, self.summary.take_wire())
 
     def _flush_loop(self) -> None:
         while True:

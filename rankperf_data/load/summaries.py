@@ -1,0 +1,128 @@
+"""Per-process summaries (counters + latency sketches, numbered) and the master's merge of them.
+
+Pure logic, no Locust. Each load process turns the records it flushes into a summary *delta*:
+per phase, requests and successes, and a sketch of successful request latency (ms). Deltas
+are numbered per process (``seq`` from 1), so the master can tell a duplicate (rejected), a gap
+(a lost message, named) and a late message (merged: deltas add up in any order, and named).
+A summary whose sketch parameters differ from the master's is rejected and named, never merged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.records import PHASE_NAMES
+from rankperf_data.results.sketches import LatencySketch, SketchMismatch
+
+LATENCY = "request_latency"  # successful requests, end - start, ms
+
+
+class SummaryBuilder:
+    """Worker side: accumulates one delta between two sends."""
+
+    def __init__(self, worker: int) -> None:
+        self.worker = worker
+        self.seq = 0
+        self._counts: dict[int, list[int]] = {}  # phase -> [requests, ok]
+        self._sketches: dict[int, LatencySketch] = {}
+
+    def add_rows(self, phase: np.ndarray, error_kind: np.ndarray, start_ns: np.ndarray, end_ns: np.ndarray) -> None:
+        """A batch of finished requests, as columns."""
+        for p in np.unique(phase).tolist():
+            mine = phase == p
+            ok = mine & (error_kind == int(ErrorKind.OK))
+            counts = self._counts.setdefault(p, [0, 0])
+            counts[0] += int(mine.sum())
+            counts[1] += int(ok.sum())
+            latency_ms = (end_ns[ok] - start_ns[ok]) / 1e6
+            self._sketches.setdefault(p, LatencySketch()).add_many(latency_ms)
+
+    def take_wire(self) -> dict | None:
+        """The delta since the last call, numbered; None when nothing happened since."""
+        if not self._counts:
+            return None
+        self.seq += 1
+        out = {"seq": self.seq, "worker": self.worker,
+               "phases": {str(p): {"requests": c[0], "ok": c[1], LATENCY: self._sketches[p].to_wire()}
+                          for p, c in self._counts.items()}}
+        self._counts, self._sketches = {}, {}
+        return out
+
+
+@dataclass
+class _Sender:
+    """What the master has seen of one process's numbered summaries."""
+
+    next_seq: int = 1
+    missing: set[int] = field(default_factory=set)
+    seen_late: set[int] = field(default_factory=set)
+
+
+class SummaryMerger:
+    """Master side: merges every process's deltas into one per phase; names every anomaly."""
+
+    def __init__(self) -> None:
+        self.requests: dict[int, int] = {}
+        self.ok: dict[int, int] = {}
+        self.latency: dict[int, LatencySketch] = {}
+        self._senders: dict[str, _Sender] = {}
+        self.duplicates: dict[str, int] = {}
+        self.rejected: dict[str, int] = {}
+        self.notes: list[str] = []
+        self._reference = LatencySketch()
+
+    def accept(self, node: str, data: dict) -> bool:
+        """Merge one summary; False (and a note) when it is a duplicate or cannot be merged."""
+        sender = self._senders.setdefault(node, _Sender())
+        seq = int(data["seq"])
+        if seq < sender.next_seq and seq not in sender.missing:
+            self.duplicates[node] = self.duplicates.get(node, 0) + 1
+            self.notes.append(f"summary {seq} of worker {data.get('worker')} ({node}) arrived twice: "
+                              "the copy was not merged")
+            return False
+        try:
+            phases = {int(p): (v, LatencySketch.from_wire(v[LATENCY])) for p, v in data["phases"].items()}
+            for _, sketch in phases.values():
+                self._reference.check_mergeable(sketch)
+        except SketchMismatch as exc:
+            self.rejected[node] = self.rejected.get(node, 0) + 1
+            self.notes.append(f"summary {seq} of worker {data.get('worker')} ({node}) was not merged: {exc}")
+            return False
+        self._advance(sender, seq, node, data.get("worker"))
+        for phase, (counts, sketch) in phases.items():
+            self.requests[phase] = self.requests.get(phase, 0) + int(counts["requests"])
+            self.ok[phase] = self.ok.get(phase, 0) + int(counts["ok"])
+            self.latency.setdefault(phase, LatencySketch()).merge(sketch)
+        return True
+
+    def _advance(self, sender: _Sender, seq: int, node: str, worker) -> None:
+        if seq in sender.missing:  # late, not lost: deltas add up in any order
+            sender.missing.discard(seq)
+            sender.seen_late.add(seq)
+            self.notes.append(f"summary {seq} of worker {worker} ({node}) arrived out of order (merged)")
+            return
+        if seq > sender.next_seq:
+            sender.missing.update(range(sender.next_seq, seq))
+        sender.next_seq = seq + 1
+
+    def missing(self) -> dict[str, list[int]]:
+        """Node -> numbers of summaries never received (lost, or still on their way)."""
+        return {node: sorted(s.missing) for node, s in self._senders.items() if s.missing}
+
+    def final_notes(self) -> list[str]:
+        """Every anomaly, for the report: what was rejected and what never arrived."""
+        lost = [f"summaries {seqs} of {node} never arrived: the merged distributions lack them"
+                for node, seqs in self.missing().items()]
+        return self.notes + lost
+
+    def percentiles(self, phase: int, qs: tuple[float, ...] = (0.5, 0.9, 0.99)) -> dict[str, float | None]:
+        sketch = self.latency.get(phase)
+        return {f"p{q * 100:g}": (sketch.quantile(q) if sketch else None) for q in qs}
+
+    def describe(self) -> dict:
+        """Merged counts and latency percentiles per phase name (for logs and the report)."""
+        return {PHASE_NAMES.get(p, str(p)): {"requests": n, "ok": self.ok.get(p, 0), **self.percentiles(p)}
+                for p, n in sorted(self.requests.items())}

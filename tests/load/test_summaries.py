@@ -1,0 +1,107 @@
+"""Numbered summaries: merged once each, duplicates and mismatched sketches named and rejected."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from rankperf_data.load import messages
+from rankperf_data.load.coordinator import Coordinator
+from rankperf_data.load.process import LoadProcess
+from rankperf_data.load.quota import Grant
+from rankperf_data.load.summaries import LATENCY, SummaryBuilder, SummaryMerger
+from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.records import PHASE_PROFILING, PHASE_WARMUP
+
+
+def batch(builder: SummaryBuilder, latencies_ms: np.ndarray, phase: int = PHASE_PROFILING, errors: int = 0) -> None:
+    n = latencies_ms.size + errors
+    kinds = np.array([int(ErrorKind.OK)] * latencies_ms.size + [int(ErrorKind.HTTP)] * errors)
+    start = np.arange(n, dtype=np.int64) * 1000
+    end = start + np.concatenate([latencies_ms * 1e6, np.full(errors, 5e6)]).astype(np.int64)
+    builder.add_rows(np.full(n, phase), kinds, start, end)
+
+
+def test_deltas_from_several_workers_merge_to_exact_counts_and_percentiles():
+    rng = np.random.default_rng(1)
+    merger, everything = SummaryMerger(), []
+    for worker in range(4):
+        builder = SummaryBuilder(worker)
+        for _ in range(3):
+            lat = rng.lognormal(np.log(30), 0.7, 5000)
+            everything.append(lat)
+            batch(builder, lat, errors=10)
+            batch(builder, rng.lognormal(np.log(30), 0.7, 7), phase=PHASE_WARMUP)
+            assert merger.accept(f"n{worker}", builder.take_wire())
+    data = np.concatenate(everything)
+    assert merger.requests[PHASE_PROFILING] == data.size + 4 * 3 * 10
+    assert merger.ok[PHASE_PROFILING] == data.size and merger.requests[PHASE_WARMUP] == 4 * 3 * 7
+    for q in (0.5, 0.99):
+        exact = float(np.percentile(data, q * 100))
+        assert abs(merger.latency[PHASE_PROFILING].quantile(q) - exact) / exact <= 0.01
+    assert merger.final_notes() == []
+
+
+def test_nothing_new_sends_nothing():
+    assert SummaryBuilder(0).take_wire() is None
+
+
+def test_a_duplicated_summary_is_rejected_and_named():
+    builder, merger = SummaryBuilder(2), SummaryMerger()
+    batch(builder, np.full(100, 10.0))
+    first = builder.take_wire()
+    assert merger.accept("w2", first)
+    assert not merger.accept("w2", copy.deepcopy(first))
+    assert merger.requests[PHASE_PROFILING] == 100
+    assert merger.duplicates == {"w2": 1}
+    assert "summary 1 of worker 2 (w2) arrived twice" in merger.final_notes()[0]
+
+
+def test_a_lost_summary_is_named_and_a_late_one_is_merged_and_named():
+    builder, merger = SummaryBuilder(0), SummaryMerger()
+    wires = []
+    for n in (10, 20, 30):
+        batch(builder, np.full(n, 10.0))
+        wires.append(builder.take_wire())
+    merger.accept("w", wires[0])
+    merger.accept("w", wires[2])  # 2 is missing so far
+    assert merger.missing() == {"w": [2]}
+    assert any("summaries [2] of w never arrived" in n for n in merger.final_notes())
+    assert merger.accept("w", wires[1])  # late, not lost
+    assert merger.missing() == {} and merger.requests[PHASE_PROFILING] == 60
+    assert any("arrived out of order" in n for n in merger.final_notes())
+    assert not merger.accept("w", wires[1])  # and now a duplicate
+
+
+def test_a_summary_with_other_sketch_parameters_is_rejected_and_named():
+    builder, merger = SummaryBuilder(1), SummaryMerger()
+    batch(builder, np.full(50, 10.0))
+    wire = builder.take_wire()
+    wire["phases"][str(PHASE_PROFILING)][LATENCY]["relative_accuracy"] = 0.02
+    assert not merger.accept("w1", wire)
+    assert merger.requests == {} and merger.rejected == {"w1": 1}
+    assert "relative_accuracy" in merger.final_notes()[0] and "(w1) was not merged" in merger.final_notes()[0]
+
+
+def test_a_process_ships_a_summary_of_each_batch_and_the_coordinator_merges_it():
+    coord = Coordinator(0, 5, 0.0, lambda *a: None)
+    sent: list[tuple[str, dict]] = []
+    process = LoadProcess({"values": {"request_count": 5}, "seed": 1, "workers": 1}, 0,
+                          lambda kind, data: sent.append((kind, data)))
+    process.on_grant(Grant(0, 5).to_wire())
+    process.on_grant(Grant(closed=True).to_wire())
+    for _ in range(5):
+        index, phase = process.take()
+        token = process.begin(index, phase, 0, 0, (1, 1, 1, 1))
+        process.cancel(token, "test")
+    for kind, data in sent:
+        if kind == messages.RECORDS:
+            coord.on_records("local", data)
+        elif kind == messages.SUMMARY:
+            coord.on_summary("local", data)
+            coord.on_summary("local", data)  # delivered twice: named, not counted twice
+    assert coord.summaries.requests[PHASE_PROFILING] == 5 and coord.summaries.ok[PHASE_PROFILING] == 0
+    assert any("arrived twice" in note for note in coord.notes)
+    assert coord.summary_check(5) == []
+    assert coord.summary_check(6) == ["the merged summaries count 5 measured requests, the records 6"]
