@@ -128,6 +128,9 @@ def _encode(api, request, settings: LoadSettings) -> bytes:
     return api.encode(request, settings.model, settings.extra, settings.top_n)
 
 
+SKETCHES_FILE = "rankperf_sketches.json"  # merged per-process counters and latency sketches (approximate)
+
+
 def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | None:
     """Write every artifact of the run once; print the table. Returns the artifacts directory."""
     if coord.finished:
@@ -153,6 +156,7 @@ def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | 
     if note:
         result.notes.append(note)
     write_artifacts(result, out)
+    (out / SKETCHES_FILE).write_bytes(orjson.dumps(coord.summaries.report(), option=orjson.OPT_INDENT_2))
     locust_files.write_locust_csvs(environment)  # now (a web UI stop may be followed by more runs) and again at `quit`
     locust_files.rewrite_locust_files_at_quit(environment)
     console_text = render_console(summarize(result))

@@ -122,6 +122,12 @@ class SummaryMerger:
         sketch = self.latency.get(phase)
         return {f"p{q * 100:g}": (sketch.quantile(q) if sketch else None) for q in qs}
 
+    def report(self) -> dict:
+        """What the merged summaries say, for the run's folder: counts are exact, percentiles
+        within the sketch's relative accuracy; every anomaly is listed."""
+        return {"relative_accuracy": self._reference.relative_accuracy, "unit": self._reference.unit,
+                "phases": self.describe(), "notes": self.final_notes()}
+
     def describe(self) -> dict:
         """Merged counts and latency percentiles per phase name (for logs and the report)."""
         return {PHASE_NAMES.get(p, str(p)): {"requests": n, "ok": self.ok.get(p, 0), **self.percentiles(p)}
