@@ -139,7 +139,7 @@ class Coordinator:
     def on_summary(self, node: str, data: dict) -> None:
         """Counters and sketches of one process since its last summary: merged, or named in the notes."""
         noted = len(self.summaries.notes)
-        self.summaries.accept(node, data)
+        self.summaries.accept(node, data, received_ns=time.time_ns())
         for note in self.summaries.notes[noted:]:
             self.notes.append(note)
             log.warning("rankperf: %s", note)

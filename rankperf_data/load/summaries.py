@@ -5,10 +5,13 @@ per phase, requests and successes, and a sketch of successful request latency (m
 are numbered per process (``seq`` from 1), so the master can tell a duplicate (rejected), a gap
 (a lost message, named) and a late message (merged: deltas add up in any order, and named).
 A summary whose sketch parameters differ from the master's is rejected and named, never merged.
+Each summary carries the worker's epoch clock: a worker whose clock is off by more than
+CLOCK_TOLERANCE_S is named (its latencies are durations and stay right; its timestamps do not).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +21,7 @@ from rankperf_data.results.records import PHASE_NAMES
 from rankperf_data.results.sketches import LatencySketch, SketchMismatch
 
 LATENCY = "request_latency"  # successful requests, end - start, ms
+CLOCK_TOLERANCE_S = 1.0  # |arrival - send| below this on the quickest message: clocks agree well enough
 
 
 class SummaryBuilder:
@@ -40,12 +44,13 @@ class SummaryBuilder:
             latency_ms = (end_ns[ok] - start_ns[ok]) / 1e6
             self._sketches.setdefault(p, LatencySketch()).add_many(latency_ms)
 
-    def take_wire(self) -> dict | None:
-        """The delta since the last call, numbered; None when nothing happened since."""
+    def take_wire(self, now_ns: int | None = None) -> dict | None:
+        """The delta since the last call, numbered and stamped with this process's epoch clock
+        (``now_ns``, default now); None when nothing happened since."""
         if not self._counts:
             return None
         self.seq += 1
-        out = {"seq": self.seq, "worker": self.worker,
+        out = {"seq": self.seq, "worker": self.worker, "sent_ns": time.time_ns() if now_ns is None else now_ns,
                "phases": {str(p): {"requests": c[0], "ok": c[1], LATENCY: self._sketches[p].to_wire()}
                           for p, c in self._counts.items()}}
         self._counts, self._sketches = {}, {}
@@ -59,6 +64,8 @@ class _Sender:
     next_seq: int = 1
     missing: set[int] = field(default_factory=set)
     seen_late: set[int] = field(default_factory=set)
+    worker: object = None
+    min_transit_s: float | None = None  # smallest (arrival - send) seen: clock offset + the least delay
 
 
 class SummaryMerger:
@@ -74,9 +81,14 @@ class SummaryMerger:
         self.notes: list[str] = []
         self._reference = LatencySketch()
 
-    def accept(self, node: str, data: dict) -> bool:
-        """Merge one summary; False (and a note) when it is a duplicate or cannot be merged."""
+    def accept(self, node: str, data: dict, received_ns: int | None = None) -> bool:
+        """Merge one summary; False (and a note) when it is a duplicate or cannot be merged.
+        ``received_ns``: the master's epoch clock at arrival, to compare clocks with the worker's."""
         sender = self._senders.setdefault(node, _Sender())
+        sender.worker = data.get("worker")
+        if received_ns is not None and data.get("sent_ns"):
+            transit = (received_ns - int(data["sent_ns"])) / 1e9
+            sender.min_transit_s = transit if sender.min_transit_s is None else min(sender.min_transit_s, transit)
         seq = int(data["seq"])
         if seq < sender.next_seq and seq not in sender.missing:
             self.duplicates[node] = self.duplicates.get(node, 0) + 1
@@ -116,7 +128,16 @@ class SummaryMerger:
         """Every anomaly, for the report: what was rejected and what never arrived."""
         lost = [f"summaries {seqs} of {node} never arrived: the merged distributions lack them"
                 for node, seqs in self.missing().items()]
-        return self.notes + lost
+        return self.notes + lost + self.clock_notes()
+
+    def clock_notes(self) -> list[str]:
+        """Workers whose epoch clock differs from the master's by more than CLOCK_TOLERANCE_S, judged
+        on their quickest message (a delay only ever adds; a clock ahead shows as a negative transit)."""
+        return [f"worker {s.worker} ({node}): its clock is about {abs(s.min_transit_s):.2f} s "
+                f"{'behind' if s.min_transit_s > 0 else 'ahead of'} the master's; its latencies stand (durations), "
+                "its timestamps and open-loop send times are shifted: keep the hosts' clocks in sync (NTP/PTP)"
+                for node, s in self._senders.items()
+                if s.min_transit_s is not None and abs(s.min_transit_s) > CLOCK_TOLERANCE_S]
 
     def percentiles(self, phase: int, qs: tuple[float, ...] = (0.5, 0.9, 0.99)) -> dict[str, float | None]:
         sketch = self.latency.get(phase)

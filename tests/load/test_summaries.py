@@ -105,3 +105,24 @@ def test_a_process_ships_a_summary_of_each_batch_and_the_coordinator_merges_it()
     assert any("arrived twice" in note for note in coord.notes)
     assert coord.summary_check(5) == []
     assert coord.summary_check(6) == ["the merged summaries count 5 measured requests, the records 6"]
+
+
+def clock_case(offsets_s: list[float]) -> list[str]:
+    """Notes after summaries that took ``offsets_s`` from the worker's clock to the master's."""
+    builder, merger = SummaryBuilder(3), SummaryMerger()
+    for i, offset in enumerate(offsets_s):
+        batch(builder, np.full(10, 10.0))
+        sent = 1_000_000_000_000 + i * 1_000_000_000
+        merger.accept("w3", builder.take_wire(now_ns=sent), received_ns=sent + int(offset * 1e9))
+    return merger.final_notes()
+
+
+def test_a_worker_clock_behind_or_ahead_is_named_and_its_counts_still_merge():
+    [behind] = clock_case([3.2, 3.05, 3.4])  # the quickest message tells the offset
+    assert "worker 3 (w3): its clock is about 3.05 s behind the master's" in behind
+    [ahead] = clock_case([-2.0, -1.9])
+    assert "about 2.00 s ahead of the master's" in ahead
+
+
+def test_clocks_in_sync_and_slow_messages_raise_no_note():
+    assert clock_case([0.004, 2.5, 0.010]) == []  # one message was slow, the clocks agree
