@@ -89,6 +89,7 @@ class SynthWorker:
         self.rate, self.rng = rate, rng
         self.ranges, self.sizer, self.summary = BlockQueue(), GrantSizer(cap=grant_cap), None
         self.sent: dict[str, int] = {}  # message type -> count
+        self.duplicate = False
         self.index, self.spawned, self.pending, self.done_sent, self.quit = -1, False, False, False, False
         self.issued, self.carry, self.last_tick, self.last_flush = 0, 0.0, 0.0, 0.0
         self.buffer: list[np.ndarray] = []  # latencies (ns) not yet summarized
@@ -161,7 +162,11 @@ class SynthWorker:
         start = np.full(lat.size, time.time_ns(), dtype=np.int64)
         zeros = np.zeros(lat.size, dtype=np.int64)
         self.summary.add_rows(zeros, zeros, start, start + lat)
-        self.send(messages.SUMMARY, self.summary.take_wire())
+        wire = self.summary.take_wire()
+        self.send(messages.SUMMARY, wire)
+        if self.duplicate:  # --inject-duplicate: the master must name it and not count it twice
+            self.duplicate = False
+            self.send(messages.SUMMARY, wire)
 
     def receive(self, now: float) -> None:
         while True:
@@ -244,6 +249,7 @@ def measure(args: argparse.Namespace, out: Path) -> dict:
     rng = np.random.default_rng(args.seed)
     cap = MAX_CHUNK if args.fixed_grants else MAX_GRANT
     workers = [SynthWorker(ctx, port, args.rate / args.workers, rng, cap) for _ in range(args.workers)]
+    workers[0].duplicate = args.inject_duplicate
     try:
         load = drive(master, workers, time.monotonic() + args.seconds * 4 + 60)
         master.wait(timeout=60)
@@ -287,6 +293,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--fixed-grants", action="store_true",
                         help="ask for 64 indices a grant, as before adaptive grants (for comparison)")
+    parser.add_argument("--inject-duplicate", action="store_true",
+                        help="one worker sends its first summary twice (the master must name it, count it once)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line (last)")
     parser.add_argument("--keep", action="store_true", help="keep the master's folder (logs, artifacts)")
     args = parser.parse_args()
