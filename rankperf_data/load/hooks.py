@@ -280,7 +280,7 @@ def _start_coordinator(environment) -> None:
     STATE.coordinator = coord
     STATE.config = None
     STATE.config_event.clear()
-    config = {**run.to_wire(), "workers": len(nodes)}
+    config = {**run.to_wire(), "workers": len(nodes), **_records_dir(environment, settings)}
     if refs is not None:
         config.update(references=refs.wire, reference_counts=refs.counts())
     STATE.master_config = config
@@ -288,6 +288,15 @@ def _start_coordinator(environment) -> None:
     if STATE.monitor is not None:
         STATE.monitor.kill(block=False)
     STATE.monitor = gevent.spawn(_monitor, environment, coord)
+
+
+def _records_dir(environment, settings: LoadSettings) -> dict:
+    """The folder where processes that can see it append their records (the others send them)."""
+    try:
+        return {"records_dir": str(finish.records_dir_for(environment, settings))}
+    except OSError as exc:
+        log.warning("rankperf: cannot create the record files' folder (%s); records travel to the master", exc)
+        return {}
 
 
 def _references(environment, settings: LoadSettings, dataset):

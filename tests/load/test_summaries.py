@@ -126,3 +126,40 @@ def test_a_worker_clock_behind_or_ahead_is_named_and_its_counts_still_merge():
 
 def test_clocks_in_sync_and_slow_messages_raise_no_note():
     assert clock_case([0.004, 2.5, 0.010]) == []  # one message was slow, the clocks agree
+
+
+def test_a_process_that_sees_the_records_folder_appends_there_and_the_coordinator_reads_it(tmp_path):
+    coord = Coordinator(0, 4, 0.0, lambda *a: None)
+    sent: list[tuple[str, dict]] = []
+    process = LoadProcess({"values": {"request_count": 4}, "seed": 1, "workers": 1, "records_dir": str(tmp_path)},
+                          3, lambda kind, data: sent.append((kind, data)))
+    process.on_grant(Grant(0, 4).to_wire())
+    process.on_grant(Grant(closed=True).to_wire())
+    for _ in range(4):
+        index, phase = process.take()
+        process.cancel(process.begin(index, phase, 0, 0, (1, 1, 1, 1)), "stopped")
+    for kind, data in sent:
+        if kind == messages.RECORDS:
+            assert "columns" not in data  # counts only: the rows are in the file
+            coord.on_records("w3", data)
+    assert coord.store.array().size == 0 and coord.record_count() == 4
+    rows, table = coord.records()
+    assert sorted(rows["index"].tolist()) == [0, 1, 2, 3] and (rows["worker"] == 3).all()
+    assert table == ["stopped"] and (rows["error_msg"] == 0).all()
+    assert (tmp_path / "process-3.records").stat().st_size == 4 * rows.dtype.itemsize
+    (tmp_path / "process-3.records").unlink()  # e.g. a worker on another host: its file is not here
+    assert coord.records()[0].size == 0
+    assert any("record file of worker" in note for note in coord.notes)
+
+
+def test_without_the_records_folder_the_rows_travel_in_the_message(tmp_path):
+    sent: list[tuple[str, dict]] = []
+    process = LoadProcess({"values": {"request_count": 1}, "seed": 1, "workers": 1,
+                           "records_dir": str(tmp_path / "on-another-host")}, 0,
+                          lambda kind, data: sent.append((kind, data)))
+    process.on_grant(Grant(0, 1).to_wire())
+    process.on_grant(Grant(closed=True).to_wire())
+    index, phase = process.take()
+    process.cancel(process.begin(index, phase, 0, 0, (1, 1, 1, 1)), "stopped")
+    [records] = [data for kind, data in sent if kind == messages.RECORDS]
+    assert records["columns"]["index"] == [0]
