@@ -50,6 +50,26 @@ def finish_body(body: dict, request: RankingRequest, extra: dict | None) -> byte
     return orjson.dumps(body)
 
 
+def documents_body(request: RankingRequest, model: str, top_n: int, top_n_field: str) -> dict:
+    """The `{model, query, documents}` body the Cohere-style APIs share; the top-n field only when set
+    (absent means every document, ranked)."""
+    body: dict = {"model": model, "query": request.query, "documents": list(request.passages)}
+    if top_n:
+        body[top_n_field] = top_n
+    return body
+
+
+def check_results_field(data: object, field: str, request: RankingRequest, top_n: int | None,
+                        score_key: str = "relevance_score") -> Verdict:
+    """A decoded success body `{field: [{index, score_key}...]}`, checked against the request: every
+    passage, or the top n of them when asked."""
+    if not isinstance(data, dict) or field not in data:
+        return Verdict(ErrorKind.INVALID_RESPONSE, f"expected an object with '{field}'")
+    n = len(request.passages)
+    expected = min(top_n, n) if top_n else n
+    return check_rankings(data[field], "index", score_key, n, expected)
+
+
 def parse_success(status: int, body: bytes) -> tuple[object, Verdict | None]:
     """The decoded JSON of a 2xx response, or the verdict that ends the check (HTTP error, not JSON)."""
     verdict = check_status(status, body)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from rankperf_data.apis._validate import check_rankings, finish_body, parse_success
+from rankperf_data.apis._validate import check_results_field, documents_body, finish_body, parse_success
 from rankperf_data.apis.base import Verdict
 from rankperf_data.dataset.request import RankingRequest
-from rankperf_data.results.outcomes import ErrorKind
 
 endpoint_type = "cohere_rankings"
 default_path = "/v2/rerank"
@@ -23,18 +22,11 @@ def route(api_version: str) -> str:
 
 
 def encode(request: RankingRequest, model: str, extra: dict | None, top_n: int = 0) -> bytes:
-    body: dict = {"model": model, "query": request.query, "documents": list(request.passages)}
-    if top_n:
-        body["top_n"] = top_n
-    return finish_body(body, request, extra)
+    return finish_body(documents_body(request, model, top_n, top_n_field), request, extra)
 
 
 def validate(status: int, body: bytes, request: RankingRequest, top_n: int | None = None) -> Verdict:
     data, verdict = parse_success(status, body)
     if verdict:
         return verdict
-    if not isinstance(data, dict) or "results" not in data:
-        return Verdict(ErrorKind.INVALID_RESPONSE, "expected an object with 'results'")
-    n = len(request.passages)
-    expected = min(top_n, n) if top_n else n
-    return check_rankings(data["results"], "index", "relevance_score", n, expected)
+    return check_results_field(data, "results", request, top_n)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from rankperf_data.apis._validate import check_rankings, finish_body, parse_success
+from rankperf_data.apis._validate import check_results_field, finish_body, parse_success
 from rankperf_data.apis.base import Verdict
 from rankperf_data.dataset.request import RankingRequest
-from rankperf_data.results.outcomes import ErrorKind
 
 endpoint_type = "nim_rankings"
 default_path = "/v1/ranking"
@@ -34,7 +33,4 @@ def validate(status: int, body: bytes, request: RankingRequest, top_n: int | Non
     data, verdict = parse_success(status, body)
     if verdict:
         return verdict
-    if not isinstance(data, dict) or "rankings" not in data:
-        return Verdict(ErrorKind.INVALID_RESPONSE, "expected an object with 'rankings'")
-    n = len(request.passages)
-    return check_rankings(data["rankings"], "index", "logit", n, n)
+    return check_results_field(data, "rankings", request, None, score_key="logit")  # NIM has no top_n

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from rankperf_data.apis._validate import check_rankings, finish_body, parse_success
+from rankperf_data.apis._validate import check_results_field, documents_body, finish_body, parse_success
 from rankperf_data.apis.base import Verdict
 from rankperf_data.dataset.request import RankingRequest
 from rankperf_data.results.outcomes import ErrorKind
@@ -23,10 +23,7 @@ def route(api_version: str) -> str:
 
 
 def encode(request: RankingRequest, model: str, extra: dict | None, top_n: int = 0) -> bytes:
-    body: dict = {"model": model, "query": request.query, "documents": list(request.passages)}
-    if top_n:  # absent (null) means every document, ranked
-        body["top_k"] = top_n
-    return finish_body(body, request, extra)
+    return finish_body(documents_body(request, model, top_n, top_n_field), request, extra)
 
 
 def error_detail(body: bytes) -> str | None:
@@ -48,8 +45,4 @@ def validate(status: int, body: bytes, request: RankingRequest, top_n: int | Non
             detail = error_detail(body)
             return Verdict(ErrorKind.HTTP, detail) if detail else verdict
         return verdict
-    if not isinstance(data, dict) or "data" not in data:
-        return Verdict(ErrorKind.INVALID_RESPONSE, "expected an object with 'data'")
-    n = len(request.passages)
-    expected = min(top_n, n) if top_n else n
-    return check_rankings(data["data"], "index", "relevance_score", n, expected)
+    return check_results_field(data, "data", request, top_n)

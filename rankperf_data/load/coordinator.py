@@ -275,12 +275,12 @@ class Coordinator:
             elif now - state.absent_since >= ABSENT_GRACE_S:
                 self.mark_lost(node)
 
-    def mark_lost(self, node: str) -> None:
+    def mark_lost(self, node: str, how: str = "was lost mid-run") -> None:
         state = self.nodes[node]
         state.lost = True
         unaccounted = state.granted - state.records
         self.notes.append(
-            f"worker {state.index} ({node}) was lost mid-run: {state.records} of its requests were reported, "
+            f"worker {state.index} ({node}) {how}: {state.records} of its requests were reported, "
             f"{unaccounted} granted indices unaccounted for (in flight, unreported, or never sent)"
         )
         log.warning("rankperf: %s", self.notes[-1])

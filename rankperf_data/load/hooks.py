@@ -32,6 +32,7 @@ log = logging.getLogger("rankperf")
 TICK_S = 0.25
 END_DELAY_S = 0.2  # never quit from inside the message loop
 ANCHOR_DELAY_S = 0.3  # open loop, several processes: schedules start this long after the first grant
+COLLECT_TIMEOUT_S = 3.0  # interrupted distributed run: how long to wait for the workers' last records
 
 
 class _State:
@@ -54,6 +55,7 @@ class _State:
         self.start_before_init = False  # a late worker got its first spawn before `init` fired
         self.sigint_installed = False
         self.worker_quitting_added = False
+        self.master_quitting_added = False
         self.interrupted = False  # SIGINT seen (or shutting down): a second one is ignored
         self.scraper = None  # server_scrape.ServerScraper of the current run (master role), or None
         self.rtt_probe = None  # rtt_probe.RttProbe with --network-latency-automatic (master role), or None
@@ -155,6 +157,12 @@ def _on_init(environment, **_kw) -> None:
         # last records and "done" before it hears that the worker left.
         STATE.worker_quitting_added = True
         events.quitting.add_listener(_on_worker_quitting)
+    if isinstance(runner, MasterRunner) and not STATE.master_quitting_added:
+        # Added after the MasterRunner's own `quitting` listener (its quit(): it tells the workers
+        # "quit" and, half a second later, kills the loop that receives their messages); fired in
+        # reverse order, this one runs first, while that loop still delivers the last records.
+        STATE.master_quitting_added = True
+        events.quitting.add_listener(_on_master_quitting)
     _interrupt_in_main_greenlet()
     if is_worker(runner) and STATE.start_before_init:
         STATE.start_before_init = False
@@ -464,15 +472,21 @@ def _on_stop_now(environment, msg, **_kw) -> None:
         STATE.process.abort("cancelled: the run was interrupted before this request completed")
 
 
-def _collect_before_quit(coord: Coordinator, timeout: float = 3.0) -> None:
-    """Interrupted distributed run: ask workers for their last records and wait a little for them."""
+def _collect_before_quit(coord: Coordinator, timeout: float = COLLECT_TIMEOUT_S) -> None:
+    """Interrupted distributed run: ask workers for their last records and wait a little for them.
+    A worker still silent at the deadline is named in the report (partial), never passed over."""
     coord.cancelled = True
     coord.close("interrupted")
     coord.send(messages.STOP_NOW, {}, None)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not all(
-            s.done is not None or s.lost for s in coord.nodes.values() if s.active):
+    while time.monotonic() < deadline and _silent_workers(coord):
         gevent.sleep(0.05)
+    for node in _silent_workers(coord):
+        coord.mark_lost(node, f"sent no final report within {timeout:g} s of the interruption")
+
+
+def _silent_workers(coord: Coordinator) -> list[str]:
+    return [n for n, s in coord.nodes.items() if s.active and s.done is None and not s.lost]
 
 
 @events.test_stop.add_listener
@@ -524,13 +538,26 @@ def _on_worker_quitting(environment, **_kw) -> None:
         process.stop()
 
 
+def _on_master_quitting(environment, **_kw) -> None:
+    """A distributed run shutting down before it was complete: collect the workers' last records
+    now, before Locust's own quit stops receiving them."""
+    _shutting_down()
+    coord = STATE.coordinator
+    if coord is not None and not coord.finished and not coord.complete:
+        _collect_before_quit(coord)
+
+
+def _shutting_down() -> None:
+    # we are shutting down already: a second Ctrl-C must not cut the report short
+    STATE.interrupted = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @events.quitting.add_listener
 def _on_quitting(environment, **_kw) -> None:
     runner = environment.runner
     if is_master(runner):
-        # we are shutting down already: a second Ctrl-C must not cut the report short
-        STATE.interrupted = True
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _shutting_down()
     process = STATE.process
     if process is not None and isinstance(runner, LocalRunner):
         process.abort("cancelled: the run was interrupted before this request completed")

@@ -7,8 +7,8 @@ import uuid
 import orjson
 
 from rankperf_data.server.capacity import Timing
-from rankperf_data.server.http import JSON, HttpError, Request, Response, is_json_content_type
-from rankperf_data.server.scoring import Model, RankJob, TooLong, sigmoid
+from rankperf_data.server.http import JSON, HttpError, Request, Response, json_body
+from rankperf_data.server.scoring import Model, RankJob, TooLong, best_first, sigmoid
 
 RETRY_AFTER = b"retry-after: 1\r\n"
 DOCS_PER_SEARCH_UNIT = 100  # Cohere bills one search unit per query of up to 100 documents
@@ -51,12 +51,7 @@ class CohereCodec:
         self._meta = {"api_version": {"version": version, "is_experimental": False}}
 
     def parse(self, req: Request) -> RankJob:
-        if not is_json_content_type(req.headers.get(b"content-type")):
-            raise HttpError(error(400, "invalid request: Content-Type must be application/json"))
-        try:
-            data = orjson.loads(req.body)
-        except orjson.JSONDecodeError as e:
-            raise HttpError(error(400, f"invalid request: could not parse JSON body: {e}")) from None
+        data = json_body(req, lambda message: error(400, f"invalid request: {message}"), "could not parse JSON body")
         if not isinstance(data, dict):
             raise _invalid(422, "body must be a JSON object")
         model = data.get("model")
@@ -115,10 +110,7 @@ class CohereCodec:
                 raise _invalid(422, "document objects need a string `text` field (or use rank_fields)")
         return texts
 
-    @staticmethod
-    def rank(scores: list[float]) -> list[int]:
-        """Descending score, stable: ties keep request order."""
-        return sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
+    rank = staticmethod(best_first)
 
     def render(self, job: RankJob, ranked: list[int], labels: list[int], logits: list[float],
                timing: Timing, elapsed_s: float) -> Response:

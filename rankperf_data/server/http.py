@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from http import HTTPStatus
 
+import orjson
+
 MAX_HEAD = 64 * 1024  # request line + headers; more is 431
 # While a response is pending, stop reading once this much unparsed input has piled up.
 PAUSE_AT = 4 * 1024 * 1024
@@ -77,6 +79,17 @@ Handler = Callable[[Request], "Response | asyncio.Future[Response] | object"]
 
 JSON = b"application/json"
 TEXT = b"text/plain; charset=utf-8"
+
+
+def json_body(req: Request, bad_request: Callable[[str], Response],
+              not_json: str = "Request body is not valid JSON") -> object:
+    """The decoded body; a 400 from ``bad_request`` when it is not declared as JSON or is not JSON."""
+    if not is_json_content_type(req.headers.get(b"content-type")):
+        raise HttpError(bad_request("Content-Type must be application/json"))
+    try:
+        return orjson.loads(req.body)
+    except orjson.JSONDecodeError as e:
+        raise HttpError(bad_request(f"{not_json}: {e}")) from None
 
 
 def _status_line(code: int) -> bytes:

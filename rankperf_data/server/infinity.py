@@ -18,7 +18,7 @@ import orjson
 
 from rankperf_data.server.capacity import Timing
 from rankperf_data.server.http import JSON, HttpError, Request, Response, is_json_content_type
-from rankperf_data.server.scoring import Model, RankJob, sigmoid
+from rankperf_data.server.scoring import Model, RankJob, best_first, sigmoid
 
 MAX_QUERY_CHARS = 122_880
 MAX_DOCUMENTS = 2048  # INFINITY_MAX_CLIENT_BATCH_SIZE's default
@@ -166,10 +166,7 @@ class InfinityCodec:
         options = {"documents": documents, "return_documents": with_docs, "raw_scores": raw_scores}
         return RankJob(query, documents, tokens, top_n, options)
 
-    @staticmethod
-    def rank(scores: list[float]) -> list[int]:
-        """Descending score, stable: ties keep request order (seen on the real server)."""
-        return sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
+    rank = staticmethod(best_first)  # ties keep request order (seen on the real server)
 
     def render(self, job: RankJob, ranked: list[int], labels: list[int], logits: list[float],
                timing: Timing, elapsed_s: float) -> Response:

@@ -5,17 +5,14 @@ from __future__ import annotations
 import orjson
 
 from rankperf_data.server.capacity import Timing
-from rankperf_data.server.http import JSON, HttpError, Request, Response, is_json_content_type
-from rankperf_data.server.scoring import Model, RankJob, sigmoid
-
-
-def error(status: int, detail: str, headers: bytes = b"") -> Response:
-    # Jina documents no error schema; clients keep the raw body, a FastAPI-style `detail` here
-    return Response(status, orjson.dumps({"detail": detail}), JSON, headers)
+from rankperf_data.server.detail_errors import DetailErrors, detail_error
+from rankperf_data.server.http import JSON, HttpError, Request, Response, json_body
+from rankperf_data.server.scoring import Model, RankJob, best_first, sigmoid
 
 
 def _invalid(message: str) -> HttpError:
-    return HttpError(error(422, message), "validation")
+    # Jina documents no error schema; clients keep the raw body, a FastAPI-style `detail` here
+    return HttpError(detail_error(422, message), "validation")
 
 
 def _text(doc: object) -> str:
@@ -27,7 +24,7 @@ def _text(doc: object) -> str:
     raise _invalid("documents must be strings or objects with a text field")
 
 
-class JinaCodec:
+class JinaCodec(DetailErrors):
     """`top_n` absent = every document; `return_documents` absent = true (the documented default, which
     is why rankperf always sends it); over-long pairs are truncated as the hosted API does."""
 
@@ -37,12 +34,7 @@ class JinaCodec:
         self.model = model
 
     def parse(self, req: Request) -> RankJob:
-        if not is_json_content_type(req.headers.get(b"content-type")):
-            raise HttpError(error(400, "Content-Type must be application/json"))
-        try:
-            data = orjson.loads(req.body)
-        except orjson.JSONDecodeError as e:
-            raise HttpError(error(400, f"Request body is not valid JSON: {e}")) from None
+        data = json_body(req, lambda message: detail_error(400, message))
         if not isinstance(data, dict):
             raise _invalid("body must be a JSON object")
         for key in ("model", "query", "documents"):
@@ -64,10 +56,7 @@ class JinaCodec:
         options = {"texts": texts, "return_documents": return_documents, "model": data["model"]}
         return RankJob(data["query"], texts, tokens, top_n or 0, options)
 
-    @staticmethod
-    def rank(scores: list[float]) -> list[int]:
-        """Descending score, stable: ties keep request order."""
-        return sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
+    rank = staticmethod(best_first)
 
     def render(self, job: RankJob, ranked: list[int], labels: list[int], logits: list[float],
                timing: Timing, elapsed_s: float) -> Response:
@@ -82,20 +71,3 @@ class JinaCodec:
         body = {"model": job.options["model"], "usage": {"total_tokens": job.tokens}, "results": results}
         return Response(200, orjson.dumps(body), JSON)
 
-    # -- error answers used by the app ------------------------------------------------------------------
-    @staticmethod
-    def overloaded() -> Response:
-        return error(429, "Too many requests: the model is overloaded", b"retry-after: 1\r\n")
-
-    @staticmethod
-    def fault(status: int) -> Response:
-        messages = {429: "Too many requests", 503: "Service unavailable"}
-        return error(status, messages.get(status, "Internal server error"))
-
-    @staticmethod
-    def unauthorized(supplied: bool) -> Response:
-        return error(401, "Invalid API key" if supplied else "Missing API key")
-
-    @staticmethod
-    def too_large() -> Response:
-        return error(413, "Request body too large")

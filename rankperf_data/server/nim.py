@@ -6,7 +6,7 @@ import orjson
 
 from rankperf_data.server.capacity import Timing
 from rankperf_data.server.http import JSON, HttpError, Request, Response, is_json_content_type
-from rankperf_data.server.scoring import Model, RankJob, TooLong
+from rankperf_data.server.scoring import Model, RankJob, TooLong, best_first
 
 _TRUNCATE = {"NONE": False, "END": True}
 
@@ -72,9 +72,7 @@ class NimCodec:
             raise HttpError(error(400, detail), "validation") from None
         return RankJob(query, texts, tokens, 0, {})
 
-    @staticmethod
-    def rank(scores: list[float]) -> list[int]:
-        return sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
+    rank = staticmethod(best_first)
 
     def render(self, job: RankJob, ranked: list[int], labels: list[int], logits: list[float],
                timing: Timing, elapsed_s: float) -> Response:

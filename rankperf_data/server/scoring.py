@@ -25,6 +25,11 @@ def estimate_tokens(text: str) -> int:
     return (len(text) + 3) >> 2
 
 
+def best_first(scores: list[float]) -> list[int]:
+    """Indices by descending score, stable: ties keep request order."""
+    return sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
+
+
 def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 

@@ -5,41 +5,35 @@ from __future__ import annotations
 import orjson
 
 from rankperf_data.server.capacity import Timing
-from rankperf_data.server.http import JSON, HttpError, Request, Response, is_json_content_type
-from rankperf_data.server.scoring import Model, RankJob, TooLong, sigmoid
+from rankperf_data.server.detail_errors import DetailErrors, detail_error
+from rankperf_data.server.http import JSON, HttpError, Request, Response, json_body
+from rankperf_data.server.scoring import Model, RankJob, TooLong, best_first, sigmoid
 
 MAX_DOCUMENTS = 1000  # Voyage's documented limit per request
 
 
-def error(status: int, detail: str, headers: bytes = b"") -> Response:
-    """Voyage's error body: its client reads the message from `detail`."""
-    return Response(status, orjson.dumps({"detail": detail}), JSON, headers)
-
-
 def _invalid(message: str) -> HttpError:
-    return HttpError(error(400, message), "validation")
+    # Voyage's client reads the message from `detail`
+    return HttpError(detail_error(400, message), "validation")
 
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-class VoyageCodec:
+class VoyageCodec(DetailErrors):
     """`top_k` absent or null = every document; `truncation` (default true) false refuses over-long pairs;
     `return_documents` (default false) adds each document as a plain string."""
 
     api = "voyage"
+    busy = "Rate limit exceeded"
+    key_messages = ("No API key provided.", "Provided API key is invalid.")
 
     def __init__(self, model: Model) -> None:
         self.model = model
 
     def parse(self, req: Request) -> RankJob:
-        if not is_json_content_type(req.headers.get(b"content-type")):
-            raise HttpError(error(400, "Content-Type must be application/json"))
-        try:
-            data = orjson.loads(req.body)
-        except orjson.JSONDecodeError as e:
-            raise HttpError(error(400, f"Request body is not valid JSON: {e}")) from None
+        data = json_body(req, lambda message: detail_error(400, message))
         if not isinstance(data, dict):
             raise _invalid("Request body must be a JSON object")
         query, documents, model = data.get("query"), data.get("documents"), data.get("model")
@@ -66,10 +60,7 @@ class VoyageCodec:
         options = {"documents": documents, "return_documents": flags["return_documents"], "model": model}
         return RankJob(query, documents, tokens, top_k or 0, options)
 
-    @staticmethod
-    def rank(scores: list[float]) -> list[int]:
-        """Descending score, stable: ties keep request order."""
-        return sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
+    rank = staticmethod(best_first)
 
     def render(self, job: RankJob, ranked: list[int], labels: list[int], logits: list[float],
                timing: Timing, elapsed_s: float) -> Response:
@@ -85,20 +76,3 @@ class VoyageCodec:
                 "usage": {"total_tokens": job.tokens}}
         return Response(200, orjson.dumps(body), JSON)
 
-    # -- error answers used by the app ------------------------------------------------------------------
-    @staticmethod
-    def overloaded() -> Response:
-        return error(429, "Rate limit exceeded: the model is overloaded", b"retry-after: 1\r\n")
-
-    @staticmethod
-    def fault(status: int) -> Response:
-        messages = {429: "Rate limit exceeded", 503: "Service unavailable"}
-        return error(status, messages.get(status, "Internal server error"))
-
-    @staticmethod
-    def unauthorized(supplied: bool) -> Response:
-        return error(401, "Provided API key is invalid." if supplied else "No API key provided.")
-
-    @staticmethod
-    def too_large() -> Response:
-        return error(413, "Request body too large")
