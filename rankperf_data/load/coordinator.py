@@ -11,9 +11,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
 
 from rankperf_data.load import messages
 from rankperf_data.load.quota import Grant, QuotaLedger
+from rankperf_data.load.summaries import SummaryMerger
+from rankperf_data.results.record_files import merge_records, read_record_file
 from rankperf_data.results.records import PHASE_PROFILING, RecordStore
 
 log = logging.getLogger("rankperf")
@@ -35,6 +40,8 @@ class NodeState:
     users: int | None = None  # users Locust last finished dispatching to it (None: not known yet)
     absent_since: float | None = None  # when the runner stopped listing this worker
     shares: list[int] = field(default_factory=list)  # open loop: arrival schedules it sends (own first)
+    record_file: str | None = None  # where this process appends its records (None: it sends them)
+    file_records: int = 0  # rows it said it appended there
 
 
 @dataclass
@@ -62,6 +69,7 @@ class Coordinator:
     anchors: dict[int, int] = field(default_factory=dict)  # open loop: phase -> epoch ns its schedules start
     orphan_shares: list[int] = field(default_factory=list)  # open loop: schedules waiting for a worker
     on_measured_start: Callable[[], None] | None = None  # called once, at the first measured grant
+    summaries: SummaryMerger = field(default_factory=SummaryMerger)  # merged counters + latency sketches
 
     def __post_init__(self) -> None:
         self.ledger = QuotaLedger(self.warmup, self.measured)
@@ -123,16 +131,67 @@ class Coordinator:
         return has_users and state.done is None and not state.lost
 
     def on_records(self, node: str, data: dict) -> None:
-        cols = data["columns"]
-        n = self.store.extend_columns(cols, data.get("messages"))
+        """A batch of records: its rows (kept here), or, from a process that appends its rows to a
+        record file the master can read, the file and the batch's counts only."""
         state = self.nodes.setdefault(node, NodeState(len(self.nodes)))
+        if "file" in data:
+            state.record_file = str(data["file"])
+            state.file_records += int(data["rows"])
+            n, measured = int(data["rows"]), int(data["profiling"])
+            first, last = int(data.get("first_start_ns") or 0), int(data.get("last_end_ns") or 0)
+        else:
+            cols = data["columns"]
+            n = self.store.extend_columns(cols, data.get("messages"))
+            rows = [i for i, p in enumerate(cols["phase"]) if p == PHASE_PROFILING]
+            measured = len(rows)
+            first = min((cols["start_ns"][i] for i in rows), default=0)
+            last = max((cols["end_ns"][i] for i in rows), default=0)
         state.records += n
-        measured = [i for i, p in enumerate(cols["phase"]) if p == PHASE_PROFILING]
-        state.profiling_records += len(measured)
+        state.profiling_records += measured
         if measured:
-            first = min(cols["start_ns"][i] for i in measured)
             self.first_start_ns = min(self.first_start_ns or first, first)
-            self.last_end_ns = max(self.last_end_ns, max(cols["end_ns"][i] for i in measured))
+            self.last_end_ns = max(self.last_end_ns, last)
+
+    def records(self) -> tuple[np.ndarray, list[str]]:
+        """Every record of the run and its message table: the rows received, plus the record files
+        of processes that wrote one (read now). A file that is missing or short is named."""
+        parts = [(self.store.array(), list(self.store.messages.messages))]
+        for state in sorted(self.nodes.values(), key=lambda s: s.index):
+            if state.record_file is None:
+                continue
+            try:
+                rows, messages = read_record_file(Path(state.record_file))
+            except OSError as exc:
+                rows, messages = np.zeros(0, dtype=parts[0][0].dtype), []
+                self._note_once(f"the record file of worker {state.index} cannot be read here ({exc.strerror}): "
+                                "its records are missing from this report")
+            if len(rows) < state.file_records:
+                self._note_once(f"the record file of worker {state.index} holds {len(rows)} rows, "
+                                f"{state.file_records} were reported")
+            parts.append((rows, messages))
+        return merge_records(parts)
+
+    def _note_once(self, note: str) -> None:
+        if note not in self.notes:
+            self.notes.append(note)
+            log.warning("rankperf: %s", note)
+
+    def on_summary(self, node: str, data: dict) -> None:
+        """Counters and sketches of one process since its last summary: merged, or named in the notes."""
+        noted = len(self.summaries.notes)
+        self.summaries.accept(node, data, received_ns=time.time_ns())
+        for note in self.summaries.notes[noted:]:
+            self.notes.append(note)
+            log.warning("rankperf: %s", note)
+
+    def summary_check(self, recorded: int) -> list[str]:
+        """At the end: summaries that never arrived, and whether the merged count of measured
+        requests equals the records' (they are built from the same rows, so any gap is named)."""
+        out = [n for n in self.summaries.final_notes() if n not in self.notes]
+        merged = self.summaries.requests.get(PHASE_PROFILING, 0)
+        if merged != recorded:
+            out.append(f"the merged summaries count {merged} measured requests, the records {recorded}")
+        return out
 
     def measured_rate(self) -> float:
         """Measured requests per second so far, from the records' own times."""
@@ -253,6 +312,10 @@ class Coordinator:
             if done.get("wall_s", 0) > 0 and "cpu_s" in done:
                 out[str(state.index)] = round(float(done["cpu_s"]) / float(done["wall_s"]), 3)
         return out
+
+    def record_count(self) -> int:
+        """Records reported so far (received, or appended to a record file)."""
+        return sum(s.records for s in self.nodes.values())
 
     def profiling_count(self) -> int:
         return sum(s.profiling_records for s in self.nodes.values())

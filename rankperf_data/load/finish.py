@@ -46,21 +46,36 @@ def _endpoint_path(api, settings: LoadSettings) -> str:
     return settings.endpoint or api.route(settings.cohere_api_version)
 
 
+def artifact_dir_for(environment, settings: LoadSettings) -> str:
+    """The run's folder: --artifact-dir, or AIPerf's naming rule."""
+    users = int(getattr(environment.parsed_options, "num_users", 1) or 1)
+    return settings.artifact_dir or str(
+        default_artifact_dir(settings.model, _api_for(environment).endpoint_type,
+                             None if settings.open_loop else users, settings.rate or None))
+
+
+RECORDS_DIR = "records"  # in the run's folder: one file per load process, appended as it goes
+
+
+def records_dir_for(environment, settings: LoadSettings) -> Path:
+    """Where the load processes on this host append their records (created here, by the master)."""
+    path = Path(artifact_dir_for(environment, settings)).resolve() / RECORDS_DIR
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tuple[RunResult, object, object]:
     config = state.master_config
     run = state.master_run
     settings = run.settings
     api = _api_for(environment)
-    records = coord.store.array().copy()
+    records, messages = coord.records()
     prof = records[records["phase"] == PHASE_PROFILING]
     start_ns = int(prof["start_ns"].min()) if len(prof) else 0
     end_ns = int(prof["end_ns"].max()) if len(prof) else 0
     dataset = state.master_dataset or run.build_dataset()
     users = int(getattr(environment.parsed_options, "num_users", 1) or 1)
-    artifact_dir = settings.artifact_dir or str(
-        default_artifact_dir(settings.model, api.endpoint_type, None if settings.open_loop else users,
-                             settings.rate or None)
-    )
+    artifact_dir = artifact_dir_for(environment, settings)
     info = RunInfo(
         endpoint_type=api.endpoint_type,
         url=(environment.host or "").rstrip("/"),
@@ -84,12 +99,12 @@ def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tup
         quality_references=dict(config.get("reference_counts") or {}),
         ramp_up=ramp.CLOCK.describe(users),
     )
-    notes = list(coord.notes)
+    notes = list(coord.notes) + coord.summary_check(len(prof))
     if settings.request_count and not cancelled and not coord.partial and len(prof) != settings.request_count:
         notes.append(f"expected {settings.request_count} measured requests, recorded {len(prof)}")
     return RunResult(
         records=records,
-        messages=list(coord.store.messages.messages),
+        messages=messages,
         info=info,
         start_ns=start_ns,
         end_ns=end_ns,
@@ -126,6 +141,9 @@ def _encode(api, request, settings: LoadSettings) -> bytes:
     return api.encode(request, settings.model, settings.extra, settings.top_n)
 
 
+SKETCHES_FILE = "rankperf_sketches.json"  # merged per-process counters and latency sketches (approximate)
+
+
 def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | None:
     """Write every artifact of the run once; print the table. Returns the artifacts directory."""
     if coord.finished:
@@ -151,6 +169,7 @@ def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | 
     if note:
         result.notes.append(note)
     paths = write_artifacts(result, out)
+    (out / SKETCHES_FILE).write_bytes(orjson.dumps(coord.summaries.report(), option=orjson.OPT_INDENT_2))
     locust_files.write_locust_csvs(environment)  # now (a web UI stop may be followed by more runs) and again at `quit`
     locust_files.rewrite_locust_files_at_quit(environment)
     # The table write_artifacts just rendered (redacted, like `rankperf profile` prints it): a second
@@ -172,7 +191,7 @@ def _write_rtt_samples(out: Path, samples: list[dict]) -> None:
 
 def exit_code(coord: Coordinator) -> int | None:
     """0 when any measured request succeeded; 1 when every one failed (or none was recorded)."""
-    records = coord.store.array()
+    records, _ = coord.records()
     prof = records[records["phase"] == PHASE_PROFILING]
     if len(prof) == 0:
         return 1

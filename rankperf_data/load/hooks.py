@@ -126,6 +126,7 @@ def _on_init(environment, **_kw) -> None:
     if is_master(runner):
         runner.register_message(messages.QUOTA, _msg(lambda c, n, d: c.on_quota(n, d)))
         runner.register_message(messages.RECORDS, _msg(lambda c, n, d: c.on_records(n, d)))
+        runner.register_message(messages.SUMMARY, _msg(lambda c, n, d: c.on_summary(n, d)))
         runner.register_message(messages.DONE, _msg(lambda c, n, d: c.on_done(n, d)))
         runner.register_message(messages.USERS, _msg(lambda c, n, d: c.on_users(n, int(d["users"]))))
         runner.register_message(messages.NEED_CONFIG, _on_need_config)
@@ -287,7 +288,7 @@ def _start_coordinator(environment) -> None:
     STATE.coordinator = coord
     STATE.config = None
     STATE.config_event.clear()
-    config = {**run.to_wire(), "workers": len(nodes)}
+    config = {**run.to_wire(), "workers": len(nodes), **_records_dir(environment, settings)}
     if refs is not None:
         config.update(references=refs.wire, reference_counts=refs.counts())
     STATE.master_config = config
@@ -295,6 +296,15 @@ def _start_coordinator(environment) -> None:
     if STATE.monitor is not None:
         STATE.monitor.kill(block=False)
     STATE.monitor = gevent.spawn(_monitor, environment, coord)
+
+
+def _records_dir(environment, settings: LoadSettings) -> dict:
+    """The folder where processes that can see it append their records (the others send them)."""
+    try:
+        return {"records_dir": str(finish.records_dir_for(environment, settings))}
+    except OSError as exc:
+        log.warning("rankperf: cannot create the record files' folder (%s); records travel to the master", exc)
+        return {}
 
 
 def _references(environment, settings: LoadSettings, dataset):

@@ -9,6 +9,7 @@ DONE = "rankperf_done"  # this process has finished: counts and the index ranges
 USERS = "rankperf_users"  # how many users this process runs now
 NEED_CONFIG = "rankperf_need_config"  # a late worker asks for the run's configuration
 STOP_RUN = "rankperf_stop_run"  # stop the whole run (e.g. no TLS server at the URL)
+SUMMARY = "rankperf_summary"  # numbered counters + latency sketches since the last one (load.summaries)
 
 # master -> workers
 CONFIG = "rankperf_config"  # the run's configuration (options, seed, anchor)

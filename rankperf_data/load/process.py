@@ -8,18 +8,24 @@ practice), so the same code runs locally and distributed.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gevent
+import numpy as np
 from gevent.event import Event
 from gevent.queue import Queue
 
 from rankperf_data.load import messages, pacing
+from rankperf_data.load.grant_size import GrantSizer
 from rankperf_data.load.quota import MAX_CHUNK, Grant, RangeQueue
+from rankperf_data.load.summaries import SummaryBuilder
 from rankperf_data.results.outcomes import ErrorKind
-from rankperf_data.results.records import PHASE_WARMUP, Record, RecordBatch, new_record
+from rankperf_data.results.record_files import SUFFIX, RecordFileWriter
+from rankperf_data.results.records import PHASE_PROFILING, PHASE_WARMUP, Record, RecordBatch, new_record
 from rankperf_data.run_config import RunConfig
 
 log = logging.getLogger("rankperf")
@@ -47,6 +53,19 @@ def perf_ns(epoch: int) -> int:
     return _PERF0 + (epoch - _EPOCH0)
 
 
+def _record_file(records_dir: str | None, worker_index: int) -> RecordFileWriter | None:
+    """This process's record file, when the master's folder for them is visible from here (same
+    host, or a shared volume); None: the records travel to the master in messages."""
+    if not records_dir or not os.path.isdir(records_dir):
+        return None
+    try:
+        return RecordFileWriter(Path(records_dir) / f"process-{worker_index}{SUFFIX}")
+    except OSError as exc:
+        log.warning("rankperf: cannot write a record file in %s (%s); records travel to the master",
+                    records_dir, exc)
+        return None
+
+
 class LoadProcess:
     """What this process sends and what it owes the coordinator."""
 
@@ -61,7 +80,10 @@ class LoadProcess:
         self.worker_index = worker_index
         self._send = send
         self.ranges = RangeQueue()
+        self.sizer = GrantSizer()  # closed loop: asks sized to about a second of this process's rate
         self.batch = RecordBatch()
+        self.summary = SummaryBuilder(worker_index)  # counters + sketches, shipped with each batch
+        self.records_file = _record_file(config.get("records_dir"), worker_index)
         self.issued = 0
         self.completed = 0
         self.succeeded = 0
@@ -97,12 +119,15 @@ class LoadProcess:
         self._pending = True
         self._granted.clear()
         delta, self._warmup_unreported = self._warmup_unreported, 0
+        if self.queue is None:
+            self.sizer.observe(time.monotonic(), self.issued)
         self._send(messages.QUOTA, {"want": self._want(), "warmup_done": delta})
 
     def _want(self) -> int:
-        """Indices to ask for: a fixed chunk, or (open loop) about HOLD_S of this process's arrivals."""
+        """Indices to ask for: about a second of this process's measured rate (closed loop), or
+        about HOLD_S of its scheduled arrivals (open loop)."""
         if self.queue is None:
-            return MAX_CHUNK
+            return self.sizer.want
         s = self.settings
         workers = max(1, int(self.config.get("workers", 1)))
         rate = s.rate * max(1, len(self._schedules)) / workers
@@ -273,7 +298,20 @@ class LoadProcess:
     def flush(self) -> None:
         self._last_flush = time.monotonic()
         if len(self.batch):
-            self._send(messages.RECORDS, self.batch.take_wire())
+            wire = self.batch.take_wire()
+            cols = wire["columns"]
+            phase, kind, start, end = (np.asarray(cols[name]) for name in ("phase", "error_kind", "start_ns", "end_ns"))
+            self.summary.add_rows(phase, kind, start, end)
+            if self.records_file is None:
+                self._send(messages.RECORDS, wire)
+            else:  # appended here; the coordinator hears the counts and reads the file at the end
+                n = self.records_file.append(cols, wire["messages"])
+                measured = phase == PHASE_PROFILING
+                self._send(messages.RECORDS, {
+                    "file": str(self.records_file.path), "rows": n, "profiling": int(measured.sum()),
+                    "first_start_ns": int(start[measured].min()) if measured.any() else 0,
+                    "last_end_ns": int(end[measured].max()) if measured.any() else 0})
+            self._send(messages.SUMMARY, self.summary.take_wire())
 
     def _flush_loop(self) -> None:
         while True:

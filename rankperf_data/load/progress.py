@@ -21,7 +21,7 @@ def write_progress(coord: Coordinator) -> None:
         return
     data = {
         "done": coord.profiling_count(),
-        "records": len(coord.store),
+        "records": coord.record_count(),
         "total": coord.measured,
         "warmup": coord.warmup,
         "elapsed": time.monotonic() - coord.started_mono,

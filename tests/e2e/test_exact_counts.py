@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pytest
 from e2e_support import (
     BIN,
@@ -43,7 +44,18 @@ def check_run(artifacts, server_delta: int, count: int, warmup: int) -> np.ndarr
     # warmup requests finish before the first measured request is sent
     if warmup:
         assert warm["end_ns"].max() <= prof["start_ns"].min()
+    check_sketches(artifacts, prof, count, warmup)
     return records
+
+
+def check_sketches(artifacts: Path, prof: np.ndarray, count: int, warmup: int) -> None:
+    """The merged per-process summaries count every request once; their percentiles are near exact."""
+    merged = orjson.loads((artifacts / "rankperf_sketches.json").read_bytes())
+    assert merged["notes"] == []
+    assert merged["phases"]["profiling"]["requests"] == merged["phases"]["profiling"]["ok"] == count
+    assert merged["phases"].get("warmup", {"requests": 0})["requests"] == warmup
+    exact = float(np.percentile((prof["end_ns"] - prof["start_ns"]) / 1e6, 50))
+    assert abs(merged["phases"]["profiling"]["p50"] - exact) / exact <= 0.01
 
 
 def locust_csv_counts(prefix: Path) -> dict[str, int]:
