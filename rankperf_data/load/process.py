@@ -14,13 +14,13 @@ from typing import Any
 
 import gevent
 from gevent.event import Event
-from gevent.queue import Queue
 
 from rankperf_data import apis
 from rankperf_data.apis.errors import ErrorKind
 from rankperf_data.dataset.config import DatasetConfig
 from rankperf_data.dataset.source import build_dataset
 from rankperf_data.load import pacing
+from rankperf_data.load.arrivals import Arrivals
 from rankperf_data.load.quota import MAX_CHUNK, Grant, RangeQueue
 from rankperf_data.load.records import PHASE_WARMUP, RecordBatch
 from rankperf_data.load.settings import LoadSettings
@@ -78,7 +78,7 @@ class LoadProcess:
         self._last_flush = time.monotonic()
         self.in_flight: dict[int, tuple] = {}  # token -> (index, phase, intended, start, sizes)
         self._token = 0
-        self.queue: Queue | None = None
+        self.queue: Arrivals | None = None
         self._consumers = 1
         self._greenlets: list[gevent.Greenlet] = []
         self._cpu0: tuple[float, float] | None = None  # (process CPU s, monotonic s) at the first send
@@ -290,7 +290,7 @@ class LoadProcess:
         process that Locust gives no user (fewer users than processes) then holds none."""
         self._greenlets.append(gevent.spawn(self._flush_loop))
         if self.settings.open_loop:
-            self.queue = Queue()
+            self.queue = Arrivals()
             self._consumers = max(1, users)
             if self.config.get("late"):
                 # the arrival rate was split among the workers present at the start; a share

@@ -134,18 +134,27 @@ class RerankUser(FastHttpUser):
     @task
     def rank(self) -> None:
         process = self.process
-        if process.queue is not None:  # open loop: wait for the next scheduled arrival
-            item = process.queue.get()
+        if process.queue is not None:
+            self._send_arrivals(process.queue)
+            return
+        got = process.take()
+        if got is None:
+            raise StopUser()
+        self._send_accounted(got[0], got[1], None)
+
+    def _send_arrivals(self, arrivals) -> None:
+        """Open loop: send each scheduled arrival as it comes, until the end or a graceful stop.
+        The loop stays in this task: going back to Locust's task loop after every request would
+        cost one more turn of the event loop (its zero wait) per request."""
+        while True:
+            item = arrivals.get()
             if item is None:
-                process.queue.put(None)  # let the other consumers see the end too
+                arrivals.put(None)  # let the other senders see the end too
                 raise StopUser()
             index, phase, intended = item
             self._send_accounted(index, phase, epoch_ns(intended))
-        else:
-            got = process.take()
-            if got is None:
-                raise StopUser()
-            self._send_accounted(got[0], got[1], None)
+            if self._state == LOCUST_STATE_STOPPING:
+                return  # Locust asked this user to stop after its current request
 
     def _send_accounted(self, index: int, phase: int, intended_ns: int | None) -> None:
         """Send; if the user is killed before the request is on its way, the index goes back."""
