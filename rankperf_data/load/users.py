@@ -26,6 +26,8 @@ from rankperf_data.load.records import PHASE_PROFILING
 from rankperf_data.report.artifacts import redact_text
 
 _NAN = float("nan")
+CONNECT_AHEAD_S = 2.0  # open loop: the longest a user's start waits for its connection
+_connect_ahead_failed = False  # open loop: a connection failed at start: the other users do not try
 _TIMING_HEADERS = ("x-queue-time", "x-inference-time", "x-tokenization-time")
 
 
@@ -109,6 +111,26 @@ class RerankUser(FastHttpUser):
             headers["Authorization"] = f"Bearer {key}"
         self._headers = headers
         self._fire = environment.events.request.fire
+        self._loop = gevent.get_hub().loop
+        if process.queue is not None:
+            self._connect_ahead()
+
+    def _connect_ahead(self) -> None:
+        """Open loop: open this user's connection while Locust spawns the users, before the
+        schedule starts. Opened on first use instead, the first arrivals at a high rate open
+        hundreds of connections at once, and the process falls behind its schedule until they
+        are all open. A target that does not answer is left to the requests to report."""
+        global _connect_ahead_failed
+        if _connect_ahead_failed:
+            return
+        pool = self._http._connection_pool
+        try:
+            with gevent.Timeout(min(CONNECT_AHEAD_S, self.settings.timeout)):
+                sock = pool.get_socket()
+        except (Exception, gevent.Timeout):
+            _connect_ahead_failed = True  # the other users do not try (and wait) again
+            return
+        pool.return_socket(sock)
 
     def stop(self, force: bool = False) -> bool:
         """Locust kills users it moves to another worker (rebalancing, a late worker joining)
@@ -194,12 +216,15 @@ class RerankUser(FastHttpUser):
             raise
         end = time.perf_counter_ns()
         # let other users whose answers have also arrived take their end time before we spend CPU
-        # on validation and the next body: otherwise that work lands in their measured latency
+        # on validation and the next body: otherwise that work lands in their measured latency.
+        # Only when the event loop holds other ready events: alone, the yield would only cost a
+        # turn of the loop (at partial load, open loop, that is most requests)
         stopped = None
-        try:
-            gevent.sleep(0)
-        except BaseException as exc:  # stopped here (e.g. rebalancing): the answer is in, record it first
-            stopped = exc
+        if getattr(self._loop, "pendingcnt", 1):
+            try:
+                gevent.sleep(0)
+            except BaseException as exc:  # stopped here (e.g. rebalancing): the answer is in, record it first
+                stopped = exc
         results = -1
         if kind == ErrorKind.OK:
             verdict = self.api.validate(status, payload, request, self.settings.top_n or None)
