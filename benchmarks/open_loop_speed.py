@@ -120,7 +120,8 @@ def open_rows(mode: Mode, url: str, pids: tuple, work: Path, bodies: Path, caps:
 def markdown(res: dict) -> str:
     closed = res["closed_loop"]
     lines = [f"closed loop, 1 process, {CLOSED_USERS} users: {closed['req_s']:,.0f} req/s (median of "
-             f"{len(closed['runs'])}), {closed['cpu_us_per_req']:,.0f} us CPU/request; load average "
+             f"{len(closed['runs'])}), {closed['cpu_us_per_req']:,.0f} us CPU/request "
+             f"({closed.get('cpu_us_per_req_without_startup') or 0:,.0f} without start-up); load average "
              f"{[r.get('loadavg_1m_at_start') for r in closed['runs']]}", "",
              "| load | row | offered req/s | achieved req/s | pace (runs) | lag p99 ms (runs) | runs on goal "
              "| CPU us/req (w/o start-up) | load avg 1 min (runs) |",
@@ -171,7 +172,10 @@ def main() -> int:
             caps["aiperf"] = r.get("req_s")
             print(_line(f"AIPerf closed loop, c{AIPERF_CONCURRENCY}", r), flush=True)
         res["capacity_used"] = caps
-        res["startup"] = startup_cpu(fast.url, pids, work, bodies)
+        res["startup"] = fixed = startup_cpu(fast.url, pids, work, bodies)
+        res["closed_loop"]["cpu_us_per_req_without_startup"] = median(
+            [round((r["cpu_s"] - fixed["one_process"]["cpu_s"]) / (r["requests"] - fixed["one_process"]["requests"])
+                   * 1e6, 1) for r in res["closed_loop"]["runs"] if r.get("requests")])
         res["open_loop"] = open_rows(mode, fast.url, pids, work, bodies, caps, code, res["startup"])
     res["loadavg_1m_end"] = loadavg()
     path = args.out or work / "results.json"
