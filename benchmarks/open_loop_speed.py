@@ -117,24 +117,35 @@ def open_rows(mode: Mode, url: str, pids: tuple, work: Path, bodies: Path, caps:
     return out
 
 
+ROW_NAMES = {"before_one_process": "before, 1 process", "after_one_process": "after, 1 process",
+             "before_two_workers": "before, `--workers 2`", "after_two_workers": "after, `--workers 2`",
+             "aiperf": "AIPerf 0.13.0 (its own capacity)"}
+
+
+def _runs(values: list, digits: int) -> str:
+    return ", ".join(f"{v:,.{digits}f}" for v in values if v is not None)
+
+
 def markdown(res: dict) -> str:
     closed = res["closed_loop"]
-    lines = [f"closed loop, 1 process, {CLOSED_USERS} users: {closed['req_s']:,.0f} req/s (median of "
-             f"{len(closed['runs'])}), {closed['cpu_us_per_req']:,.0f} us CPU/request "
-             f"({closed.get('cpu_us_per_req_without_startup') or 0:,.0f} without start-up); load average "
-             f"{[r.get('loadavg_1m_at_start') for r in closed['runs']]}", "",
-             "| load | row | offered req/s | achieved req/s | pace (runs) | lag p99 ms (runs) | runs on goal "
-             "| CPU us/req (w/o start-up) | load avg 1 min (runs) |",
-             "|---|---|---:|---:|---|---|---:|---:|---|"]
+    base = closed.get("cpu_us_per_req_without_startup")
+    lines = [f"Closed loop, 1 process, {CLOSED_USERS} users: **{closed['req_s']:,.0f} req/s** (median of "
+             f"{len(closed['runs'])}: {_runs([r.get('req_s') for r in closed['runs']], 0)}), "
+             f"{closed['cpu_us_per_req']:,.0f} us CPU/request ({base or 0:,.0f} without start-up); "
+             f"1-minute load average at the start of each run {[r.get('loadavg_1m_at_start') for r in closed['runs']]}.",
+             "", "| load | row | offered req/s | achieved req/s | pace (runs) | lag p99 ms (runs) | on goal "
+             "| CPU us/req (w/o start-up) | vs closed loop | load avg (runs) |",
+             "|---|---|---:|---:|---|---|---:|---:|---:|---|"]
     for load_key, block in res["open_loop"].items():
         for key, s in block.items():
-            cpu = f"{s['cpu_us_per_req'] or 0:,.0f}"
-            if s.get("cpu_us_per_req_without_startup"):
-                cpu += f" ({s['cpu_us_per_req_without_startup']:,.0f})"
-            lines.append(f"| {load_key[5:]} % | {key} | {s['offered_req_s'] or 0:,.1f} | {s['achieved_req_s'] or 0:,.0f} "
-                         f"| {s['schedule_pace'] or 0:.3f} ({', '.join(f'{p:.3f}' for p in s['schedule_pace_runs'] if p)}) "
-                         f"| {s['schedule_lag_p99_ms'] or 0:.1f} ({', '.join(f'{x:.1f}' for x in s['schedule_lag_p99_ms_runs'] if x is not None)}) "
-                         f"| {s['runs_meeting_goal']}/{len(s['runs'])} | {cpu} | {s['loadavg_1m_at_start']} |")
+            marginal = s.get("cpu_us_per_req_without_startup")
+            cpu = f"{s['cpu_us_per_req'] or 0:,.0f}" + (f" ({marginal:,.0f})" if marginal else "")
+            vs = f"{marginal / base:.2f}x" if marginal and base else ""
+            lines.append(f"| {load_key[5:]} % | {ROW_NAMES.get(key, key)} | {s['offered_req_s'] or 0:,.1f} "
+                         f"| {s['achieved_req_s'] or 0:,.0f} | {s['schedule_pace'] or 0:.3f} "
+                         f"({_runs(s['schedule_pace_runs'], 3)}) | {s['schedule_lag_p99_ms'] or 0:.1f} "
+                         f"({_runs(s['schedule_lag_p99_ms_runs'], 1)}) | {s['runs_meeting_goal']}/{len(s['runs'])} "
+                         f"| {cpu} | {vs} | {', '.join(str(x) for x in s['loadavg_1m_at_start'])} |")
     return "\n".join(lines)
 
 
