@@ -19,6 +19,7 @@ from locust.user.task import LOCUST_STATE_RUNNING, LOCUST_STATE_STOPPING
 
 from rankperf_data import apis, options
 from rankperf_data.load import hooks
+from rankperf_data.load.arrivals import Arrivals
 from rankperf_data.load.failures import classify, read_body, server_speaks_no_tls
 from rankperf_data.load.judging import judged_fields
 from rankperf_data.load.process import epoch_ns
@@ -189,7 +190,7 @@ class RerankUser(FastHttpUser):
             raise StopUser()
         self._send_accounted(got[0], got[1], None)
 
-    def _send_arrivals(self, arrivals) -> None:
+    def _send_arrivals(self, arrivals: Arrivals) -> None:
         """Open loop: send each scheduled arrival as it comes, until the end or a graceful stop.
         The loop stays in this task: going back to Locust's task loop after every request would
         cost one more turn of the event loop (its zero wait) per request."""
