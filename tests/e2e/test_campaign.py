@@ -64,7 +64,12 @@ def test_three_point_sweep(fifo, tmp_path, clean_env):
     # the FIFO server: C x P pairs ahead of each request, CAPACITY passages/s once it is kept busy
     assert 0.8 * 4 * PASSAGES * PAIR_MS < cells[4]["request_latency_p50"]["mean"] < 1.5 * 4 * PASSAGES * PAIR_MS
     assert cells[4]["passage_throughput_avg"]["mean"] == pytest.approx(CAPACITY, rel=0.15)
-    assert data["best_configurations"]["best_latency_p99"]["parameters"] == {"concurrency": 1}
+    # best = the lowest p99 measured (one 20 ms hiccup among 20 requests can move p99 between 1 and 2;
+    # the medians cannot be moved so: they show the FIFO order itself)
+    p99 = {c: cells[c]["request_latency_p99"]["mean"] for c in cells}
+    assert data["best_configurations"]["best_latency_p99"]["parameters"] == {"concurrency": min(p99, key=p99.get)}
+    p50 = [cells[c]["request_latency_p50"]["mean"] for c in (1, 2, 4)]
+    assert p50 == sorted(p50) and p50[0] < 1.5 * PASSAGES * PAIR_MS, p50
     assert data["pareto_optimal"] and data["metadata"]["sla_constraints"]["feasible_count"] == 3
     assert "Answer: max " in out.stdout and "passages/s" in out.stdout
     assert (base / "sweep_aggregate" / "profile_export_aiperf_sweep.csv").read_text().startswith("concurrency,")
