@@ -100,7 +100,6 @@ class LoadProcess:
         self.in_flight: dict[int, tuple] = {}  # token -> (index, phase, intended, start, sizes)
         self._token = 0
         self.queue: Arrivals | None = None
-        self.connect_ahead_failed = False  # open loop: a user could not connect at spawn; the others do not try
         self._consumers = 1
         self._greenlets: list[gevent.Greenlet] = []
         self._cpu0: tuple[float, float] | None = None  # (process CPU s, monotonic s) at the first send

@@ -36,6 +36,7 @@ from rankperf_data.results.records import (
 
 _NAN = float("nan")
 CONNECT_AHEAD_S = 2.0  # open loop: the longest a user's start waits for its connection
+_connect_ahead_failed = False  # open loop: a connection failed at start: the other users do not try
 _TIMING_HEADERS = ("x-queue-time", "x-inference-time", "x-tokenization-time")
 
 
@@ -145,14 +146,15 @@ class RerankUser(FastHttpUser):
         schedule starts. Opened on first use instead, the first arrivals at a high rate open
         hundreds of connections at once, and the process falls behind its schedule until they
         are all open. A target that does not answer is left to the requests to report."""
-        if self.process.connect_ahead_failed:
+        global _connect_ahead_failed
+        if _connect_ahead_failed:
             return
         pool = self._http._connection_pool
         try:
             with gevent.Timeout(min(CONNECT_AHEAD_S, self.settings.timeout)):
                 sock = pool.get_socket()
         except (Exception, gevent.Timeout):
-            self.process.connect_ahead_failed = True  # this run's other users do not try (and wait) again
+            _connect_ahead_failed = True  # the other users do not try (and wait) again
             return
         pool.return_socket(sock)
 
