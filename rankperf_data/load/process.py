@@ -17,9 +17,9 @@ from typing import Any
 import gevent
 import numpy as np
 from gevent.event import Event
+from gevent.queue import Queue
 
 from rankperf_data.load import messages, pacing
-from rankperf_data.load.arrivals import Arrivals
 from rankperf_data.load.grant_size import GrantSizer
 from rankperf_data.load.quota import MAX_CHUNK, Grant, RangeQueue
 from rankperf_data.load.summaries import SummaryBuilder
@@ -99,7 +99,7 @@ class LoadProcess:
         self._last_flush = time.monotonic()
         self.in_flight: dict[int, tuple] = {}  # token -> (index, phase, intended, start, sizes)
         self._token = 0
-        self.queue: Arrivals | None = None
+        self.queue: Queue | None = None
         self._consumers = 1
         self._greenlets: list[gevent.Greenlet] = []
         self._cpu0: tuple[float, float] | None = None  # (process CPU s, monotonic s) at the first send
@@ -343,7 +343,7 @@ class LoadProcess:
         process that Locust gives no user (fewer users than processes) then holds none."""
         self._greenlets.append(gevent.spawn(self._flush_loop))
         if self.settings.open_loop:
-            self.queue = Arrivals()
+            self.queue = Queue()
             self._consumers = max(1, users)
             if self.config.get("late"):
                 # the arrival rate was split among the workers present at the start; a share

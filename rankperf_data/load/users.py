@@ -19,7 +19,6 @@ from locust.user.task import LOCUST_STATE_RUNNING, LOCUST_STATE_STOPPING
 
 from rankperf_data import apis, options
 from rankperf_data.load import hooks
-from rankperf_data.load.arrivals import Arrivals
 from rankperf_data.load.failures import classify, read_body, server_speaks_no_tls
 from rankperf_data.load.judging import judged_fields
 from rankperf_data.load.process import epoch_ns
@@ -35,8 +34,6 @@ from rankperf_data.results.records import (
 )
 
 _NAN = float("nan")
-CONNECT_AHEAD_S = 2.0  # open loop: the longest a user's start waits for its connection
-_connect_ahead_failed = False  # open loop: a connection failed at start: the other users do not try
 _TIMING_HEADERS = ("x-queue-time", "x-inference-time", "x-tokenization-time")
 
 
@@ -137,26 +134,6 @@ class RerankUser(FastHttpUser):
         self._url_shown = redact_text(self._url)  # for messages: a password in the URL stays out
         self._headers = request_headers(settings, environment)
         self._fire = environment.events.request.fire
-        self._loop = gevent.get_hub().loop
-        if process.queue is not None:
-            self._connect_ahead()
-
-    def _connect_ahead(self) -> None:
-        """Open loop: open this user's connection while Locust spawns the users, before the
-        schedule starts. Opened on first use instead, the first arrivals at a high rate open
-        hundreds of connections at once, and the process falls behind its schedule until they
-        are all open. A target that does not answer is left to the requests to report."""
-        global _connect_ahead_failed
-        if _connect_ahead_failed:
-            return
-        pool = self._http._connection_pool
-        try:
-            with gevent.Timeout(min(CONNECT_AHEAD_S, self.settings.timeout)):
-                sock = pool.get_socket()
-        except (Exception, gevent.Timeout):
-            _connect_ahead_failed = True  # the other users do not try (and wait) again
-            return
-        pool.return_socket(sock)
 
     def stop(self, force: bool = False) -> bool:
         """Locust kills users it moves to another worker (rebalancing, a late worker joining)
@@ -182,27 +159,18 @@ class RerankUser(FastHttpUser):
     @task
     def rank(self) -> None:
         process = self.process
-        if process.queue is not None:
-            self._send_arrivals(process.queue)
-            return
-        got = process.take()
-        if got is None:
-            raise StopUser()
-        self._send_accounted(got[0], got[1], None)
-
-    def _send_arrivals(self, arrivals: Arrivals) -> None:
-        """Open loop: send each scheduled arrival as it comes, until the end or a graceful stop.
-        The loop stays in this task: going back to Locust's task loop after every request would
-        cost one more turn of the event loop (its zero wait) per request."""
-        while True:
-            item = arrivals.get()
+        if process.queue is not None:  # open loop: wait for the next scheduled arrival
+            item = process.queue.get()
             if item is None:
-                arrivals.put(None)  # let the other senders see the end too
+                process.queue.put(None)  # let the other consumers see the end too
                 raise StopUser()
             index, phase, intended = item
             self._send_accounted(index, phase, epoch_ns(intended))
-            if self._state == LOCUST_STATE_STOPPING:
-                return  # Locust asked this user to stop after its current request
+        else:
+            got = process.take()
+            if got is None:
+                raise StopUser()
+            self._send_accounted(got[0], got[1], None)
 
     def _send_accounted(self, index: int, phase: int, intended_ns: int | None) -> None:
         """Send; if the user is killed before the request is on its way, the index goes back."""
@@ -230,15 +198,12 @@ class RerankUser(FastHttpUser):
             raise
         end = time.perf_counter_ns()
         # let other users whose answers have also arrived take their end time before we spend CPU
-        # on validation and the next body: otherwise that work lands in their measured latency.
-        # Only when the event loop holds other ready events: alone, the yield would only cost a
-        # turn of the loop (at partial load, open loop, that is most requests)
+        # on validation and the next body: otherwise that work lands in their measured latency
         stopped = None
-        if getattr(self._loop, "pendingcnt", 1):
-            try:
-                gevent.sleep(0)
-            except BaseException as exc:  # stopped here (e.g. rebalancing): the answer is in, record it first
-                stopped = exc
+        try:
+            gevent.sleep(0)
+        except BaseException as exc:  # stopped here (e.g. rebalancing): the answer is in, record it first
+            stopped = exc
         results = -1
         judged = NOT_JUDGED
         if kind == ErrorKind.OK:
