@@ -23,6 +23,7 @@ from e2e_support import BIN, LOCUSTFILE, REPO, private_master, received
 
 from rankperf_data import apis, options
 from rankperf_data.load import webauth, webui
+from rankperf_data.load.summaries import SummaryMerger
 from rankperf_data.ports import free_port
 from rankperf_data.report.metrics import ErrorGroup, Metric, Summary
 from rankperf_data.report.stats import RecordStats
@@ -243,10 +244,18 @@ def test_summary_rows_open_loop_errors_and_warning():
 
 
 class _Coord:
+    """A coordinator stand-in: merged summaries, and records() that counts its calls."""
+
     def __init__(self) -> None:
         self.finished = False
         self.complete = False
         self.cancelled = False
+        self.summaries = SummaryMerger()
+        self.records_calls = 0
+
+    def records(self):
+        self.records_calls += 1
+        raise AssertionError("the live table must not read the records")
 
 
 class _State:
@@ -256,11 +265,11 @@ class _State:
 
 
 def test_rankings_table_is_memoised_guarded_and_frozen_at_the_end(monkeypatch, caplog):
-    from rankperf_data.load import finish
+    from rankperf_data.load import finish, live_rows
     from rankperf_data.report import metrics
     from rankperf_data.results.run import RunInfo
 
-    calls = []
+    calls = []  # "live" per live computation, cancelled (bool) per exact one
     fail = {"on": False}
 
     def fake_build_result(environment, coord, state, cancelled):
@@ -269,28 +278,41 @@ def test_rankings_table_is_memoised_guarded_and_frozen_at_the_end(monkeypatch, c
             raise RuntimeError("boom")
         return type("R", (), {"info": RunInfo("hf_tei_rankings", "", "/rerank", "m", 1)})(), None, None
 
-    count = Metric("request_count", "Request Count", "requests", value=float(len(calls) + 1))
+    real_live_summary = live_rows.live_summary
+
+    def counted_live_summary(merger, request_rate=None):
+        calls.append("live")
+        if fail["on"]:
+            raise RuntimeError("boom")
+        return real_live_summary(merger, request_rate)
+
+    count = Metric("request_count", "Request Count", "requests", value=3.0)
     monkeypatch.setattr(finish, "build_result", fake_build_result)
+    monkeypatch.setattr(live_rows, "live_summary", counted_live_summary)
     monkeypatch.setattr(metrics, "summarize", lambda result: Summary(metrics={"request_count": count}))
     now = [100.0]
     state = _State()
     table = webui.RankingsTable(environment=None, state=state, clock=lambda: now[0])
     assert table.rows() == [] and calls == []  # no coordinator yet: empty, nothing computed
     state.coordinator = _Coord()
-    assert table.rows()[1]["metric"] == "Request Count (requests)"
+    live = table.rows()
+    assert live[0]["metric"] == "Status: running: 0 measured requests recorded so far"
+    assert live[1]["metric"] == webui.LIVE_NOTE
+    assert row(live, "Request Count (requests)")["avg"] == "0.00"
     for _ in range(50):  # polled often: computed once per interval
         table.rows()
-    assert calls == [False]
+    assert calls == ["live"]
     now[0] += webui.MIN_INTERVAL_S + 0.01
     table.rows()
-    assert calls == [False, False]
+    assert calls == ["live", "live"]
     fail["on"] = True  # a failure: empty table, logged once, /stats/requests unharmed
     now[0] += webui.MIN_INTERVAL_S + 0.01
     assert table.rows() == []
     now[0] += webui.MIN_INTERVAL_S + 0.01
     assert table.rows() == []
     assert sum("could not be computed" in r.message for r in caplog.records) == 1
-    state.coordinator.finished = True  # written out: recomputed at once (cancelled)...
+    assert state.coordinator.records_calls == 0  # the live table never read a record
+    state.coordinator.finished = True  # written out: recomputed at once, exactly (cancelled)...
     assert table.rows() == []  # ...but that failed: tried again after the interval, not frozen
     fail["on"] = False
     assert table.rows() == []
@@ -298,10 +320,10 @@ def test_rankings_table_is_memoised_guarded_and_frozen_at_the_end(monkeypatch, c
     assert table.rows()[0]["metric"] == "Status: stopped: exports in the Download Data tab"
     now[0] += 3600  # the final table is then kept for good
     table.rows()
-    assert calls == [False, False, False, False, True, True]
+    assert calls == ["live", "live", "live", "live", True, True]
     state.coordinator = _Coord()  # a new test start: a new table at once
     assert table.rows()[0]["metric"].startswith("Status: running")
-    assert calls[-1] is False and len(calls) == 7
+    assert calls[-1] == "live" and len(calls) == 7
     state.start_error = "/x.jsonl: --input-file: no such file"  # a refused start says why
     assert table.rows() == [webui._row("Status: not started: /x.jsonl: --input-file: no such file")]
 
