@@ -455,6 +455,18 @@ def test_swarm_stops_after_exact_count_and_second_run_is_clean(server, env, tmp_
         assert ui.get("/rankings/artifacts/profile_export_aiperf.json").json()["request_count"]["avg"] == 59
 
 
+def wait_live_latency(ui: LocustWebUI, timeout: float = RUN_TIMEOUT_S) -> list[dict]:
+    """Poll until the running table shows a latency row (the first summaries arrive after ~1 s)."""
+    deadline = time.monotonic() + timeout
+    rows: list[dict] = []
+    while time.monotonic() < deadline:
+        rows = rankings(ui.get_json("/stats/requests"))
+        if any(r["metric"].startswith("Request Latency (ms) [") for r in rows):
+            return rows
+        time.sleep(POLL_S)
+    raise AssertionError(f"no live latency row in {timeout}s: {rows[:4]}\n{ui.log()[-3000:]}")
+
+
 def download_records(ui: LocustWebUI, dest: Path) -> np.ndarray:
     r = ui.get("/rankings/artifacts/profile_export.jsonl")
     assert r.status_code == 200
@@ -467,6 +479,14 @@ def test_stop_mid_run_then_a_second_run_counts_only_its_own(server, env, tmp_pat
         before = received(server)
         ui.swarm(server.url, request_count=0)  # no count limit: only Stop ends it
         wait_received(server, 100, before)
+        live = wait_live_latency(ui)  # while it runs: rows from the merged summaries
+        assert live[0]["metric"].startswith("Status: running: ") and live[1]["metric"] == webui.LIVE_NOTE
+        latency = next(r for r in live if r["metric"].startswith("Request Latency (ms) [p50/p90/p99 approximate"))
+        assert int(latency["count"]) > 0 and 5.0 <= float(latency["p50"]) <= float(latency["p99"]) < 1000
+        assert float(row(live, "Request Count (requests)")["avg"]) == int(latency["count"])  # no error
+        for tag in ("Request Throughput (requests/sec)", "Passage Throughput (passages/sec)",
+                    "Pair Token Throughput (tokens/sec)"):
+            assert float(row(live, tag)["avg"]) > 0
         r = ui.http.post(ui.base + "/stop", timeout=HTTP_TIMEOUT_S)
         assert r.status_code == 200 and r.json()["success"], r.text[:500]
         _, rows = ui.wait_finished()
