@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 
 from rankperf_data.load.phase_totals import PhaseTotals, parse_error_key
-from rankperf_data.load.summaries import SummaryMerger
-from rankperf_data.report.metrics import DEFINITIONS, ErrorGroup, Metric, Summary, error_type
+from rankperf_data.load.summaries import INTENDED, LAG, SummaryMerger
+from rankperf_data.report.metrics import DEFINITIONS, ErrorGroup, Metric, Summary, error_type, rate_warning
 from rankperf_data.report.stats import RecordStats
 from rankperf_data.results.outcomes import ErrorKind, error_label
 from rankperf_data.results.records import PHASE_PROFILING
+from rankperf_data.results.run import RunInfo
 from rankperf_data.results.sketches import LatencySketch
 
 QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}  # the Rankings tab's percentile columns
@@ -28,7 +29,7 @@ def _metric(tag: str, *, value: float | None = None, stats: RecordStats | None =
     return Metric(tag, header, unit, stats=stats, value=value, approximate=approximate)
 
 
-def latency_stats(sketch: LatencySketch, sum_sq_ms2: float | None) -> RecordStats:
+def latency_stats(sketch: LatencySketch, sum_sq_ms2: float | None = None) -> RecordStats:
     """avg/min/max/sum/count exact (kept beside the sketch), std exact from the sum of squares
     (None when some process sent none), p50/p90/p99 from the sketch."""
     avg = sketch.sum / sketch.count
@@ -49,8 +50,22 @@ def error_groups(totals: PhaseTotals) -> list[ErrorGroup]:
     return sorted(groups, key=lambda g: (-g.count, g.label))
 
 
-def live_summary(merger: SummaryMerger, request_rate: float | None = None) -> Summary:
-    """The measured phase so far. ``request_rate``: the offered open-loop rate (None: closed loop)."""
+def open_loop_metrics(merger: SummaryMerger, n_all: int, n_ok: int) -> dict[str, Metric]:
+    """Latency from intended send and schedule lag, when every merged summary carried their sketches
+    (their counts then equal the successes and the requests; else the rows would be partial)."""
+    sketches = merger.open_loop.get(PHASE_PROFILING, {})
+    out = {}
+    for tag, expected in ((INTENDED, n_ok), (LAG, n_all)):
+        sketch = sketches.get(tag)
+        if sketch is not None and sketch.count and sketch.count == expected:
+            out[tag] = _metric(tag, stats=latency_stats(sketch), approximate=True)
+    return out
+
+
+def live_summary(merger: SummaryMerger, request_rate: float | None = None,
+                 arrival_pattern: str | None = None) -> Summary:
+    """The measured phase so far. ``request_rate``: the offered open-loop rate (None: closed loop);
+    ``arrival_pattern``: its pattern (the rate warning allows for Poisson noise)."""
     n_all = merger.requests.get(PHASE_PROFILING, 0)
     n_ok = merger.ok.get(PHASE_PROFILING, 0)
     sketch = merger.latency.get(PHASE_PROFILING)
@@ -80,4 +95,10 @@ def live_summary(merger: SummaryMerger, request_rate: float | None = None) -> Su
         if totals.first_start_ns is not None and n_all > 1 and totals.last_start_ns > totals.first_start_ns:
             sends_s = (totals.last_start_ns - totals.first_start_ns) / 1e9
             metrics["achieved_rate"] = _metric("achieved_rate", value=(n_all - 1) / sends_s)  # as stats.arrival_rate
-    return Summary(metrics=metrics, errors=error_groups(totals), approximate=True)
+    warnings = []
+    if request_rate:
+        metrics.update(open_loop_metrics(merger, n_all, n_ok))
+        info = RunInfo("", "", "", "", 1, request_rate=request_rate, arrival_pattern=arrival_pattern)
+        warning = rate_warning(metrics, info, n_all)
+        warnings = [warning] if warning else []
+    return Summary(metrics=metrics, errors=error_groups(totals), warnings=warnings, approximate=True)

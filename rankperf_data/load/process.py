@@ -303,7 +303,8 @@ class LoadProcess:
             wire = self.batch.take_wire()
             cols = wire["columns"]
             phase, kind, start, end = (np.asarray(cols[name]) for name in ("phase", "error_kind", "start_ns", "end_ns"))
-            self.summary.add_rows(phase, kind, start, end, {name: np.asarray(cols[name]) for name in LIVE_COLUMNS})
+            live = LIVE_COLUMNS + (("intended_ns",) if self.settings.open_loop else ())
+            self.summary.add_rows(phase, kind, start, end, {name: np.asarray(cols[name]) for name in live})
             if self.records_file is None:
                 self._send(messages.RECORDS, wire)
             else:  # appended here; the coordinator hears the counts and reads the file at the end

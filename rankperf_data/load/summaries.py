@@ -24,7 +24,11 @@ from rankperf_data.results.records import PHASE_NAMES
 from rankperf_data.results.sketches import LatencySketch, SketchMismatch
 
 LATENCY = "request_latency"  # successful requests, end - start, ms
-TOTALS = "totals"  # per phase: running totals (PhaseTotals.wire_fields), for the live web UI
+TOTALS = "totals"  # per phase: running totals (PhaseTotals.to_wire), for the live web UI
+# open loop only (the process gives its intended send times): two more sketches per phase, ms
+INTENDED = "intended_latency"  # successful requests, end - intended
+LAG = "schedule_lag"  # every request, start - intended
+OPEN_LOOP_SKETCHES = (INTENDED, LAG)
 CLOCK_TOLERANCE_S = 1.0  # |arrival - send| below this on the quickest message: clocks agree well enough
 
 
@@ -37,11 +41,13 @@ class SummaryBuilder:
         self._counts: dict[int, list[int]] = {}  # phase -> [requests, ok]
         self._sketches: dict[int, LatencySketch] = {}
         self._totals: dict[int, PhaseTotals] = {}
+        self._open_loop: dict[int, dict[str, LatencySketch]] = {}  # phase -> INTENDED/LAG sketches
 
     def add_rows(self, phase: np.ndarray, error_kind: np.ndarray, start_ns: np.ndarray, end_ns: np.ndarray,
                  extra: dict[str, np.ndarray] | None = None) -> None:
         """A batch of finished requests, as columns. ``extra`` (the batch's other record columns:
-        status, passages, query_tokens, passage_tokens) feeds the running totals."""
+        status, passages, query_tokens, passage_tokens) feeds the running totals; with
+        ``intended_ns`` (open loop) the intended-latency and schedule-lag sketches too."""
         for p in np.unique(phase).tolist():
             mine = phase == p
             self._totals.setdefault(p, PhaseTotals()).add(
@@ -52,6 +58,11 @@ class SummaryBuilder:
             counts[1] += int(ok.sum())
             latency_ms = (end_ns[ok] - start_ns[ok]) / 1e6
             self._sketches.setdefault(p, LatencySketch()).add_many(latency_ms)
+            if extra is not None and "intended_ns" in extra:
+                intended = np.asarray(extra["intended_ns"])
+                sketches = self._open_loop.setdefault(p, {name: LatencySketch() for name in OPEN_LOOP_SKETCHES})
+                sketches[INTENDED].add_many((end_ns[ok] - intended[ok]) / 1e6)
+                sketches[LAG].add_many((start_ns[mine] - intended[mine]) / 1e6)
 
     def take_wire(self, now_ns: int | None = None) -> dict | None:
         """The delta since the last call, numbered and stamped with this process's epoch clock
@@ -61,9 +72,10 @@ class SummaryBuilder:
         self.seq += 1
         out = {"seq": self.seq, "worker": self.worker, "sent_ns": time.time_ns() if now_ns is None else now_ns,
                "phases": {str(p): {"requests": c[0], "ok": c[1], LATENCY: self._sketches[p].to_wire(),
-                                   TOTALS: self._totals[p].to_wire()}
+                                   TOTALS: self._totals[p].to_wire(),
+                                   **{k: v.to_wire() for k, v in self._open_loop.get(p, {}).items()}}
                           for p, c in self._counts.items()}}
-        self._counts, self._sketches, self._totals = {}, {}, {}
+        self._counts, self._sketches, self._totals, self._open_loop = {}, {}, {}, {}
         return out
 
 
@@ -93,6 +105,7 @@ class SummaryMerger:
         self.ok: dict[int, int] = {}
         self.latency: dict[int, LatencySketch] = {}
         self.totals: dict[int, PhaseTotals] = {}
+        self.open_loop: dict[int, dict[str, LatencySketch]] = {}  # phase -> INTENDED/LAG, merged
         self.without_totals: dict[str, int] = {}  # node -> merged summaries that carried no totals
         self._senders: dict[str, _Sender] = {}
         self.duplicates: dict[str, int] = {}
@@ -116,7 +129,9 @@ class SummaryMerger:
             return False
         try:
             phases = {int(p): (v, LatencySketch.from_wire(v[LATENCY])) for p, v in data["phases"].items()}
-            for _, sketch in phases.values():
+            open_loop = {int(p): {k: LatencySketch.from_wire(v[k]) for k in OPEN_LOOP_SKETCHES if k in v}
+                         for p, v in data["phases"].items()}
+            for sketch in [s for _, s in phases.values()] + [s for d in open_loop.values() for s in d.values()]:
                 self._reference.check_mergeable(sketch)
             totals = _parse_totals(data["phases"])
         except SketchMismatch as exc:
@@ -133,6 +148,9 @@ class SummaryMerger:
             self.requests[phase] = self.requests.get(phase, 0) + int(counts["requests"])
             self.ok[phase] = self.ok.get(phase, 0) + int(counts["ok"])
             self.latency.setdefault(phase, LatencySketch()).merge(sketch)
+        for phase, sketches in open_loop.items():
+            for name, sketch in sketches.items():
+                self.open_loop.setdefault(phase, {}).setdefault(name, LatencySketch()).merge(sketch)
         self._merge_totals(node, seq, data.get("worker"), totals)
         return True
 

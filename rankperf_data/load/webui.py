@@ -219,8 +219,9 @@ def live_table(coord, state) -> list[dict[str, str]]:
 
     run = getattr(state, "master_run", None)
     settings = getattr(run, "settings", None)
-    rate = (settings.rate or None) if settings is not None and settings.open_loop else None
-    rows = summary_rows(live_summary(coord.summaries, request_rate=rate))
+    open_loop = settings is not None and settings.open_loop
+    rate, pattern = (settings.rate, settings.pattern) if open_loop else (None, None)
+    rows = summary_rows(live_summary(coord.summaries, request_rate=rate, arrival_pattern=pattern))
     rows.insert(1, _row(LIVE_NOTE))
     return rows
 

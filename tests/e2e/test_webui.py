@@ -559,6 +559,24 @@ def test_open_loop_with_errors_shows_rates_error_groups_and_warning(env, tmp_pat
         assert any(r["metric"].startswith("WARNING: offered rate not achieved") for r in rows)
 
 
+def test_open_loop_live_rows_come_from_the_summaries_and_the_end_is_exact(server, env, tmp_path):
+    with LocustWebUI(ui_args(), env, tmp_path) as ui:
+        before = received(server)
+        ui.swarm(server.url, request_count=600, request_rate=200.0)  # ~3 s: several live refreshes
+        live = wait_live_latency(ui)
+        assert live[1]["metric"] == webui.LIVE_NOTE
+        for name in ("Latency from Intended Send (ms)", "Schedule Lag (ms)"):
+            approximate = [r for r in live if r["metric"].startswith(name + webui.APPROXIMATE_SUFFIX)]
+            assert approximate and int(approximate[0]["count"]) > 0, [r["metric"] for r in live]
+        assert row(live, "Offered Rate (requests/sec)")["avg"] == "200.00"
+        assert 100 < float(row(live, "Achieved Rate (requests/sec)")["avg"]) < 300
+        _, rows = ui.wait_finished()
+        assert received(server) - before == 600
+        assert row(rows, "Latency from Intended Send (ms)")["count"] == "600"  # exact again, no suffix
+        assert row(rows, "Schedule Lag (ms)")["count"] == "600"
+        assert webui.LIVE_NOTE not in [r["metric"] for r in rows]
+
+
 def test_processes_2_ui_values_reach_every_worker_and_count_is_exact(slower_server, env, tmp_path):
     server = slower_server
     out = tmp_path / "ui-typed-dir"

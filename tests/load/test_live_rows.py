@@ -11,8 +11,8 @@ import pytest
 from rankperf_data.load import webui
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.live_rows import live_summary
-from rankperf_data.load.summaries import TOTALS, SummaryBuilder, SummaryMerger
-from rankperf_data.report.metrics import phase_metrics
+from rankperf_data.load.summaries import LAG, TOTALS, SummaryBuilder, SummaryMerger
+from rankperf_data.report.metrics import phase_metrics, rate_warning
 from rankperf_data.results.outcomes import ErrorKind, error_label
 from rankperf_data.results.records import PHASE_PROFILING, PHASE_WARMUP, RECORD_DTYPE
 from rankperf_data.results.run import RunInfo
@@ -21,7 +21,7 @@ LIVE_COLUMNS = ("status", "passages", "query_tokens", "passage_tokens")
 RATE = 400.0  # offered open-loop rate of the generated run
 
 
-def generated_records(n: int, seed: int = 7, workers: int = 3) -> np.ndarray:
+def generated_records(n: int, seed: int = 7, workers: int = 3, lag_ms: float = 2.0) -> np.ndarray:
     """A run's records: lognormal latencies, 429s, 503s, timeouts and connection errors, warmup rows."""
     rng = np.random.default_rng(seed)
     rec = np.zeros(n, dtype=RECORD_DTYPE)
@@ -29,7 +29,7 @@ def generated_records(n: int, seed: int = 7, workers: int = 3) -> np.ndarray:
     rec["worker"] = rng.integers(0, workers, n)
     rec["phase"] = np.where(np.arange(n) < n // 20, PHASE_WARMUP, PHASE_PROFILING)
     rec["intended_ns"] = 1_700_000_000_000_000_000 + np.cumsum(rng.exponential(1e9 / RATE, n)).astype(np.int64)
-    rec["start_ns"] = rec["intended_ns"] + rng.integers(0, 2_000_000, n)
+    rec["start_ns"] = rec["intended_ns"] + rng.integers(0, int(lag_ms * 1e6), n)
     rec["end_ns"] = rec["start_ns"] + (rng.lognormal(np.log(40), 0.6, n) * 1e6).astype(np.int64)
     kind = rng.choice([ErrorKind.OK, ErrorKind.HTTP, ErrorKind.TIMEOUT, ErrorKind.CONNECTION], n,
                       p=[0.9, 0.06, 0.03, 0.01]).astype(np.uint8)
@@ -41,15 +41,17 @@ def generated_records(n: int, seed: int = 7, workers: int = 3) -> np.ndarray:
     return rec
 
 
-def merged(rec: np.ndarray, batch: int = 997) -> SummaryMerger:
-    """Each worker's rows through its own SummaryBuilder, in flush-sized batches, into one merger."""
+def merged(rec: np.ndarray, batch: int = 997, open_loop: bool = False) -> SummaryMerger:
+    """Each worker's rows through its own SummaryBuilder, in flush-sized batches, into one merger
+    (open loop: with the intended send times, as an open-loop process gives them)."""
     merger = SummaryMerger()
+    columns = LIVE_COLUMNS + (("intended_ns",) if open_loop else ())
     for w in np.unique(rec["worker"]).tolist():
         mine, builder = rec[rec["worker"] == w], SummaryBuilder(w)
         for i in range(0, mine.size, batch):
             part = mine[i : i + batch]
             builder.add_rows(part["phase"], part["error_kind"], part["start_ns"], part["end_ns"],
-                             {c: part[c] for c in LIVE_COLUMNS})
+                             {c: part[c] for c in columns})
             assert merger.accept(f"node-{w}", builder.take_wire())
     return merger
 
@@ -59,7 +61,9 @@ def test_live_rows_match_the_exact_metrics_within_the_sketch_accuracy():
     prof = rec[rec["phase"] == PHASE_PROFILING]
     window = int(prof["end_ns"].max() - prof["start_ns"].min())
     exact = phase_metrics(prof, window, RunInfo("hf_tei_rankings", "", "/rerank", "m", 1, request_rate=RATE))
-    live = live_summary(merged(rec), request_rate=RATE).metrics
+    summary = live_summary(merged(rec, open_loop=True), request_rate=RATE, arrival_pattern="poisson")
+    live = summary.metrics
+    assert summary.warnings == []  # the offered rate was achieved, the lag small
     for tag in ("request_count", "completed_request_count", "error_request_count"):
         assert live[tag].value == exact[tag].value, tag
     for tag in ("request_error_rate", "request_throughput", "passage_throughput", "pair_token_throughput",
@@ -69,8 +73,23 @@ def test_live_rows_match_the_exact_metrics_within_the_sketch_accuracy():
     assert live["request_latency"].approximate and not exact["request_latency"].approximate
     assert (got.count, got.min, got.max) == (want.count, want.min, want.max)
     assert got.avg == pytest.approx(want.avg, rel=1e-9) and got.std == pytest.approx(want.std, rel=1e-6)
-    for p in ("p50", "p90", "p99"):
-        assert abs(got.get(p) - want.get(p)) / want.get(p) <= 0.01, p  # the issue's bound; the sketch's is 0.5 %
+    for tag in ("request_latency", "intended_latency", "schedule_lag"):
+        got, want = live[tag].stats, exact[tag].stats
+        assert live[tag].approximate and (got.count, got.min, got.max) == (want.count, want.min, want.max), tag
+        for p in ("p50", "p90", "p99"):  # the issue's bound; the sketch's is 0.5 %
+            assert abs(got.get(p) - want.get(p)) / want.get(p) <= 0.01, (tag, p)
+
+
+def test_a_late_schedule_warns_live_as_at_the_end():
+    rec = generated_records(20_000, lag_ms=40.0)  # sends up to 40 ms late: lag p99 above its limit
+    prof = rec[rec["phase"] == PHASE_PROFILING]
+    info = RunInfo("hf_tei_rankings", "", "/rerank", "m", 1, request_rate=RATE, arrival_pattern="poisson")
+    exact = rate_warning(phase_metrics(prof, int(prof["end_ns"].max() - prof["start_ns"].min()), info), info, prof.size)
+    [live] = live_summary(merged(rec, open_loop=True), request_rate=RATE, arrival_pattern="poisson").warnings
+    assert exact is not None and "schedule lag p99" in exact
+    assert live.split(" ms > ")[1] == exact.split(" ms > ")[1]  # the same reason; the p99 within the sketch's error
+    closed = live_summary(merged(rec), request_rate=RATE)  # no intended times in the summaries: no such rows
+    assert "schedule_lag" not in closed.metrics and "intended_latency" not in closed.metrics
 
 
 def test_live_error_groups_count_each_kind_and_status_exactly():
@@ -136,9 +155,10 @@ def test_a_finished_run_gets_the_exact_table_from_the_records(monkeypatch):
 
 
 # ---- the running totals follow the summaries' merge rules -----------------------------------------
-def one_wire(rec: np.ndarray, worker: int = 0, builder: SummaryBuilder | None = None) -> dict:
+def one_wire(rec: np.ndarray, worker: int = 0, builder: SummaryBuilder | None = None,
+             columns: tuple[str, ...] = LIVE_COLUMNS) -> dict:
     builder = builder or SummaryBuilder(worker)
-    builder.add_rows(rec["phase"], rec["error_kind"], rec["start_ns"], rec["end_ns"], {c: rec[c] for c in LIVE_COLUMNS})
+    builder.add_rows(rec["phase"], rec["error_kind"], rec["start_ns"], rec["end_ns"], {c: rec[c] for c in columns})
     return builder.take_wire()
 
 
@@ -179,11 +199,15 @@ def test_a_mismatched_or_malformed_summary_merges_no_totals_and_is_named():
     bad_totals = one_wire(rec, 2)
     bad_totals["phases"][str(PHASE_PROFILING)][TOTALS]["errors"] = {"429": 3}  # not kind:status
     assert not merger.accept("w2", bad_totals)
-    assert merger.totals == {} and merger.requests == {}  # nothing of either merged, counts included
-    assert merger.rejected == {"w1": 1, "w2": 1}
+    bad_lag = one_wire(rec, 3, columns=(*LIVE_COLUMNS, "intended_ns"))
+    bad_lag["phases"][str(PHASE_PROFILING)][LAG]["unit"] = "s"
+    assert not merger.accept("w3", bad_lag)
+    assert merger.totals == {} and merger.requests == {} and merger.open_loop == {}  # nothing of any merged
+    assert merger.rejected == {"w1": 1, "w2": 1, "w3": 1}
     notes = merger.final_notes()
     assert "(w1) was not merged: sketch parameters differ" in notes[0]
     assert "(w2) was not merged: malformed (ValueError" in notes[1]
+    assert "(w3) was not merged: sketch parameters differ" in notes[2] and "'unit': 's'" in notes[2]
 
 
 def test_a_summary_without_totals_is_merged_named_and_its_rates_left_out():
