@@ -280,11 +280,11 @@ def test_rankings_table_is_memoised_guarded_and_frozen_at_the_end(monkeypatch, c
 
     real_live_summary = live_rows.live_summary
 
-    def counted_live_summary(merger, request_rate=None):
+    def counted_live_summary(merger, **kw):
         calls.append("live")
         if fail["on"]:
             raise RuntimeError("boom")
-        return real_live_summary(merger, request_rate)
+        return real_live_summary(merger, **kw)
 
     count = Metric("request_count", "Request Count", "requests", value=3.0)
     monkeypatch.setattr(finish, "build_result", fake_build_result)
