@@ -62,6 +62,25 @@ def open_loop_metrics(merger: SummaryMerger, n_all: int, n_ok: int) -> dict[str,
     return out
 
 
+def rates(totals: PhaseTotals, n_all: int, n_ok: int, request_rate: float | None) -> dict[str, Metric]:
+    """Per second over the one window of the exact report (first send to last answer); the achieved
+    rate over the sends (open loop)."""
+    out: dict[str, Metric] = {}
+    if totals.first_start_ns is None:
+        return out
+    window_s = (totals.last_end_ns - totals.first_start_ns) / 1e9
+    if window_s > 0:
+        out["request_throughput"] = _metric("request_throughput", value=n_ok / window_s)
+        if totals.passages_unknown == 0:
+            out["passage_throughput"] = _metric("passage_throughput", value=totals.passages / window_s)
+        if totals.tokens_unknown == 0 and n_ok:
+            out["pair_token_throughput"] = _metric("pair_token_throughput", value=totals.pair_tokens / window_s)
+    sends_s = (totals.last_start_ns - totals.first_start_ns) / 1e9
+    if request_rate and n_all > 1 and sends_s > 0:
+        out["achieved_rate"] = _metric("achieved_rate", value=(n_all - 1) / sends_s)  # as stats.arrival_rate
+    return out
+
+
 def live_summary(merger: SummaryMerger, request_rate: float | None = None,
                  arrival_pattern: str | None = None) -> Summary:
     """The measured phase so far. ``request_rate``: the offered open-loop rate (None: closed loop);
@@ -75,28 +94,17 @@ def live_summary(merger: SummaryMerger, request_rate: float | None = None,
     if sketch is not None and sketch.count:
         stats = latency_stats(sketch, totals.latency_sq_ms2 if whole else None)
         metrics["request_latency"] = _metric("request_latency", stats=stats, approximate=True)
-    window_s = None
-    if totals.first_start_ns is not None and totals.last_end_ns > totals.first_start_ns:
-        window_s = (totals.last_end_ns - totals.first_start_ns) / 1e9
-    if window_s:
-        metrics["request_throughput"] = _metric("request_throughput", value=n_ok / window_s)
-        if whole and totals.passages_unknown == 0:
-            metrics["passage_throughput"] = _metric("passage_throughput", value=totals.passages / window_s)
-        if whole and totals.tokens_unknown == 0 and n_ok:
-            metrics["pair_token_throughput"] = _metric("pair_token_throughput", value=totals.pair_tokens / window_s)
+    if whole:  # else the times and sums lack some requests: no rate is shown rather than a wrong one
+        metrics.update(rates(totals, n_all, n_ok, request_rate))
     metrics["request_count"] = _metric("request_count", value=float(n_ok))
     metrics["completed_request_count"] = _metric("completed_request_count", value=float(n_all))
     if n_all > n_ok:
         metrics["error_request_count"] = _metric("error_request_count", value=float(n_all - n_ok))
     if n_all:
         metrics["request_error_rate"] = _metric("request_error_rate", value=100.0 * (n_all - n_ok) / n_all)
-    if request_rate:
-        metrics["offered_rate"] = _metric("offered_rate", value=float(request_rate))
-        if totals.first_start_ns is not None and n_all > 1 and totals.last_start_ns > totals.first_start_ns:
-            sends_s = (totals.last_start_ns - totals.first_start_ns) / 1e9
-            metrics["achieved_rate"] = _metric("achieved_rate", value=(n_all - 1) / sends_s)  # as stats.arrival_rate
     warnings = []
     if request_rate:
+        metrics["offered_rate"] = _metric("offered_rate", value=float(request_rate))
         metrics.update(open_loop_metrics(merger, n_all, n_ok))
         info = RunInfo("", "", "", "", 1, request_rate=request_rate, arrival_pattern=arrival_pattern)
         warning = rate_warning(metrics, info, n_all)
