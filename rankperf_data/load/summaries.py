@@ -160,7 +160,8 @@ class SummaryMerger:
         if totals is None:
             if node not in self.without_totals:
                 self.notes.append(f"summary {seq} of worker {worker} ({node}) carries no running totals "
-                                  "(another rankperf version?): the live passages, tokens and errors lack its requests")
+                                  "(another rankperf version?): the live table shows no rates, and its error kinds "
+                                  "and latency std lack this process's requests")
             self.without_totals[node] = self.without_totals.get(node, 0) + 1
             return
         for phase, part in totals.items():
