@@ -437,6 +437,8 @@ def _show_progress(bar, task, data: dict, args: argparse.Namespace) -> None:
     """Count-bounded runs: done/total; duration-bounded: the share of the duration elapsed."""
     done = data["done"]
     rate = f"{data['rate']:,.1f} req/s" if data.get("rate") else "warming up"
+    if data.get("p50_ms") is not None:  # from the merged sketches (approximate, 0.5 %)
+        rate += f"  p50 ~{data['p50_ms']:,.1f} ms  p99 ~{data['p99_ms']:,.1f} ms  errors {data.get('errors', 0):,}"
     if args.request_count:
         bar.update(task, completed=done, count=f"{done:,}/{args.request_count:,}", rate=rate)
     elif args.benchmark_duration:

@@ -32,6 +32,7 @@ log = logging.getLogger("rankperf")
 
 FLUSH_ROWS = 2000  # ship records at this many rows or every FLUSH_SECONDS, whichever first
 FLUSH_SECONDS = 1.0
+LIVE_COLUMNS = ("status", "passages", "query_tokens", "passage_tokens")  # for the summaries' running totals
 PREFETCH_BELOW = 16  # ask for the next range before the current one runs dry
 # Open loop: hold about this many seconds of arrivals. The master answers no grant while Locust
 # re-dispatches users (a worker joined or left: about a second); arrivals due meanwhile would
@@ -301,7 +302,8 @@ class LoadProcess:
             wire = self.batch.take_wire()
             cols = wire["columns"]
             phase, kind, start, end = (np.asarray(cols[name]) for name in ("phase", "error_kind", "start_ns", "end_ns"))
-            self.summary.add_rows(phase, kind, start, end)
+            live = LIVE_COLUMNS + (("intended_ns",) if self.settings.open_loop else ())
+            self.summary.add_rows(phase, kind, start, end, {name: np.asarray(cols[name]) for name in live})
             if self.records_file is None:
                 self._send(messages.RECORDS, wire)
             else:  # appended here; the coordinator hears the counts and reads the file at the end

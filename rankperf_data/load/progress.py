@@ -8,10 +8,22 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from rankperf_data.results.records import PHASE_PROFILING
+
 if TYPE_CHECKING:
     from rankperf_data.load.coordinator import Coordinator
 
 PROGRESS_ENV = "RANKPERF_PROGRESS_FILE"
+
+
+def live_latency(coord: Coordinator) -> dict:
+    """Measured successes' p50/p99 latency (ms) from the merged sketches (None before the first),
+    and the failed measured requests so far: a few numbers, whatever the request count."""
+    summaries = coord.summaries
+    sketch = summaries.latency.get(PHASE_PROFILING)
+    failed = summaries.requests.get(PHASE_PROFILING, 0) - summaries.ok.get(PHASE_PROFILING, 0)
+    return {"p50_ms": sketch.quantile(0.5) if sketch else None, "p99_ms": sketch.quantile(0.99) if sketch else None,
+            "errors": failed}
 
 
 def write_progress(coord: Coordinator) -> None:
@@ -27,6 +39,7 @@ def write_progress(coord: Coordinator) -> None:
         "elapsed": time.monotonic() - coord.started_mono,
         "measured_elapsed": (time.monotonic() - coord.measured_started_mono) if coord.measured_started_mono else 0.0,
         "rate": coord.measured_rate(),
+        **live_latency(coord),
     }
     tmp = path + ".tmp"
     with open(tmp, "wb") as fh:

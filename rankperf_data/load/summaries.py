@@ -1,7 +1,9 @@
 """Per-process summaries (counters + latency sketches, numbered) and the master's merge of them.
 
 Pure logic, no Locust. Each load process turns the records it flushes into a summary *delta*:
-per phase, requests and successes, and a sketch of successful request latency (ms). Deltas
+per phase, requests and successes, a sketch of successful request latency (ms), and a few
+running totals for the live web UI (``TOTALS``: passages, pair tokens, send/answer times, errors
+by kind and status), all merged exactly (sums, min/max). Deltas
 are numbered per process (``seq`` from 1), so the master can tell a duplicate (rejected), a gap
 (a lost message, named) and a late message (merged: deltas add up in any order, and named).
 A summary whose sketch parameters differ from the master's is rejected and named, never merged.
@@ -16,11 +18,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rankperf_data.load.phase_totals import PhaseTotals
 from rankperf_data.results.outcomes import ErrorKind
 from rankperf_data.results.records import PHASE_NAMES
 from rankperf_data.results.sketches import LatencySketch, SketchMismatch
 
 LATENCY = "request_latency"  # successful requests, end - start, ms
+TOTALS = "totals"  # per phase: running totals (PhaseTotals.to_wire), for the live web UI
+# open loop only (the process gives its intended send times): two more sketches per phase, ms
+INTENDED = "intended_latency"  # successful requests, end - intended
+LAG = "schedule_lag"  # every request, start - intended
+OPEN_LOOP_SKETCHES = (INTENDED, LAG)
 CLOCK_TOLERANCE_S = 1.0  # |arrival - send| below this on the quickest message: clocks agree well enough
 
 
@@ -32,17 +40,29 @@ class SummaryBuilder:
         self.seq = 0
         self._counts: dict[int, list[int]] = {}  # phase -> [requests, ok]
         self._sketches: dict[int, LatencySketch] = {}
+        self._totals: dict[int, PhaseTotals] = {}
+        self._open_loop: dict[int, dict[str, LatencySketch]] = {}  # phase -> INTENDED/LAG sketches
 
-    def add_rows(self, phase: np.ndarray, error_kind: np.ndarray, start_ns: np.ndarray, end_ns: np.ndarray) -> None:
-        """A batch of finished requests, as columns."""
+    def add_rows(self, phase: np.ndarray, error_kind: np.ndarray, start_ns: np.ndarray, end_ns: np.ndarray,
+                 extra: dict[str, np.ndarray] | None = None) -> None:
+        """A batch of finished requests, as columns. ``extra`` (the batch's other record columns:
+        status, passages, query_tokens, passage_tokens) feeds the running totals; with
+        ``intended_ns`` (open loop) the intended-latency and schedule-lag sketches too."""
         for p in np.unique(phase).tolist():
             mine = phase == p
+            self._totals.setdefault(p, PhaseTotals()).add(
+                error_kind[mine], start_ns[mine], end_ns[mine], {k: np.asarray(v)[mine] for k, v in (extra or {}).items()})
             ok = mine & (error_kind == int(ErrorKind.OK))
             counts = self._counts.setdefault(p, [0, 0])
             counts[0] += int(mine.sum())
             counts[1] += int(ok.sum())
             latency_ms = (end_ns[ok] - start_ns[ok]) / 1e6
             self._sketches.setdefault(p, LatencySketch()).add_many(latency_ms)
+            if extra is not None and "intended_ns" in extra:
+                intended = np.asarray(extra["intended_ns"])
+                sketches = self._open_loop.setdefault(p, {name: LatencySketch() for name in OPEN_LOOP_SKETCHES})
+                sketches[INTENDED].add_many((end_ns[ok] - intended[ok]) / 1e6)
+                sketches[LAG].add_many((start_ns[mine] - intended[mine]) / 1e6)
 
     def take_wire(self, now_ns: int | None = None) -> dict | None:
         """The delta since the last call, numbered and stamped with this process's epoch clock
@@ -51,10 +71,19 @@ class SummaryBuilder:
             return None
         self.seq += 1
         out = {"seq": self.seq, "worker": self.worker, "sent_ns": time.time_ns() if now_ns is None else now_ns,
-               "phases": {str(p): {"requests": c[0], "ok": c[1], LATENCY: self._sketches[p].to_wire()}
+               "phases": {str(p): {"requests": c[0], "ok": c[1], LATENCY: self._sketches[p].to_wire(),
+                                   TOTALS: self._totals[p].to_wire(),
+                                   **{k: v.to_wire() for k, v in self._open_loop.get(p, {}).items()}}
                           for p, c in self._counts.items()}}
-        self._counts, self._sketches = {}, {}
+        self._counts, self._sketches, self._totals, self._open_loop = {}, {}, {}, {}
         return out
+
+
+def _parse_totals(phases: dict) -> dict[int, PhaseTotals] | None:
+    """Each phase's running totals; None when the summary carries none (raises when malformed)."""
+    if any(TOTALS not in v for v in phases.values()):
+        return None
+    return {int(p): PhaseTotals.from_wire(v[TOTALS]) for p, v in phases.items()}
 
 
 @dataclass
@@ -75,6 +104,9 @@ class SummaryMerger:
         self.requests: dict[int, int] = {}
         self.ok: dict[int, int] = {}
         self.latency: dict[int, LatencySketch] = {}
+        self.totals: dict[int, PhaseTotals] = {}
+        self.open_loop: dict[int, dict[str, LatencySketch]] = {}  # phase -> INTENDED/LAG, merged
+        self.without_totals: dict[str, int] = {}  # node -> merged summaries that carried no totals
         self._senders: dict[str, _Sender] = {}
         self.duplicates: dict[str, int] = {}
         self.rejected: dict[str, int] = {}
@@ -97,18 +129,43 @@ class SummaryMerger:
             return False
         try:
             phases = {int(p): (v, LatencySketch.from_wire(v[LATENCY])) for p, v in data["phases"].items()}
-            for _, sketch in phases.values():
+            open_loop = {int(p): {k: LatencySketch.from_wire(v[k]) for k in OPEN_LOOP_SKETCHES if k in v}
+                         for p, v in data["phases"].items()}
+            for sketch in [s for _, s in phases.values()] + [s for d in open_loop.values() for s in d.values()]:
                 self._reference.check_mergeable(sketch)
+            totals = _parse_totals(data["phases"])
         except SketchMismatch as exc:
             self.rejected[node] = self.rejected.get(node, 0) + 1
             self.notes.append(f"summary {seq} of worker {data.get('worker')} ({node}) was not merged: {exc}")
+            return False
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            self.rejected[node] = self.rejected.get(node, 0) + 1
+            self.notes.append(f"summary {seq} of worker {data.get('worker')} ({node}) was not merged: "
+                              f"malformed ({type(exc).__name__}: {exc})")
             return False
         self._advance(sender, seq, node, data.get("worker"))
         for phase, (counts, sketch) in phases.items():
             self.requests[phase] = self.requests.get(phase, 0) + int(counts["requests"])
             self.ok[phase] = self.ok.get(phase, 0) + int(counts["ok"])
             self.latency.setdefault(phase, LatencySketch()).merge(sketch)
+        for phase, sketches in open_loop.items():
+            for name, sketch in sketches.items():
+                self.open_loop.setdefault(phase, {}).setdefault(name, LatencySketch()).merge(sketch)
+        self._merge_totals(node, seq, data.get("worker"), totals)
         return True
+
+    def _merge_totals(self, node: str, seq: int, worker, totals: dict[int, PhaseTotals] | None) -> None:
+        """The running totals of a summary accepted (the same duplicate/loss rules as the counts).
+        One without them (another rankperf version) is named: the totals then lack its requests."""
+        if totals is None:
+            if node not in self.without_totals:
+                self.notes.append(f"summary {seq} of worker {worker} ({node}) carries no running totals "
+                                  "(another rankperf version?): the live table shows no rates, and its error kinds "
+                                  "and latency std lack this process's requests")
+            self.without_totals[node] = self.without_totals.get(node, 0) + 1
+            return
+        for phase, part in totals.items():
+            self.totals.setdefault(phase, PhaseTotals()).merge(part)
 
     def _advance(self, sender: _Sender, seq: int, node: str, worker) -> None:
         if seq in sender.missing:  # late, not lost: deltas add up in any order

@@ -7,10 +7,12 @@ its table and the download links; one ``after_request`` hook that adds ``extende
 - ``GET /rankings/csv``: the Rankings table as it is now, as CSV;
 - ``GET /rankings/artifacts/<name>``: one export of the last finished run (a fixed list of names).
 
-The table is computed from rankperf's exact records on the master (``finish.build_result`` +
-``report.metrics.summarize``), at most once every ``MIN_INTERVAL_S`` (longer when computing is
-slow), and once more, for good, when the run has been written out. A failure is logged and shows
-an empty table; it never breaks ``/stats/requests``.
+While a run goes, the table comes from the coordinator's merged counters, running totals and
+latency sketches (``live_rows.live_summary``): its cost does not grow with the request count, and
+its percentiles are labelled approximate. When the run has been written out, the exact table is
+computed once from the records (``finish.build_result`` + ``report.metrics.summarize``) and kept.
+Either is computed at most once every ``MIN_INTERVAL_S`` (longer when computing is slow). A
+failure is logged and shows an empty table; it never breaks ``/stats/requests``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import time
 from pathlib import Path
 
 from rankperf_data.redact import collect_secrets, redact_text, redact_value
+from rankperf_data.results.sketches import RELATIVE_ACCURACY
 
 log = logging.getLogger("rankperf")
 
@@ -45,6 +48,10 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("count", "count"),
 )
 STAT_COLUMNS = ("avg", "min", "max", "p50", "p90", "p99", "std")
+# while running: the latency percentiles come from merged sketches (the other columns are exact)
+APPROXIMATE_SUFFIX = f" [p50/p90/p99 approximate: merged sketches, {RELATIVE_ACCURACY * 100:g}% relative]"
+LIVE_NOTE = ("Live: counts, avg, min, max and std exact; percentiles from merged sketches; "
+             "the exact table (all rows) when the run ends")
 
 # name -> (mimetype, link title). Only these names are ever served from the artifacts directory.
 ARTIFACTS: dict[str, tuple[str, str]] = {
@@ -89,7 +96,8 @@ def summary_rows(summary, *, finished: bool = False, complete: bool = False, sec
         if metric is None:
             continue
         if metric.stats is not None:
-            rows.append(_row(metric.label, count=str(metric.stats.count),
+            label = metric.label + (APPROXIMATE_SUFFIX if getattr(metric, "approximate", False) else "")
+            rows.append(_row(label, count=str(metric.stats.count),
                              **{c: _num(metric.stats.get(c)) for c in STAT_COLUMNS}))
         else:
             rows.append(_row(metric.label, avg=_num(metric.value)))
@@ -190,6 +198,8 @@ class RankingsTable:
         try:
             if not self.state.master_config:
                 return []
+            if not finished:  # from the merged summaries: no record is read while the run goes
+                return live_table(coord, self.state)
             # the same rule as the artifacts written at the stop (hooks: finish.finalize)
             cancelled = finished and (bool(getattr(coord, "cancelled", False)) or not coord.complete)
             result, _dataset, _api = finish.build_result(self.environment, coord, self.state, cancelled=cancelled)
@@ -201,6 +211,19 @@ class RankingsTable:
                 log.exception("rankperf: the Rankings tab could not be computed (shown empty)")
                 self._last_error = text
             return None
+
+
+def live_table(coord, state) -> list[dict[str, str]]:
+    """The rows while the run goes: counters, running totals and merged sketches (no records)."""
+    from rankperf_data.load.live_rows import live_summary
+
+    run = getattr(state, "master_run", None)
+    settings = getattr(run, "settings", None)
+    open_loop = settings is not None and settings.open_loop
+    rate, pattern = (settings.rate, settings.pattern) if open_loop else (None, None)
+    rows = summary_rows(live_summary(coord.summaries, request_rate=rate, arrival_pattern=pattern))
+    rows.insert(1, _row(LIVE_NOTE))
+    return rows
 
 
 # ---- form: keep credentials out of the page -------------------------------------------------------

@@ -23,6 +23,7 @@ from e2e_support import BIN, LOCUSTFILE, REPO, private_master, received
 
 from rankperf_data import apis, options
 from rankperf_data.load import webauth, webui
+from rankperf_data.load.summaries import SummaryMerger
 from rankperf_data.ports import free_port
 from rankperf_data.report.metrics import ErrorGroup, Metric, Summary
 from rankperf_data.report.stats import RecordStats
@@ -243,10 +244,18 @@ def test_summary_rows_open_loop_errors_and_warning():
 
 
 class _Coord:
+    """A coordinator stand-in: merged summaries, and records() that counts its calls."""
+
     def __init__(self) -> None:
         self.finished = False
         self.complete = False
         self.cancelled = False
+        self.summaries = SummaryMerger()
+        self.records_calls = 0
+
+    def records(self):
+        self.records_calls += 1
+        raise AssertionError("the live table must not read the records")
 
 
 class _State:
@@ -256,11 +265,11 @@ class _State:
 
 
 def test_rankings_table_is_memoised_guarded_and_frozen_at_the_end(monkeypatch, caplog):
-    from rankperf_data.load import finish
+    from rankperf_data.load import finish, live_rows
     from rankperf_data.report import metrics
     from rankperf_data.results.run import RunInfo
 
-    calls = []
+    calls = []  # "live" per live computation, cancelled (bool) per exact one
     fail = {"on": False}
 
     def fake_build_result(environment, coord, state, cancelled):
@@ -269,28 +278,41 @@ def test_rankings_table_is_memoised_guarded_and_frozen_at_the_end(monkeypatch, c
             raise RuntimeError("boom")
         return type("R", (), {"info": RunInfo("hf_tei_rankings", "", "/rerank", "m", 1)})(), None, None
 
-    count = Metric("request_count", "Request Count", "requests", value=float(len(calls) + 1))
+    real_live_summary = live_rows.live_summary
+
+    def counted_live_summary(merger, **kw):
+        calls.append("live")
+        if fail["on"]:
+            raise RuntimeError("boom")
+        return real_live_summary(merger, **kw)
+
+    count = Metric("request_count", "Request Count", "requests", value=3.0)
     monkeypatch.setattr(finish, "build_result", fake_build_result)
+    monkeypatch.setattr(live_rows, "live_summary", counted_live_summary)
     monkeypatch.setattr(metrics, "summarize", lambda result: Summary(metrics={"request_count": count}))
     now = [100.0]
     state = _State()
     table = webui.RankingsTable(environment=None, state=state, clock=lambda: now[0])
     assert table.rows() == [] and calls == []  # no coordinator yet: empty, nothing computed
     state.coordinator = _Coord()
-    assert table.rows()[1]["metric"] == "Request Count (requests)"
+    live = table.rows()
+    assert live[0]["metric"] == "Status: running: 0 measured requests recorded so far"
+    assert live[1]["metric"] == webui.LIVE_NOTE
+    assert row(live, "Request Count (requests)")["avg"] == "0.00"
     for _ in range(50):  # polled often: computed once per interval
         table.rows()
-    assert calls == [False]
+    assert calls == ["live"]
     now[0] += webui.MIN_INTERVAL_S + 0.01
     table.rows()
-    assert calls == [False, False]
+    assert calls == ["live", "live"]
     fail["on"] = True  # a failure: empty table, logged once, /stats/requests unharmed
     now[0] += webui.MIN_INTERVAL_S + 0.01
     assert table.rows() == []
     now[0] += webui.MIN_INTERVAL_S + 0.01
     assert table.rows() == []
     assert sum("could not be computed" in r.message for r in caplog.records) == 1
-    state.coordinator.finished = True  # written out: recomputed at once (cancelled)...
+    assert state.coordinator.records_calls == 0  # the live table never read a record
+    state.coordinator.finished = True  # written out: recomputed at once, exactly (cancelled)...
     assert table.rows() == []  # ...but that failed: tried again after the interval, not frozen
     fail["on"] = False
     assert table.rows() == []
@@ -298,10 +320,10 @@ def test_rankings_table_is_memoised_guarded_and_frozen_at_the_end(monkeypatch, c
     assert table.rows()[0]["metric"] == "Status: stopped: exports in the Download Data tab"
     now[0] += 3600  # the final table is then kept for good
     table.rows()
-    assert calls == [False, False, False, False, True, True]
+    assert calls == ["live", "live", "live", "live", True, True]
     state.coordinator = _Coord()  # a new test start: a new table at once
     assert table.rows()[0]["metric"].startswith("Status: running")
-    assert calls[-1] is False and len(calls) == 7
+    assert calls[-1] == "live" and len(calls) == 7
     state.start_error = "/x.jsonl: --input-file: no such file"  # a refused start says why
     assert table.rows() == [webui._row("Status: not started: /x.jsonl: --input-file: no such file")]
 
@@ -433,6 +455,18 @@ def test_swarm_stops_after_exact_count_and_second_run_is_clean(server, env, tmp_
         assert ui.get("/rankings/artifacts/profile_export_aiperf.json").json()["request_count"]["avg"] == 59
 
 
+def wait_live_latency(ui: LocustWebUI, timeout: float = RUN_TIMEOUT_S) -> list[dict]:
+    """Poll until the running table shows a latency row (the first summaries arrive after ~1 s)."""
+    deadline = time.monotonic() + timeout
+    rows: list[dict] = []
+    while time.monotonic() < deadline:
+        rows = rankings(ui.get_json("/stats/requests"))
+        if any(r["metric"].startswith("Request Latency (ms) [") for r in rows):
+            return rows
+        time.sleep(POLL_S)
+    raise AssertionError(f"no live latency row in {timeout}s: {rows[:4]}\n{ui.log()[-3000:]}")
+
+
 def download_records(ui: LocustWebUI, dest: Path) -> np.ndarray:
     r = ui.get("/rankings/artifacts/profile_export.jsonl")
     assert r.status_code == 200
@@ -445,6 +479,14 @@ def test_stop_mid_run_then_a_second_run_counts_only_its_own(server, env, tmp_pat
         before = received(server)
         ui.swarm(server.url, request_count=0)  # no count limit: only Stop ends it
         wait_received(server, 100, before)
+        live = wait_live_latency(ui)  # while it runs: rows from the merged summaries
+        assert live[0]["metric"].startswith("Status: running: ") and live[1]["metric"] == webui.LIVE_NOTE
+        latency = next(r for r in live if r["metric"].startswith("Request Latency (ms) [p50/p90/p99 approximate"))
+        assert int(latency["count"]) > 0 and 5.0 <= float(latency["p50"]) <= float(latency["p99"]) < 1000
+        assert float(row(live, "Request Count (requests)")["avg"]) == int(latency["count"])  # no error
+        for tag in ("Request Throughput (requests/sec)", "Passage Throughput (passages/sec)",
+                    "Pair Token Throughput (tokens/sec)"):
+            assert float(row(live, tag)["avg"]) > 0
         r = ui.http.post(ui.base + "/stop", timeout=HTTP_TIMEOUT_S)
         assert r.status_code == 200 and r.json()["success"], r.text[:500]
         _, rows = ui.wait_finished()
@@ -515,6 +557,24 @@ def test_open_loop_with_errors_shows_rates_error_groups_and_warning(env, tmp_pat
         assert row(rows, "Latency from Intended Send (ms)")["count"] == str(150 - n_errors)
         assert row(rows, "Schedule Lag (ms)")["count"] == "150"
         assert any(r["metric"].startswith("WARNING: offered rate not achieved") for r in rows)
+
+
+def test_open_loop_live_rows_come_from_the_summaries_and_the_end_is_exact(server, env, tmp_path):
+    with LocustWebUI(ui_args(), env, tmp_path) as ui:
+        before = received(server)
+        ui.swarm(server.url, request_count=600, request_rate=200.0)  # ~3 s: several live refreshes
+        live = wait_live_latency(ui)
+        assert live[1]["metric"] == webui.LIVE_NOTE
+        for name in ("Latency from Intended Send (ms)", "Schedule Lag (ms)"):
+            approximate = [r for r in live if r["metric"].startswith(name + webui.APPROXIMATE_SUFFIX)]
+            assert approximate and int(approximate[0]["count"]) > 0, [r["metric"] for r in live]
+        assert row(live, "Offered Rate (requests/sec)")["avg"] == "200.00"
+        assert 100 < float(row(live, "Achieved Rate (requests/sec)")["avg"]) < 300
+        _, rows = ui.wait_finished()
+        assert received(server) - before == 600
+        assert row(rows, "Latency from Intended Send (ms)")["count"] == "600"  # exact again, no suffix
+        assert row(rows, "Schedule Lag (ms)")["count"] == "600"
+        assert webui.LIVE_NOTE not in [r["metric"] for r in rows]
 
 
 def test_processes_2_ui_values_reach_every_worker_and_count_is_exact(slower_server, env, tmp_path):
