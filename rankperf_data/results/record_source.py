@@ -19,8 +19,8 @@ import numpy as np
 
 from rankperf_data.results.records import RECORD_DTYPE, MessageTable
 
-CHUNK_ROWS = 65_536  # rows read at a time: ~6.7 MB of raw rows, whatever the run's length
-MATERIALIZE_ROWS = 65_536  # a selection of at most this many rows becomes a plain array
+CHUNK_ROWS = 16_384  # rows read at a time: ~1.7 MB of raw rows, whatever the run's length
+MATERIALIZE_ROWS = 16_384  # a selection of at most this many rows becomes a plain array
 
 
 @dataclass(frozen=True)
