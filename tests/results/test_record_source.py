@@ -79,7 +79,7 @@ def test_columns_selections_and_rows_equal_the_merged_array(tmp_path, monkeypatc
 
 
 @pytest.mark.parametrize("info", [{}, {"request_rate": 800.0, "arrival_pattern": "poisson",
-                                       "goodput": {"request_latency": 30.0}}])
+                                       "goodput": {"request_latency": 30.0}, "options": {"slice_duration": 4.0}}])
 def test_every_export_is_byte_identical_to_the_one_from_memory(tmp_path, monkeypatch, info):
     monkeypatch.setattr(record_source, "CHUNK_ROWS", 5000)
     parts = _parts(tmp_path)
@@ -92,5 +92,6 @@ def test_every_export_is_byte_identical_to_the_one_from_memory(tmp_path, monkeyp
     first = {key: path.read_bytes() for key, path in write_artifacts(in_memory, out).items()}
     second = {key: path.read_bytes() for key, path in write_artifacts(from_files, out).items()}
     assert sorted(first) == sorted(second) and "jsonl" in first
+    assert "timeslices" in " ".join(first) or not info
     for key in first:
         assert first[key] == second[key], key
