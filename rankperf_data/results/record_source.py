@@ -167,6 +167,11 @@ class RecordSource:
                 return self._range(lo, max(lo, hi))
             return self.rows(np.arange(self.size)[key])
         key = np.asarray(key)
+        if key.ndim == 0:  # one row, as a structured scalar
+            at = int(key) + (self.size if int(key) < 0 else 0)
+            if not 0 <= at < self.size:
+                raise IndexError(f"row {int(key)} of a selection of {self.size}")
+            return self.rows(np.array([at]))[0]
         if key.dtype == bool:
             return self.select(key)
         return self.rows(key.astype(np.int64))

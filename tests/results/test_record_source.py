@@ -71,11 +71,14 @@ def test_columns_selections_and_rows_equal_the_merged_array(tmp_path, monkeypatc
     assert slow[5:900:7].tobytes() == want[5:900:7].tobytes()
     assert src[70_000:74_000].tobytes() == rows[70_000:74_000].tobytes()
     assert slow[np.array([9, 2, 400])].tobytes() == want[[9, 2, 400]].tobytes()
+    assert slow[7].tobytes() == want[7].tobytes() and slow[-1].tobytes() == want[-1].tobytes()
     small = RecordSource.from_parts(parts)[0]
     few = small[small["index"] < 100]
     assert isinstance(few, np.ndarray) and few.tobytes() == rows[rows["index"] < 100].tobytes()
     with pytest.raises(IndexError):
         src[np.ones(3, dtype=bool)]
+    with pytest.raises(IndexError):
+        slow[slow.size]
 
 
 @pytest.mark.parametrize("info", [{}, {"request_rate": 800.0, "arrival_pattern": "poisson",
