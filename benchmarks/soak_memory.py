@@ -39,13 +39,13 @@ def progress_done(path: Path) -> int:
         return 0
 
 
-def one_run(url: str, count: int, out: Path, timeout: float) -> dict:
+def one_run(url: str, count: int, out: Path, timeout: float, extra: list[str] = ()) -> dict:
     progress = out / f"progress-{count}.json"
     env = {**os.environ, PROGRESS_ENV: str(progress)}
     cmd = [str(Path(sys.executable).with_name("locust")), "-f", str(REPO / "locustfiles" / "rerank.py"), "--headless",
            "-H", url, "-u", "32", "-r", "32", "--request-count", str(count), "--rankings-passages-mean", "2",
            "--rankings-passages-prompt-token-mean", "16", "--num-dataset-entries", "100",
-           "--artifact-dir", str(out / f"run-{count}"), "--only-summary", "TeiRerankUser"]
+           "--artifact-dir", str(out / f"run-{count}"), "--only-summary", *extra, "TeiRerankUser"]
     started = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     load_peak = peak = 0
@@ -71,11 +71,15 @@ def main() -> None:
     parser.add_argument("--counts", type=int, nargs="+", default=[40_000, 400_000])
     parser.add_argument("--timeout", type=float, default=600, help="seconds per run at most")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-server-metrics", action="store_true",
+                        help="do not scrape the server's /metrics (its scrapes are parsed at the end and grow with "
+                             "the run's duration, not with its requests)")
     args = parser.parse_args()
     server = start_server(["--zero-latency", "--max-concurrent-requests", "0"])
     try:
         with tempfile.TemporaryDirectory(prefix="soak_memory_") as tmp:
-            runs = [one_run(server.url, n, Path(tmp), args.timeout) for n in args.counts]
+            extra = ["--no-server-metrics"] if args.no_server_metrics else []
+            runs = [one_run(server.url, n, Path(tmp), args.timeout, extra) for n in args.counts]
     finally:
         server.stop()
     small, large = runs[0], runs[-1]

@@ -18,8 +18,9 @@ import numpy as np
 from rankperf_data.load import messages
 from rankperf_data.load.quota import Grant, QuotaLedger
 from rankperf_data.load.summaries import SummaryMerger
-from rankperf_data.results.record_files import merge_records, read_record_file
-from rankperf_data.results.records import PHASE_PROFILING, RecordStore
+from rankperf_data.results.record_files import merge_records, read_messages, read_record_file, whole_rows
+from rankperf_data.results.record_source import RecordSource
+from rankperf_data.results.records import PHASE_PROFILING, RECORD_DTYPE, RecordStore
 
 log = logging.getLogger("rankperf")
 
@@ -153,23 +154,36 @@ class Coordinator:
             self.last_end_ns = max(self.last_end_ns, last)
 
     def records(self) -> tuple[np.ndarray, list[str]]:
-        """Every record of the run and its message table: the rows received, plus the record files
-        of processes that wrote one (read now). A file that is missing or short is named."""
-        parts = [(self.store.array(), list(self.store.messages.messages))]
+        """Every record of the run and its message table, in memory (see record_source)."""
+        return merge_records([(rows if isinstance(rows, np.ndarray) else read_record_file(rows)[0], messages)
+                              for rows, messages in self.record_parts()])
+
+    def record_source(self) -> tuple[RecordSource, list[str]]:
+        """Every record of the run, read from the record files column by column when asked (the
+        whole-run memory stays flat), and the merged message table."""
+        return RecordSource.from_parts(self.record_parts())
+
+    def record_parts(self) -> list[tuple[np.ndarray | Path, list[str]]]:
+        """The rows received, plus the record files of processes that wrote one, each with its
+        message table. A file that is missing or short is named."""
+        parts: list[tuple[np.ndarray | Path, list[str]]] = [(self.store.array(), list(self.store.messages.messages))]
         for state in sorted(self.nodes.values(), key=lambda s: s.index):
             if state.record_file is None:
                 continue
+            path = Path(state.record_file)
             try:
-                rows, messages = read_record_file(Path(state.record_file))
+                rows, messages = whole_rows(path), read_messages(path)
             except OSError as exc:
-                rows, messages = np.zeros(0, dtype=parts[0][0].dtype), []
                 self._note_once(f"the record file of worker {state.index} cannot be read here ({exc.strerror}): "
                                 "its records are missing from this report")
-            if len(rows) < state.file_records:
-                self._note_once(f"the record file of worker {state.index} holds {len(rows)} rows, "
+                parts.append((np.zeros(0, dtype=RECORD_DTYPE), []))
+                rows = 0
+            else:
+                parts.append((path, messages))
+            if rows < state.file_records:
+                self._note_once(f"the record file of worker {state.index} holds {rows} rows, "
                                 f"{state.file_records} were reported")
-            parts.append((rows, messages))
-        return merge_records(parts)
+        return parts
 
     def _note_once(self, note: str) -> None:
         if note not in self.notes:

@@ -46,6 +46,10 @@ def benchmark_id(result: RunResult) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
+# profile_export.jsonl is written this many rows at a time: each row is ~1 KB of text plus its fields
+# as Python objects for a moment, so 1024 rows keep that under ~5 MB (8192 rows cost ~40 MB of peak).
+JSONL_CHUNK_ROWS = 1024
+
 # ---- writing --------------------------------------------------------------------------------------
 
 
@@ -89,7 +93,8 @@ def write_artifacts(result: RunResult, out_dir: str | Path, *, secrets: Iterable
         # Streamed: its strings are fixed keys, numbers and the messages redacted above.
         paths["jsonl"] = out / FILES["jsonl"]
         with paths["jsonl"].open("wb") as f:
-            for chunk in export.jsonl_chunks(clean.records, clean.messages, is_open_loop(clean.info), bid):
+            for chunk in export.jsonl_chunks(clean.records, clean.messages, is_open_loop(clean.info), bid,
+                                             chunk=JSONL_CHUNK_ROWS):
                 f.write(chunk)
     return paths
 

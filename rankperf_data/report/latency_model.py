@@ -71,7 +71,7 @@ def fit(latency_ms: np.ndarray, passages: np.ndarray, pair_tokens: np.ndarray | 
     """Least squares over successful requests; None when passages do not vary (nothing to fit)."""
     y = np.asarray(latency_ms, dtype=np.float64)
     p = np.asarray(passages, dtype=np.float64)
-    if y.size < 3 or np.unique(p).size < 2:
+    if y.size < 3 or p.min() == p.max():  # passages do not vary (no sorted copy, as np.unique would make)
         return None
     x = np.column_stack([np.ones_like(p), p])
     names = ["intercept_ms", "per_passage_ms"]
@@ -125,8 +125,9 @@ def model_of_records(ok: np.ndarray) -> tuple[LatencyModel | None, list[dict]]:
     if ok.size == 0:
         return None, []
     ms = (ok["end_ns"] - ok["start_ns"]).astype(np.float64) / 1e6
-    known = (ok["query_tokens"] >= 0) & (ok["passage_tokens"] >= 0)
+    passages = ok["passages"]
     tokens = None
-    if known.all():
-        tokens = ok["query_tokens"].astype(np.int64) * ok["passages"] + ok["passage_tokens"]
-    return fit(ms, ok["passages"], tokens), latency_by_passages(ms, ok["passages"])
+    # pair tokens only matter when passages vary (else there is no fit): not built for nothing
+    if passages.min() != passages.max() and ((ok["query_tokens"] >= 0) & (ok["passage_tokens"] >= 0)).all():
+        tokens = ok["query_tokens"].astype(np.int64) * passages + ok["passage_tokens"]
+    return fit(ms, passages, tokens), latency_by_passages(ms, passages)

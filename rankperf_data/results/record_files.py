@@ -57,14 +57,21 @@ class RecordFileWriter:
         return n
 
 
+def whole_rows(path: Path) -> int:
+    """Whole rows in a record file (a torn last row of a killed process is not one)."""
+    return Path(path).stat().st_size // RECORD_DTYPE.itemsize
+
+
+def read_messages(path: Path) -> list[str]:
+    """The message table of a record file (its sidecar; none when it has no sidecar)."""
+    side = messages_path(Path(path))
+    return [orjson.loads(line) for line in side.read_bytes().splitlines()] if side.exists() else []
+
+
 def read_record_file(path: Path) -> tuple[np.ndarray, list[str]]:
     """The rows of one file (whole rows only: a torn last row of a killed process is left out)."""
-    path = Path(path)
-    whole = path.stat().st_size // RECORD_DTYPE.itemsize
-    rows = np.fromfile(path, dtype=RECORD_DTYPE, count=whole)
-    side = messages_path(path)
-    messages = [orjson.loads(line) for line in side.read_bytes().splitlines()] if side.exists() else []
-    return rows, messages
+    rows = np.fromfile(path, dtype=RECORD_DTYPE, count=whole_rows(path))
+    return rows, read_messages(path)
 
 
 def merge_records(parts: list[tuple[np.ndarray, list[str]]]) -> tuple[np.ndarray, list[str]]:
