@@ -33,6 +33,9 @@ def _fail(command: str, message: str, code: int = 2) -> int:
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("artifact_dir", nargs="?", metavar="ARTIFACT_DIR",
                         help="A run's artifact directory (holds profile_export.jsonl and run.json).")
+    parser.add_argument("record_dirs", nargs="*", metavar="RECORDS_DIR",
+                        help="Folders of record files (process-N.records) collected from worker hosts: "
+                             "merged with ARTIFACT_DIR's own into one exact report.")
     parser.add_argument("--locust-csv", metavar="PREFIX",
                         help="Build the table from Locust's PREFIX_stats.csv (+ PREFIX_failures.csv) instead; "
                              "percentiles are then approximate.")
@@ -43,6 +46,8 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _report_records(args: argparse.Namespace) -> int:
+    if getattr(args, "record_dirs", None):
+        return _report_merged(args)
     try:
         result = load_run(args.artifact_dir)
         if args.goodput:
@@ -58,6 +63,27 @@ def _report_records(args: argparse.Namespace) -> int:
     print(f"JSON Export: {paths['json']}\nCSV Export: {paths['csv']}\nConsole Export: {paths['console']}")
     if "jsonl" in paths:
         print(f"Records: {paths['jsonl']}")
+    return 0
+
+
+def _report_merged(args: argparse.Namespace) -> int:
+    """ARTIFACT_DIR plus record files from other folders: one exact report, written with its records."""
+    from rankperf_data.report.merged_run import load_merged_run
+    from rankperf_data.results.record_dirs import RecordDirsError
+
+    try:
+        merged = load_merged_run(args.artifact_dir, args.record_dirs)
+        result = merged.result
+        if args.goodput:
+            result = replace(result, info=replace(result.info, goodput=parse_goodput(args.goodput)))
+    except (NoRecordsError, RecordDirsError, ValueError, OSError) as exc:
+        return _fail("report", str(exc))
+    for line in merged.said:
+        print(f"rankperf report: {line}", file=sys.stderr)
+    paths = write_artifacts(result, Path(args.output) if args.output else Path(args.artifact_dir))
+    print(paths["console"].read_text(), end="")
+    print(f"JSON Export: {paths['json']}\nCSV Export: {paths['csv']}\nConsole Export: {paths['console']}")
+    print(f"Records: {paths['jsonl']}")
     return 0
 
 
@@ -90,6 +116,8 @@ def _report_locust(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     if bool(args.artifact_dir) == bool(args.locust_csv):
         return _fail("report", "give either ARTIFACT_DIR or --locust-csv PREFIX (one of them)")
+    if getattr(args, "record_dirs", None) and args.locust_csv:
+        return _fail("report", "RECORDS_DIR folders go with ARTIFACT_DIR, not with --locust-csv")
     from rankperf_data.campaign.report import is_campaign_dir, report_campaign
 
     if args.artifact_dir and is_campaign_dir(args.artifact_dir):  # a sweep, trials or search: its aggregates
