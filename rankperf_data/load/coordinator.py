@@ -43,6 +43,15 @@ class NodeState:
     shares: list[int] = field(default_factory=list)  # open loop: arrival schedules it sends (own first)
     record_file: str | None = None  # where this process appends its records (None: it sends them)
     file_records: int = 0  # rows it said it appended there
+    kept_on: str | None = None  # host that keeps its record file (--records-dir): never read here
+
+
+def kept_records_note(state: NodeState) -> str:
+    """The report's word on a worker whose records stayed on its host."""
+    return (f"the records of worker {state.index} ({state.file_records} rows) stay on its host "
+            f"{state.kept_on} in {state.record_file}: this report's records and statistics lack them "
+            "(its requests are counted; rankperf_sketches.json merges every worker's latency percentiles); "
+            "copy that file and run `rankperf report RUN_DIR DIR` for the exact report")
 
 
 @dataclass
@@ -138,6 +147,7 @@ class Coordinator:
         if "file" in data:
             state.record_file = str(data["file"])
             state.file_records += int(data["rows"])
+            state.kept_on = str(data["kept"]) if data.get("kept") else state.kept_on
             n, measured = int(data["rows"]), int(data["profiling"])
             first, last = int(data.get("first_start_ns") or 0), int(data.get("last_end_ns") or 0)
         else:
@@ -169,6 +179,9 @@ class Coordinator:
         parts: list[tuple[np.ndarray | Path, list[str]]] = [(self.store.array(), list(self.store.messages.messages))]
         for state in sorted(self.nodes.values(), key=lambda s: s.index):
             if state.record_file is None:
+                continue
+            if state.kept_on is not None:
+                self._note_once(kept_records_note(state))
                 continue
             path = Path(state.record_file)
             try:

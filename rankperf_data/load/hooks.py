@@ -20,7 +20,7 @@ from locust.runners import STATE_MISSING, LocalRunner, MasterRunner, WorkerRunne
 from rankperf_data import apis, options
 from rankperf_data.dataset import notices
 from rankperf_data.dataset.errors import InputError
-from rankperf_data.load import classes, finish, messages, progress, ramp, sweep
+from rankperf_data.load import classes, finish, kept_records, messages, progress, ramp, sweep
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.process import LoadProcess
 from rankperf_data.load.settings import LoadSettings, option_values, require_finite
@@ -114,6 +114,7 @@ def current_process(timeout: float = 30.0) -> LoadProcess:
 @events.init_command_line_parser.add_listener
 def _add_options(parser, **_kw) -> None:
     options.add_locust_arguments(parser)
+    kept_records.add_argument(parser)
 
 
 @events.init.add_listener
@@ -123,6 +124,11 @@ def _on_init(environment, **_kw) -> None:
     if runner is None:
         return
     notices.set_worker_process(isinstance(runner, WorkerRunner))
+    try:  # a worker's own --records-dir, before the master's options replace its own
+        kept_records.capture(environment.parsed_options, isinstance(runner, WorkerRunner))
+    except kept_records.KeptRecordsError as exc:
+        sys.stderr.write(f"rankperf: error: {exc}\n")
+        sys.exit(2)
     if is_master(runner):
         runner.register_message(messages.QUOTA, _msg(lambda c, n, d: c.on_quota(n, d)))
         runner.register_message(messages.RECORDS, _msg(lambda c, n, d: c.on_records(n, d)))
@@ -391,7 +397,8 @@ def _build_process(environment) -> None:
 
     # a local run has the coordinator in this process, with the same dataset already built
     shared = STATE.master_dataset if isinstance(runner, LocalRunner) else None
-    STATE.process = LoadProcess(STATE.config, index, send, shared, users=lambda: runner.user_count)
+    config = kept_records.worker_config(STATE.config)
+    STATE.process = LoadProcess(config, index, send, shared, users=lambda: runner.user_count)
     users = int(getattr(environment.parsed_options, "num_users", 1) or 1)
     STATE.process.start(users)
     STATE.ready.set()

@@ -85,6 +85,8 @@ class LoadProcess:
         self.batch = RecordBatch()
         self.summary = SummaryBuilder(worker_index)  # counters + sketches, shipped with each batch
         self.records_file = _record_file(config.get("records_dir"), worker_index)
+        # kept on this host (--records-dir): the master names it and never reads the file
+        self.kept_on = {"kept": config["records_kept"]} if config.get("records_kept") and self.records_file else {}
         self.issued = 0
         self.completed = 0
         self.succeeded = 0
@@ -312,7 +314,7 @@ class LoadProcess:
                 self._send(messages.RECORDS, {
                     "file": str(self.records_file.path), "rows": n, "profiling": int(measured.sum()),
                     "first_start_ns": int(start[measured].min()) if measured.any() else 0,
-                    "last_end_ns": int(end[measured].max()) if measured.any() else 0})
+                    "last_end_ns": int(end[measured].max()) if measured.any() else 0, **self.kept_on})
             self._send(messages.SUMMARY, self.summary.take_wire())
 
     def _flush_loop(self) -> None:

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from e2e_support import BIN, load_records, locust_cmd, private_master, run
+from e2e_support import (
+    BIN,
+    export_json,
+    load_records,
+    locust_cmd,
+    private_master,
+    run,
+    wait_master_and_workers,
+)
 
-from rankperf_data.results.records import PHASE_PROFILING
+from rankperf_data.results.records import PHASE_PROFILING, RECORD_DTYPE
+from rankperf_data.server.testing import start_server
 
 COUNT, WARMUP = 400, 10
 EXPORTS = ("profile_export.jsonl", "profile_export_aiperf.csv", "profile_export_console.txt")
@@ -137,3 +147,46 @@ def test_rows_a_worker_sent_to_the_master_come_from_the_export(two_process_run, 
     assert got[key[0]].tobytes() == want[key[1]].tobytes()  # every field of every row
     assert (got["phase"] == PHASE_PROFILING).sum() == COUNT
     assert json.loads((tmp_path / "out" / "run.json").read_text())["partial"] is False
+
+
+@pytest.fixture
+def paced_server():
+    """20 ms an answer: the run lasts a few seconds, so both workers surely send."""
+    with start_server(["--fixed-latency-ms", "20"]) as server:
+        yield server
+
+
+def test_a_worker_keeping_its_records_is_named_then_merged(paced_server, tmp_path, clean_env):
+    """Master + two workers; one keeps its records on its host (--records-dir): the master's report
+    names it and is partial, with every request still counted; `rankperf report RUN DIR` then
+    gives the exact report with every row."""
+    artifacts, kept = tmp_path / "run", tmp_path / "worker-host"
+    ports = private_master()
+    master = subprocess.Popen(
+        locust_cmd(paced_server.url, "--master", "--expect-workers", "2", "-u", "4", "-r", "4",
+                   "--request-count", str(COUNT), "--random-seed", "3", "--rankings-passages-mean", "3",
+                   "--artifact-dir", str(artifacts), *ports, "TeiRerankUser"),
+        env=clean_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    worker = [*locust_cmd(paced_server.url, "--worker", "--master-host", "127.0.0.1", *ports[-2:]), "TeiRerankUser"]
+    workers = [subprocess.Popen(cmd, env=clean_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+               for cmd in (worker, [*worker, "--records-dir", str(kept)])]
+    wait_master_and_workers(master, workers, timeout=90)
+    kept_files = sorted(p.name for p in kept.glob("*.records"))
+    assert len(kept_files) == 1, kept_files
+    own = json.loads((artifacts / "run.json").read_text())
+    kept_index = int(kept_files[0].split("-")[1].split(".")[0])
+    assert own["partial"] is True
+    assert any(n.startswith(f"the records of worker {kept_index} (") and str(kept) in n for n in own["notes"]), own["notes"]
+    kept_rows = (kept / kept_files[0]).stat().st_size // RECORD_DTYPE.itemsize
+    assert kept_rows > 0 and own["records"] == COUNT - kept_rows
+    assert export_json(artifacts)["request_count"]["avg"] == COUNT - kept_rows
+    sketches = json.loads((artifacts / "rankperf_sketches.json").read_text())
+    assert sketches["phases"]["profiling"]["requests"] == COUNT  # counted, though not recorded here
+    out = tmp_path / "out"
+    proc = report(clean_env, artifacts, kept, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    merged = json.loads((out / "run.json").read_text())
+    assert merged["partial"] is False and merged["notes"] == [] and merged["records"] == COUNT
+    records = load_records(out)
+    assert sorted(records["index"].tolist()) == list(range(COUNT))
+    assert (records["worker"] == kept_index).sum() == kept_rows

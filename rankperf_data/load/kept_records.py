@@ -1,0 +1,50 @@
+"""A worker's ``--records-dir``: its record file stays on its host; the master hears counts and sketches only.
+
+Locust overwrites a worker's custom options with the master's when a test starts, so the value is
+taken once, at init, on the worker. The master never reads a kept file (it may be on another
+host): its report names the worker, and ``rankperf report RUN DIR...`` merges the collected file.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+FLAG = "--records-dir"
+DEST = "worker_records_dir"
+HELP = ("On a --worker: append this process's records to DIR/process-N.records on this host and send "
+        "the master only counts and latency sketches; the master's report names the worker, and "
+        "`rankperf report RUN_DIR DIR...` merges the collected files into one exact report.")
+
+_kept: dict[str, str] = {}  # this worker's folder and host name, once captured
+
+
+class KeptRecordsError(ValueError):
+    """--records-dir given where it cannot be used."""
+
+
+def add_argument(parser: Any) -> None:
+    parser.add_argument(FLAG, dest=DEST, default="", metavar="DIR", help=HELP, include_in_web_ui=False)
+
+
+def capture(parsed: Any, is_worker: bool) -> None:
+    """Remember this worker's folder (created here); refuse the flag on a master or a local run."""
+    raw = str(getattr(parsed, DEST, "") or "")
+    if not raw:
+        return
+    if not is_worker:
+        raise KeptRecordsError(f"{FLAG} keeps a worker's records on its host: give it to `locust --worker`")
+    folder = Path(raw).expanduser().resolve()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KeptRecordsError(f"{FLAG} {raw}: cannot create the folder ({exc.strerror})") from None
+    _kept.update(dir=str(folder), host=socket.gethostname())
+
+
+def worker_config(config: dict) -> dict:
+    """The run's configuration as this process uses it: its own records folder when it keeps one."""
+    if not _kept:
+        return config
+    return {**config, "records_dir": _kept["dir"], "records_kept": _kept["host"]}
