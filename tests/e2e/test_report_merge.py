@@ -16,6 +16,7 @@ from e2e_support import (
     load_records,
     locust_cmd,
     private_master,
+    received,
     run,
     wait_master_and_workers,
 )
@@ -190,3 +191,13 @@ def test_a_worker_keeping_its_records_is_named_then_merged(paced_server, tmp_pat
     records = load_records(out)
     assert sorted(records["index"].tolist()) == list(range(COUNT))
     assert (records["worker"] == kept_index).sum() == kept_rows
+
+
+def test_records_dir_is_refused_outside_a_worker(fast_server, tmp_path, clean_env):
+    before = received(fast_server)
+    proc = run(locust_cmd(fast_server.url, "-u", "1", "-r", "1", "--request-count", "5",
+                          "--artifact-dir", str(tmp_path / "run"), "--records-dir", str(tmp_path / "kept"),
+                          "TeiRerankUser"), clean_env, timeout=60)
+    assert proc.returncode == 2
+    assert "rankperf: error: --records-dir keeps a worker's records on its host" in proc.stderr
+    assert received(fast_server) == before and not (tmp_path / "kept").exists()
