@@ -86,20 +86,36 @@ def _take(out: Gathered, index: int, path: Path) -> None:
                               "are they from two different runs?")
 
 
+def _index_chunks(path: Path, rows: int = 1 << 16):
+    """The request index column of a record file, ``rows`` rows at a time (never the whole file)."""
+    item = RECORD_DTYPE.itemsize
+    for lo in range(0, whole_rows(path), rows):
+        yield np.fromfile(path, dtype=RECORD_DTYPE, count=rows, offset=lo * item)["index"]
+
+
 def check_unique_indices(files: list[Path]) -> None:
-    """Refuse files in which one request index occurs twice (rows of another run mixed in)."""
-    columns, owners = [], []
+    """Refuse files in which one request index occurs twice (rows of another run mixed in). Holds
+    one owner slot (2 bytes) per request index, not the rows."""
+    top = max((int(c.max()) for f in files for c in _index_chunks(f) if c.size), default=-1)
+    owner = np.full(top + 1, -1, dtype=np.int16)
     for n, path in enumerate(files):
-        rows = np.fromfile(path, dtype=RECORD_DTYPE, count=whole_rows(path))["index"]
-        columns.append(rows)
-        owners.append(np.full(rows.size, n, dtype=np.int32))
-    if not columns:
-        return
-    index, owner = np.concatenate(columns), np.concatenate(owners)
-    order = np.argsort(index, kind="stable")
-    same = np.flatnonzero(index[order][1:] == index[order][:-1])
-    if same.size:
-        a, b = order[same[0]], order[same[0] + 1]
-        where = f"{files[owner[a]]}" + ("" if owner[a] == owner[b] else f" and {files[owner[b]]}")
-        raise RecordDirsError(f"{where}: request index {int(index[a])} is recorded twice "
-                              f"({same.size} repeated indices in all): rows of another run mixed in?")
+        for chunk in _index_chunks(path):
+            seen = owner[chunk] >= 0
+            repeated = np.flatnonzero(seen) if seen.any() else _repeats_within(chunk)
+            if repeated.size:
+                index = int(chunk[repeated[0]])
+                first = int(owner[index]) if owner[index] >= 0 else n
+                where = f"{files[first]}" + ("" if first == n else f" and {path}")
+                raise RecordDirsError(f"{where}: request index {index} is recorded twice: "
+                                      "rows of another run mixed in?")
+            owner[chunk] = n
+
+
+def _repeats_within(chunk: np.ndarray) -> np.ndarray:
+    """Positions in one chunk whose index occurred earlier in the same chunk."""
+    _, first = np.unique(chunk, return_index=True)
+    if first.size == chunk.size:
+        return first[:0]
+    dup = np.ones(chunk.size, dtype=bool)
+    dup[first] = False
+    return np.flatnonzero(dup)
