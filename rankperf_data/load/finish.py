@@ -12,7 +12,7 @@ import numpy as np
 import orjson
 
 from rankperf_data import apis
-from rankperf_data.load import locust_files, ramp
+from rankperf_data.load import kept_records, locust_files, ramp
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.settings import LoadSettings
 from rankperf_data.redact import collect_secrets, scrub_bytes
@@ -101,6 +101,8 @@ def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tup
         ramp_up=ramp.CLOCK.describe(users),
     )
     notes = list(coord.notes) + coord.summary_check(len(prof))
+    kept = sorted(s.index for s in coord.nodes.values() if s.kept_on is not None)
+    notes += kept_records.sketch_note(kept, coord.summaries.report())
     if settings.request_count and not cancelled and not coord.partial and len(prof) != settings.request_count:
         notes.append(f"expected {settings.request_count} measured requests, recorded {len(prof)}")
     return RunResult(

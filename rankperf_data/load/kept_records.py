@@ -43,6 +43,21 @@ def capture(parsed: Any, is_worker: bool) -> None:
     _kept.update(dir=str(folder), host=socket.gethostname())
 
 
+SKETCH_NOTE = "every worker's measured requests, from the merged sketches"
+
+
+def sketch_note(kept_workers: list[int], report: dict) -> list[str]:
+    """The report's word on the whole run when some records are kept elsewhere: the merged counts
+    and latency percentiles cover every worker, within the sketches' relative accuracy."""
+    prof = (report.get("phases") or {}).get("profiling")
+    if not kept_workers or not prof:
+        return []
+    ms = ", ".join(f"{q} {prof[q]:.2f} ms" for q in ("p50", "p90", "p99") if prof.get(q) is not None)
+    return [f"{SKETCH_NOTE} (workers {', '.join(map(str, kept_workers))} kept their records; "
+            f"percentiles within {report['relative_accuracy']:.0%}): {prof['requests']} requests, "
+            f"{prof['ok']} succeeded, request latency {ms}"]
+
+
 def worker_config(config: dict) -> dict:
     """The run's configuration as this process uses it: its own records folder when it keeps one."""
     if not _kept:

@@ -25,7 +25,7 @@ from rankperf_data.results.run import RunInfo, RunResult
 SKETCHES_FILE = "rankperf_sketches.json"  # load.finish.SKETCHES_FILE (report may not import load)
 # notes of the master's run.json that the merged records answer anew (recomputed below)
 STALE_NOTES = ("the record file of worker", "the merged summaries count", "expected ",
-               "the records of worker")
+               "the records of worker", "every worker's measured requests, from the merged sketches")
 
 
 @dataclass(frozen=True)

@@ -187,6 +187,10 @@ def test_a_worker_keeping_its_records_is_named_then_merged(paced_server, tmp_pat
     assert export_json(artifacts)["request_count"]["avg"] == COUNT - kept_rows
     sketches = json.loads((artifacts / "rankperf_sketches.json").read_text())
     assert sketches["phases"]["profiling"]["requests"] == COUNT  # counted, though not recorded here
+    p50 = sketches["phases"]["profiling"]["p50"]
+    said = [n for n in own["notes"] if n.startswith("every worker's measured requests, from the merged sketches")]
+    assert len(said) == 1 and f"{COUNT} requests" in said[0] and f"p50 {p50:.2f} ms" in said[0], own["notes"]
+    assert said[0] in (artifacts / "profile_export_console.txt").read_text()
     out = tmp_path / "out"
     proc = report(clean_env, artifacts, kept, "-o", out)
     assert proc.returncode == 0, proc.stderr
