@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from rankperf_data.results.disk import FILES, SCRAPES_FILE, NoRecordsError, read_records
+from rankperf_data.results.disk import FILES, NoRecordsError, read_records, read_server_metrics
 from rankperf_data.results.record_dirs import check_unique_indices, gather
 from rankperf_data.results.record_files import read_messages
 from rankperf_data.results.record_source import RecordSource
@@ -102,7 +102,7 @@ def load_merged_run(run_dir: str | Path, record_dirs: list[str | Path]) -> Merge
         was_cancelled=cancelled,
         partial=bool(notes) and not cancelled or (cancelled and bool(meta.get("partial")) and bool(notes)),
         notes=notes,
-        server_metrics=_server_metrics(root),
+        server_metrics=read_server_metrics(root),
     ), said)
 
 
@@ -121,14 +121,3 @@ def _count_notes(root: Path, info: RunInfo, measured: int, cancelled: bool) -> l
 
 def _ints(values: list[int]) -> str:
     return ", ".join(str(v) for v in values) or "none"
-
-
-def _server_metrics(root: Path) -> dict | None:
-    path = root / SCRAPES_FILE
-    if not path.is_file():
-        return None
-    try:
-        data = orjson.loads(path.read_bytes())
-    except orjson.JSONDecodeError:
-        return None
-    return data if isinstance(data, dict) else None

@@ -90,11 +90,11 @@ def load_run(artifact_dir: str | Path) -> RunResult:
         was_cancelled=bool(meta.get("was_cancelled", False)),
         partial=partial,
         notes=notes,
-        server_metrics=_server_metrics(root),
+        server_metrics=read_server_metrics(root),
     )
 
 
-def _server_metrics(root: Path) -> dict | None:
+def read_server_metrics(root: Path) -> dict | None:
     """The raw /metrics scrapes stored with the run, if it scraped any."""
     path = root / SCRAPES_FILE
     if not path.is_file():
