@@ -98,19 +98,26 @@ def histogram_increase(points: Sequence[dict | None]) -> Increase:
     increase(), the later value is taken as the interval's increase (what came before the reset is lost).
     """
     out = Increase(buckets={})
-    empty = {"buckets": {}, "sum": 0.0, "count": 0.0}
-    prev = points[0] or empty
+    prev = points[0] or EMPTY_HISTOGRAM
     for point in points[1:]:
-        cur = point or empty
-        reset = _hist_drop(prev, cur)
-        base = empty if reset else prev
-        out.resets += reset
-        for k, v in cur["buckets"].items():
-            out.buckets[k] = out.buckets.get(k, 0.0) + v - base["buckets"].get(k, 0.0)
-        out.sum += cur["sum"] - base["sum"]
-        out.count += cur["count"] - base["count"]
-        prev = cur
+        prev = histogram_step(out, prev, point)
     return out
+
+
+EMPTY_HISTOGRAM = {"buckets": {}, "sum": 0.0, "count": 0.0}
+
+
+def histogram_step(out: Increase, prev: dict, point: dict | None) -> dict:
+    """Add one interval (prev -> point; absent = zeros) to ``out``; returns the new prev."""
+    cur = point or EMPTY_HISTOGRAM
+    reset = _hist_drop(prev, cur)
+    base = EMPTY_HISTOGRAM if reset else prev
+    out.resets += reset
+    for k, v in cur["buckets"].items():
+        out.buckets[k] = out.buckets.get(k, 0.0) + v - base["buckets"].get(k, 0.0)
+    out.sum += cur["sum"] - base["sum"]
+    out.count += cur["count"] - base["count"]
+    return cur
 
 
 def counter_increase(values: Sequence[float | None]) -> Increase:
@@ -118,14 +125,19 @@ def counter_increase(values: Sequence[float | None]) -> Increase:
     out = Increase()
     prev = values[0] or 0.0
     for value in values[1:]:
-        cur = value or 0.0
-        if cur < prev:
-            out.resets += 1
-            out.value += cur
-        else:
-            out.value += cur - prev
-        prev = cur
+        prev = counter_step(out, prev, value)
     return out
+
+
+def counter_step(out: Increase, prev: float, value: float | None) -> float:
+    """Add one interval of a counter to ``out``; returns the new prev."""
+    cur = value or 0.0
+    if cur < prev:
+        out.resets += 1
+        out.value += cur
+    else:
+        out.value += cur - prev
+    return cur
 
 
 # ---- histogram_quantile ---------------------------------------------------------------------

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rankperf_data.report.promtext import (
+    Increase,
     Quantile,
     counter_increase,
     histogram_increase,
@@ -114,7 +115,11 @@ def _series_points(points: list[dict], name: str) -> dict[tuple, list[dict | Non
 
 
 def _histogram_stats(url: str, labels: dict, pts: list, window_s: float | None) -> SeriesStats:
-    inc = histogram_increase(pts)
+    return histogram_stats(url, labels, histogram_increase(pts), window_s)
+
+
+def histogram_stats(url: str, labels: dict, inc: Increase, window_s: float | None) -> SeriesStats:
+    """A histogram series' stats from its increase over the window."""
     avg = inc.sum / inc.count if inc.count > 0 else None
     stats = {"count": inc.count, "sum": inc.sum, "avg": avg,
              "count_rate": inc.count / window_s if window_s else None,
@@ -133,10 +138,18 @@ def _series_stats(kind: str, url: str, labels: dict, pts: list, window_s: float 
         return _histogram_stats(url, labels, pts, window_s)
     values = [None if p is None else p["value"] for p in pts]
     if kind == "counter":
-        inc = counter_increase(values)
-        return SeriesStats(url, labels, {"total": inc.value, "rate": inc.value / window_s if window_s else None},
-                           resets=inc.resets)
-    seen = np.array([v for v in values if v is not None], dtype=np.float64)
+        return counter_stats(url, labels, counter_increase(values), window_s)
+    return gauge_stats(url, labels, np.array([v for v in values if v is not None], dtype=np.float64))
+
+
+def counter_stats(url: str, labels: dict, inc: Increase, window_s: float | None) -> SeriesStats:
+    """A counter series' stats from its increase over the window."""
+    return SeriesStats(url, labels, {"total": inc.value, "rate": inc.value / window_s if window_s else None},
+                       resets=inc.resets)
+
+
+def gauge_stats(url: str, labels: dict, seen: np.ndarray) -> SeriesStats:
+    """A gauge (or unknown) series' stats from the values it had at the window's scrapes."""
     if seen.size == 0:
         return SeriesStats(url, labels, {"avg": None, "min": None, "max": None, "p99": None})
     return SeriesStats(url, labels, {"avg": float(seen.mean()), "min": float(seen.min()), "max": float(seen.max()),
