@@ -36,6 +36,17 @@ class ServerScrapes:
     interval_s: float = 0.333
     formats: list[str] = field(default_factory=lambda: ["json", "csv"])
     scrapes: list[dict] = field(default_factory=list)  # {endpoint_url, timestamp_ns, kind, families}
+    # A live run keeps no scrapes: each was folded into window state (server_fold.FoldedScrapes)
+    # and appended to a spool file (server_scrapes_file), which becomes the raw file at the end.
+    folded: object | None = None
+    spool: str | None = None
+
+    def scrape_times(self) -> tuple[int, int | None, int | None]:
+        """How many scrapes, the first's and the last's timestamp_ns."""
+        if self.folded is not None:
+            return self.folded.scrapes, self.folded.first_ns, self.folded.last_ns
+        times = [s["timestamp_ns"] for s in self.scrapes]
+        return len(times), (min(times) if times else None), (max(times) if times else None)
 
     def to_dict(self) -> dict:
         return {"configured": self.configured, "successful": self.successful, "warnings": self.warnings,
@@ -158,6 +169,8 @@ def gauge_stats(url: str, labels: dict, seen: np.ndarray) -> SeriesStats:
 
 def compute_window(data: ServerScrapes, phase: str, window_s: float | None) -> Window | None:
     """Stats of every family over the phase's window (None when no endpoint has one)."""
+    if data.folded is not None:
+        return data.folded.window(phase, window_s)
     families: dict[str, FamilyStats] = {}
     start_ns, end_ns, count = None, None, 0
     for url, points in _by_endpoint(data.scrapes).items():

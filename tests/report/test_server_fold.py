@@ -1,18 +1,22 @@
-"""Folding scrapes one at a time gives the exports compute_window gives on the kept scrapes, byte for byte."""
+"""Folding scrapes one at a time gives the exports compute_window gives on the kept scrapes, byte for byte;
+the raw scrapes file streamed from the spool gives the in-memory dump's bytes."""
 
 from __future__ import annotations
 
 import random
 from pathlib import Path
 
+import orjson
 import pytest
 
+from rankperf_data.redact import scrub_bytes
 from rankperf_data.report import server_metrics_export as sme
 from rankperf_data.report.export import dumps_pretty
 from rankperf_data.report.promtext import parse_exposition
 from rankperf_data.report.server_fold import FoldedScrapes
 from rankperf_data.report.server_metrics import ServerScrapes, compute_window
 from rankperf_data.report.server_rows import server_rows
+from rankperf_data.report.server_scrapes_file import ScrapeSpool, write_raw_file
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TEI = [(FIXTURES / f"tei_scrape_{i}.txt").read_text() for i in range(3)]
@@ -86,3 +90,24 @@ def test_the_synthetic_scrapes_exercise_resets_late_series_and_warmup():
     assert len(hist) == 4 and any(s.resets for s in hist)
     assert window.families["vllm:request_success"].series[0].resets == 1
     assert window.scrapes == 33 and compute_window(data, "warmup", None).scrapes == 8
+
+
+def test_raw_file_from_the_spool_equals_the_in_memory_dump(tmp_path):
+    scrapes = _run(12, 3, seed=1)
+    data = ServerScrapes(configured=URLS, successful=URLS[:1], warnings=["a warning"], scrapes=scrapes)
+    spool = ScrapeSpool(tmp_path / "spool.jsonl")
+    for s in scrapes:
+        spool.append(s)
+    spool.close()
+    out = tmp_path / "raw.json"
+    write_raw_file(ServerScrapes(configured=URLS, successful=URLS[:1], warnings=["a warning"]).to_dict(),
+                   spool.path, out, lambda b: b)
+    assert out.read_bytes() == orjson.dumps(data.to_dict())
+
+
+def test_no_scrape_spooled_gives_an_empty_list_and_secrets_are_scrubbed(tmp_path):
+    out = tmp_path / "raw.json"
+    head = ServerScrapes(configured=["http://u:hunter2@127.0.0.1:9/metrics"]).to_dict()
+    write_raw_file(head, tmp_path / "never-written.jsonl", out, lambda b: scrub_bytes(b, ["hunter2"]))
+    text = out.read_bytes()
+    assert orjson.loads(text)["scrapes"] == [] and b"hunter2" not in text
