@@ -5,10 +5,10 @@
 Takes one real /metrics body from the reference server (TEI's names) after some requests, then
 feeds N scrapes of it (each body with its counters moved on, so zlib sees different bodies) to:
 ``kept``, what ServerScraper does on main (zlib-compress each body during the run, parse them all
-and compute both windows at the end), and ``fold`` (parse each body as it comes and fold it into
-report/server_fold.FoldedScrapes; windows at the end). Per path: the tracemalloc peak over the
-whole feed and end (MB), the CPU per scrape during the run (ms) and at the end (s), in a second
-pass without tracemalloc. Prints one JSON object.
+and compute both windows at the end), and ``fold`` (this branch: parse each body as it comes, fold
+it into report/server_fold.FoldedScrapes and append it to the spool file; windows at the end).
+Per path: the tracemalloc peak over the whole feed and end (MB), the CPU per scrape during the
+run (ms) and at the end (s), in a second pass without tracemalloc. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import argparse
 import json
 import re
 import sys
+import tempfile
 import time
 import tracemalloc
 import urllib.request
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rankperf_data.report.promtext import parse_exposition  # noqa: E402
 from rankperf_data.report.server_fold import FoldedScrapes  # noqa: E402
 from rankperf_data.report.server_metrics import ServerScrapes, compute_window  # noqa: E402
+from rankperf_data.report.server_scrapes_file import SPOOL_FILE, ScrapeSpool  # noqa: E402
 from rankperf_data.server.testing import start_server  # noqa: E402
 
 URL = "http://127.0.0.1:9/metrics"
@@ -67,10 +69,15 @@ def kept(bodies: list[str]) -> tuple[float, float]:
 
 
 def fold(bodies: list[str]) -> tuple[float, float]:
-    """Parse each body as it comes and fold it; windows at the end."""
-    n, folded, t0 = len(bodies), FoldedScrapes(), time.process_time()
-    for i, text in enumerate(bodies):
-        folded.add({"endpoint_url": URL, "timestamp_ns": i, "kind": _kind(i, n), "families": parse_exposition(text)})
+    """Parse each body as it comes, fold it and append it to the spool (as ServerScraper does); windows at the end."""
+    n, folded = len(bodies), FoldedScrapes()
+    with tempfile.TemporaryDirectory() as tmp:
+        spool, t0 = ScrapeSpool(Path(tmp) / SPOOL_FILE), time.process_time()
+        for i, text in enumerate(bodies):
+            scrape = {"endpoint_url": URL, "timestamp_ns": i, "kind": _kind(i, n), "families": parse_exposition(text)}
+            folded.add(scrape)
+            spool.append(scrape)
+        spool.close()
     t1 = time.process_time()
     folded.window("profiling", 60.0)
     folded.window("warmup", None)
