@@ -6,6 +6,8 @@ measured phase began) or ``final`` (after the last answer). The profiling window
 ``profiling_start`` scrape (the baseline when there was no warmup) to the ``final`` one; the warmup
 window from the baseline to ``profiling_start``. Rates divide by the client's window (first send to
 last response): the server only counts while requests run, and the scrape window adds idle time.
+A live run hands over no scrapes but their fold (``server_fold``), which gives the same windows;
+a stored run (the raw scrapes file) is computed here from its scrapes.
 """
 
 from __future__ import annotations
