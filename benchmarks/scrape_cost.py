@@ -5,8 +5,9 @@
 Starts the reference server (TEI's metric names: ~400 lines, ~22 KB per scrape), sends it some
 requests so that every series exists, then, in this process, lets gevent idle for S seconds
 without a scraper and with one scraping every I seconds (AIPerf's 0.333 s by default). The CPU
-time difference over the wall time is the scraper's share of one core during a run. The bodies
-are parsed after the run (``finish``): that time is reported apart, per scrape and in total.
+time difference over the wall time is the scraper's share of one core during a run. Each scrape
+is parsed and folded as it comes; what ``finish`` still costs is reported apart (``end_parse``:
+on main, before the fold, the bodies were parsed there).
 Prints one JSON object; the median over the repetitions is the figure.
 """
 

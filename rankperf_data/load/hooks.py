@@ -327,6 +327,7 @@ def _references(environment, settings: LoadSettings, dataset):
 def _start_scraper(environment, settings: LoadSettings, coord: Coordinator) -> None:
     """Server metrics for this run: baseline now (before any load), periodic, final at the end."""
     from rankperf_data.load.server_scrape import ServerScraper, metrics_url
+    from rankperf_data.report.server_scrapes_file import SPOOL_FILE
 
     if STATE.scraper is not None:
         STATE.scraper.stop()
@@ -339,7 +340,9 @@ def _start_scraper(environment, settings: LoadSettings, coord: Coordinator) -> N
     if not urls:
         return
     try:
-        STATE.scraper = ServerScraper(urls, warmup=settings.warmup, formats=settings.server_metrics_formats)
+        spool = finish.records_dir_for(environment, settings) / SPOOL_FILE  # the scrapes go to disk, not memory
+        STATE.scraper = ServerScraper(urls, warmup=settings.warmup, formats=settings.server_metrics_formats,
+                                      spool=spool)
         STATE.scraper.start()
     except Exception:  # server metrics are an extra: they never stop a run
         log.exception("rankperf: server metrics: could not start scraping; the run goes on without it")

@@ -89,6 +89,10 @@ def write_artifacts(result: RunResult, out_dir: str | Path, *, secrets: Iterable
     for key, data in contents.items():
         paths[key] = out / FILES.get(key, key)
         paths[key].write_bytes(scrub_bytes(data, known))
+    if include_records and clean.server_metrics:
+        spooled = _write_spooled_scrapes(clean, out, known)
+        if spooled is not None:
+            paths["server_metrics_scrapes"] = spooled
     if include_records:
         # Streamed: its strings are fixed keys, numbers and the messages redacted above.
         paths["jsonl"] = out / FILES["jsonl"]
@@ -114,6 +118,22 @@ def _server_metrics_files(result: RunResult, bid: str, include_raw: bool) -> dic
         out[sme.JSON_FILE] = export.dumps_pretty(sme.to_json(data, profiling, warmup, bid))
     if "csv" in data.formats:
         out[sme.CSV_FILE] = sme.to_csv(data, profiling).encode()
-    if include_raw:
+    if include_raw and data.spool is None:
         out[SCRAPES_FILE] = orjson.dumps(data.to_dict())
     return out
+
+
+def _write_spooled_scrapes(result: RunResult, out: Path, known: Iterable[str]) -> Path | None:
+    """A live run's raw scrapes file, streamed from its spool (the scrapes were never all in memory);
+    the spool is removed then: the raw file holds the same scrapes."""
+    from rankperf_data.report.server_metrics import ServerScrapes
+    from rankperf_data.report.server_scrapes_file import write_raw_file
+    from rankperf_data.results.disk import SCRAPES_FILE
+
+    data = ServerScrapes.from_dict(result.server_metrics)
+    if data.spool is None:
+        return None
+    path = out / SCRAPES_FILE
+    write_raw_file(data.to_dict(), data.spool, path, lambda b: scrub_bytes(b, known))
+    Path(data.spool).unlink(missing_ok=True)
+    return path

@@ -1,4 +1,4 @@
-"""Prometheus text: parse a scrape (prometheus_client's parser), window increases, histogram_quantile.
+"""Prometheus text: parse a scrape (promtext_lines, prometheus_client's parser for unusual lines), window increases, histogram_quantile.
 
 A parsed scrape is plain JSON-able data, so the load side can store it and the report rebuild from
 disk: ``{family: {"type", "help", "series": [...]}}`` where a counter/gauge/unknown series is
@@ -13,6 +13,9 @@ import math
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+
+from rankperf_data.report.promtext_lines import Family, parse_families
 
 KEPT_TYPES = ("counter", "gauge", "untyped", "unknown", "histogram")
 INF_KEY = "+Inf"
@@ -22,6 +25,7 @@ class NotPrometheus(ValueError):
     """The body is not Prometheus text exposition (HTML, JSON, an error page, or empty)."""
 
 
+@lru_cache(maxsize=4096)  # the same few bounds come back in every scrape
 def le_key(text: str) -> str:
     """A bucket bound as a canonical string: '1', '1.0' and '1e0' are one bound."""
     bound = float(text)
@@ -34,39 +38,47 @@ def label_key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
 
 def parse_exposition(text: str) -> dict[str, dict]:
     """Families of one scrape; raises NotPrometheus when the text is not an exposition."""
-    from prometheus_client.parser import text_string_to_metric_families  # ~45 ms import: only when scraping
-
     head = text.lstrip()[:1]
     if head in ("<", "{", "["):
         raise NotPrometheus("looks like " + {"<": "HTML", "{": "JSON", "[": "JSON"}[head])
+    fams = parse_families(text)
+    if fams is None:  # a line outside the common shape: prometheus_client's parser, same answer
+        try:
+            fams = reference_families(text)
+        except Exception as exc:  # noqa: BLE001 (whatever prometheus_client cannot read is not Prometheus text)
+            raise NotPrometheus(str(exc).splitlines()[0][:120] if str(exc) else "not Prometheus text") from None
     families: dict[str, dict] = {}
-    try:
-        for fam in text_string_to_metric_families(text):
-            if fam.type not in KEPT_TYPES or fam.name.endswith("_created"):
-                continue
-            families[fam.name] = {"type": "unknown" if fam.type == "untyped" else fam.type,
-                                  "help": fam.documentation or "", "series": _series(fam)}
-    except ValueError as exc:
-        raise NotPrometheus(str(exc).splitlines()[0][:120]) from None
+    for fam in fams:
+        if fam.type not in KEPT_TYPES or fam.name.endswith("_created"):
+            continue
+        families[fam.name] = {"type": fam.type, "help": fam.documentation or "", "series": _series(fam)}
     if not families:
         raise NotPrometheus("no metrics in the body")
     return families
 
 
-def _series(fam) -> list[dict]:
+def reference_families(text: str) -> list[Family]:
+    """prometheus_client's parse of the whole text, as Family objects; raises ValueError."""
+    from prometheus_client.parser import text_string_to_metric_families  # ~45 ms import: only when needed
+
+    return [Family(f.name, f.type, f.documentation, [(s.name, s.labels, s.value) for s in f.samples])
+            for f in text_string_to_metric_families(text)]
+
+
+def _series(fam: Family) -> list[dict]:
     if fam.type != "histogram":
-        return [{"labels": dict(s.labels), "value": float(s.value)} for s in fam.samples
-                if not s.name.endswith("_created")]
+        return [{"labels": dict(labels), "value": float(value)} for name, labels, value in fam.samples
+                if not name.endswith("_created")]
     grouped: dict[tuple, dict] = {}
-    for s in fam.samples:
-        labels = {k: v for k, v in s.labels.items() if k != "le"}
+    for name, sample_labels, value in fam.samples:
+        labels = {k: v for k, v in sample_labels.items() if k != "le"}
         entry = grouped.setdefault(label_key(labels), {"labels": labels, "buckets": {}, "sum": 0.0, "count": 0.0})
-        if s.name.endswith("_bucket"):
-            entry["buckets"][le_key(s.labels["le"])] = float(s.value)
-        elif s.name.endswith("_sum"):
-            entry["sum"] = float(s.value)
-        elif s.name.endswith("_count"):
-            entry["count"] = float(s.value)
+        if name.endswith("_bucket"):
+            entry["buckets"][le_key(sample_labels["le"])] = float(value)
+        elif name.endswith("_sum"):
+            entry["sum"] = float(value)
+        elif name.endswith("_count"):
+            entry["count"] = float(value)
     return list(grouped.values())
 
 
@@ -98,19 +110,26 @@ def histogram_increase(points: Sequence[dict | None]) -> Increase:
     increase(), the later value is taken as the interval's increase (what came before the reset is lost).
     """
     out = Increase(buckets={})
-    empty = {"buckets": {}, "sum": 0.0, "count": 0.0}
-    prev = points[0] or empty
+    prev = points[0] or EMPTY_HISTOGRAM
     for point in points[1:]:
-        cur = point or empty
-        reset = _hist_drop(prev, cur)
-        base = empty if reset else prev
-        out.resets += reset
-        for k, v in cur["buckets"].items():
-            out.buckets[k] = out.buckets.get(k, 0.0) + v - base["buckets"].get(k, 0.0)
-        out.sum += cur["sum"] - base["sum"]
-        out.count += cur["count"] - base["count"]
-        prev = cur
+        prev = histogram_step(out, prev, point)
     return out
+
+
+EMPTY_HISTOGRAM = {"buckets": {}, "sum": 0.0, "count": 0.0}
+
+
+def histogram_step(out: Increase, prev: dict, point: dict | None) -> dict:
+    """Add one interval (prev -> point; absent = zeros) to ``out``; returns the new prev."""
+    cur = point or EMPTY_HISTOGRAM
+    reset = _hist_drop(prev, cur)
+    base = EMPTY_HISTOGRAM if reset else prev
+    out.resets += reset
+    for k, v in cur["buckets"].items():
+        out.buckets[k] = out.buckets.get(k, 0.0) + v - base["buckets"].get(k, 0.0)
+    out.sum += cur["sum"] - base["sum"]
+    out.count += cur["count"] - base["count"]
+    return cur
 
 
 def counter_increase(values: Sequence[float | None]) -> Increase:
@@ -118,14 +137,19 @@ def counter_increase(values: Sequence[float | None]) -> Increase:
     out = Increase()
     prev = values[0] or 0.0
     for value in values[1:]:
-        cur = value or 0.0
-        if cur < prev:
-            out.resets += 1
-            out.value += cur
-        else:
-            out.value += cur - prev
-        prev = cur
+        prev = counter_step(out, prev, value)
     return out
+
+
+def counter_step(out: Increase, prev: float, value: float | None) -> float:
+    """Add one interval of a counter to ``out``; returns the new prev."""
+    cur = value or 0.0
+    if cur < prev:
+        out.resets += 1
+        out.value += cur
+    else:
+        out.value += cur - prev
+    return cur
 
 
 # ---- histogram_quantile ---------------------------------------------------------------------

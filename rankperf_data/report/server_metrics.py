@@ -6,6 +6,8 @@ measured phase began) or ``final`` (after the last answer). The profiling window
 ``profiling_start`` scrape (the baseline when there was no warmup) to the ``final`` one; the warmup
 window from the baseline to ``profiling_start``. Rates divide by the client's window (first send to
 last response): the server only counts while requests run, and the scrape window adds idle time.
+A live run hands over no scrapes but their fold (``server_fold``), which gives the same windows;
+a stored run (the raw scrapes file) is computed here from its scrapes.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rankperf_data.report.promtext import (
+    Increase,
     Quantile,
     counter_increase,
     histogram_increase,
@@ -35,6 +38,17 @@ class ServerScrapes:
     interval_s: float = 0.333
     formats: list[str] = field(default_factory=lambda: ["json", "csv"])
     scrapes: list[dict] = field(default_factory=list)  # {endpoint_url, timestamp_ns, kind, families}
+    # A live run keeps no scrapes: each was folded into window state (server_fold.FoldedScrapes)
+    # and appended to a spool file (server_scrapes_file), which becomes the raw file at the end.
+    folded: object | None = None
+    spool: str | None = None
+
+    def scrape_times(self) -> tuple[int, int | None, int | None]:
+        """How many scrapes, the first's and the last's timestamp_ns."""
+        if self.folded is not None:
+            return self.folded.scrapes, self.folded.first_ns, self.folded.last_ns
+        times = [s["timestamp_ns"] for s in self.scrapes]
+        return len(times), (min(times) if times else None), (max(times) if times else None)
 
     def to_dict(self) -> dict:
         return {"configured": self.configured, "successful": self.successful, "warnings": self.warnings,
@@ -114,7 +128,11 @@ def _series_points(points: list[dict], name: str) -> dict[tuple, list[dict | Non
 
 
 def _histogram_stats(url: str, labels: dict, pts: list, window_s: float | None) -> SeriesStats:
-    inc = histogram_increase(pts)
+    return histogram_stats(url, labels, histogram_increase(pts), window_s)
+
+
+def histogram_stats(url: str, labels: dict, inc: Increase, window_s: float | None) -> SeriesStats:
+    """A histogram series' stats from its increase over the window."""
     avg = inc.sum / inc.count if inc.count > 0 else None
     stats = {"count": inc.count, "sum": inc.sum, "avg": avg,
              "count_rate": inc.count / window_s if window_s else None,
@@ -133,10 +151,18 @@ def _series_stats(kind: str, url: str, labels: dict, pts: list, window_s: float 
         return _histogram_stats(url, labels, pts, window_s)
     values = [None if p is None else p["value"] for p in pts]
     if kind == "counter":
-        inc = counter_increase(values)
-        return SeriesStats(url, labels, {"total": inc.value, "rate": inc.value / window_s if window_s else None},
-                           resets=inc.resets)
-    seen = np.array([v for v in values if v is not None], dtype=np.float64)
+        return counter_stats(url, labels, counter_increase(values), window_s)
+    return gauge_stats(url, labels, np.array([v for v in values if v is not None], dtype=np.float64))
+
+
+def counter_stats(url: str, labels: dict, inc: Increase, window_s: float | None) -> SeriesStats:
+    """A counter series' stats from its increase over the window."""
+    return SeriesStats(url, labels, {"total": inc.value, "rate": inc.value / window_s if window_s else None},
+                       resets=inc.resets)
+
+
+def gauge_stats(url: str, labels: dict, seen: np.ndarray) -> SeriesStats:
+    """A gauge (or unknown) series' stats from the values it had at the window's scrapes."""
     if seen.size == 0:
         return SeriesStats(url, labels, {"avg": None, "min": None, "max": None, "p99": None})
     return SeriesStats(url, labels, {"avg": float(seen.mean()), "min": float(seen.min()), "max": float(seen.max()),
@@ -145,6 +171,8 @@ def _series_stats(kind: str, url: str, labels: dict, pts: list, window_s: float 
 
 def compute_window(data: ServerScrapes, phase: str, window_s: float | None) -> Window | None:
     """Stats of every family over the phase's window (None when no endpoint has one)."""
+    if data.folded is not None:
+        return data.folded.window(phase, window_s)
     families: dict[str, FamilyStats] = {}
     start_ns, end_ns, count = None, None, 0
     for url, points in _by_endpoint(data.scrapes).items():

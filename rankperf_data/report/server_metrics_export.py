@@ -52,14 +52,14 @@ def to_json(data: ServerScrapes, profiling: Window | None, warmup: Window | None
     for w in (warmup, profiling):
         if w is not None:
             ranges[w.phase] = {"start_ns": w.start_ns, "end_ns": w.end_ns}
-    times = [s["timestamp_ns"] for s in data.scrapes]
+    scrapes, first_ns, last_ns = data.scrape_times()
     out: dict = {
         "schema_version": SCHEMA_VERSION, "rankperf_version": __version__, "benchmark_id": benchmark_id,
         "summary": {"endpoints_configured": list(data.configured), "endpoints_successful": list(data.successful),
-                    "start_time": iso_local(min(times)) if times else None,
-                    "end_time": iso_local(max(times)) if times else None,
+                    "start_time": iso_local(first_ns) if scrapes else None,
+                    "end_time": iso_local(last_ns) if scrapes else None,
                     "phase_time_ranges": ranges,
-                    "collection_interval_s": data.interval_s, "scrapes": len(data.scrapes),
+                    "collection_interval_s": data.interval_s, "scrapes": scrapes,
                     "warnings": list(data.warnings)},
         "metrics_phase": "profiling",
         "metrics": _families_json(profiling) if profiling is not None else {},

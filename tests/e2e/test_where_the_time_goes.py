@@ -55,6 +55,13 @@ def test_profile_shows_server_rows_and_writes_the_exports(tei_server, tmp_path, 
     again = json.loads((rebuilt / "profile_export_aiperf.json").read_text())["rankperf"]["server_metrics"]
     assert again["rows"] == rows
     assert json.loads((rebuilt / "server_metrics_export.json").read_text())["metrics"] == export["metrics"]
+    # the live run folded each scrape as it came (keeping none); the report recomputes from the raw file:
+    # the same bytes, and the raw file (streamed from the spool, which is then gone) holds every scrape
+    for name in ("server_metrics_export.json", "server_metrics_export.csv"):
+        assert (rebuilt / name).read_bytes() == (out / name).read_bytes(), name
+    raw = json.loads((out / "server_metrics_scrapes.json").read_bytes())
+    assert len(raw["scrapes"]) == export["summary"]["scrapes"] >= 3
+    assert not list(out.rglob("server-scrapes.jsonl"))
 
 
 def test_no_server_metrics_scrapes_nothing(tmp_path, clean_env):

@@ -7,6 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import gevent
+import orjson
 import pytest
 
 from rankperf_data.load.server_scrape import ServerScraper
@@ -116,3 +117,27 @@ def test_a_password_in_the_url_never_reaches_the_data(exposition):
     data = _scrape_until(scraper, handler, 0)
     assert len(data["warnings"]) == 2
     assert "hunter2" not in repr(data)
+
+
+def test_with_a_spool_nothing_is_kept_and_the_fold_matches_the_spooled_scrapes(exposition, tmp_path):
+    url, handler = exposition
+    spool = tmp_path / "records" / "server-scrapes.jsonl"
+    spool.parent.mkdir()
+    scraper = ServerScraper([url + "/metrics"], interval_s=0.02, warmup=1, spool=spool)
+    scraper.start()
+    gevent.sleep(0.1)
+    scraper.profiling_started()
+    for _ in range(200):  # bounded: 200 x 0.02 s
+        if handler.served >= 8:
+            break
+        gevent.sleep(0.02)
+    live = ServerScrapes.from_dict(scraper.finish())
+    assert live.scrapes == [] and live.spool == str(spool)
+    kept = ServerScrapes(configured=live.configured, successful=live.successful,
+                         scrapes=[orjson.loads(line) for line in spool.read_bytes().splitlines()])
+    kinds = [s["kind"] for s in kept.scrapes]
+    assert kinds[0] == "baseline" and "profiling_start" in kinds and kinds[-1] == "final"
+    assert live.scrape_times() == kept.scrape_times()
+    for phase in ("profiling", "warmup"):
+        got, want = compute_window(live, phase, 2.0), compute_window(kept, phase, 2.0)
+        assert want is not None and got == want
