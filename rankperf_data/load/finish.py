@@ -12,7 +12,7 @@ import numpy as np
 import orjson
 
 from rankperf_data import apis
-from rankperf_data.load import kept_records, locust_files, ramp
+from rankperf_data.load import kept_records, live_rows, locust_files, ramp
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.settings import LoadSettings
 from rankperf_data.redact import collect_secrets, scrub_bytes
@@ -100,11 +100,16 @@ def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tup
         quality_references=dict(config.get("reference_counts") or {}),
         ramp_up=ramp.CLOCK.describe(users),
     )
-    notes = list(coord.notes) + coord.summary_check(len(prof))
     kept = sorted(s.index for s in coord.nodes.values() if s.kept_on is not None)
+    notes = list(coord.notes) + coord.summary_check(None if kept else len(prof))
     notes += kept_records.sketch_note(kept, coord.summaries.report())
-    if settings.request_count and not cancelled and not coord.partial and len(prof) != settings.request_count:
-        notes.append(f"expected {settings.request_count} measured requests, recorded {len(prof)}")
+    # records stayed on some workers' hosts: the report's figures come from every worker's summaries
+    whole = live_rows.whole_run_summary(coord.summaries, info.request_rate, info.arrival_pattern) if kept else None
+    if whole is not None and whole.start_ns is not None:
+        start_ns, end_ns = whole.start_ns, whole.end_ns
+    measured = coord.summaries.requests.get(PHASE_PROFILING, 0) if kept else len(prof)
+    if settings.request_count and not cancelled and not coord.partial and measured != settings.request_count:
+        notes.append(f"expected {settings.request_count} measured requests, {'counted' if kept else 'recorded'} {measured}")
     return RunResult(
         records=records,
         messages=messages,
@@ -114,6 +119,7 @@ def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tup
         was_cancelled=cancelled,
         partial=coord.partial or bool(notes and not cancelled),
         notes=notes,
+        sketch_summary=whole,
     ), dataset, api
 
 

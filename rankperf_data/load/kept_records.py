@@ -54,7 +54,7 @@ def sketch_note(kept_workers: list[int], report: dict) -> list[str]:
         return []
     ms = ", ".join(f"{q} {prof[q]:.2f} ms" for q in ("p50", "p90", "p99") if prof.get(q) is not None)
     return [f"{SKETCH_NOTE} (workers {', '.join(map(str, kept_workers))} kept their records; "
-            f"percentiles within {report['relative_accuracy']:.0%}): {prof['requests']} requests, "
+            f"percentiles within {report['relative_accuracy']:.1%}): {prof['requests']} requests, "
             f"{prof['ok']} succeeded, request latency {ms}"]
 
 

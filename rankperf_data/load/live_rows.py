@@ -14,13 +14,14 @@ import math
 from rankperf_data.load.phase_totals import PhaseTotals, parse_error_key
 from rankperf_data.load.summaries import INTENDED, LAG, SummaryMerger
 from rankperf_data.report.metrics import DEFINITIONS, ErrorGroup, Metric, Summary, error_type, rate_warning
-from rankperf_data.report.stats import RecordStats
+from rankperf_data.report.stats import PERCENTILES, RecordStats
 from rankperf_data.results.outcomes import ErrorKind, error_label
 from rankperf_data.results.records import PHASE_PROFILING
 from rankperf_data.results.run import RunInfo
 from rankperf_data.results.sketches import LatencySketch
 
 QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}  # the Rankings tab's percentile columns
+ALL_QUANTILES = {f"p{p}": p / 100 for p in PERCENTILES}  # the exports' (AIPerf's) percentiles
 
 
 def _metric(tag: str, *, value: float | None = None, stats: RecordStats | None = None,
@@ -29,7 +30,8 @@ def _metric(tag: str, *, value: float | None = None, stats: RecordStats | None =
     return Metric(tag, header, unit, stats=stats, value=value, approximate=approximate)
 
 
-def latency_stats(sketch: LatencySketch, sum_sq_ms2: float | None = None) -> RecordStats:
+def latency_stats(sketch: LatencySketch, sum_sq_ms2: float | None = None,
+                  quantiles: dict[str, float] = QUANTILES) -> RecordStats:
     """avg/min/max/sum/count exact (kept beside the sketch), std exact from the sum of squares
     (None when some process sent none), p50/p90/p99 from the sketch."""
     avg = sketch.sum / sketch.count
@@ -37,7 +39,7 @@ def latency_stats(sketch: LatencySketch, sum_sq_ms2: float | None = None) -> Rec
     if sum_sq_ms2 is not None:
         std = math.sqrt(max(sum_sq_ms2 / sketch.count - avg * avg, 0.0))  # population, as RecordStats
     return RecordStats(avg=avg, min=sketch.min, max=sketch.max, sum=sketch.sum, count=sketch.count, std=std,
-                       **{name: sketch.quantile(q) for name, q in QUANTILES.items()})
+                       **{name: sketch.quantile(q) for name, q in quantiles.items()})
 
 
 def error_groups(totals: PhaseTotals) -> list[ErrorGroup]:
@@ -50,7 +52,8 @@ def error_groups(totals: PhaseTotals) -> list[ErrorGroup]:
     return sorted(groups, key=lambda g: (-g.count, g.label))
 
 
-def open_loop_metrics(merger: SummaryMerger, n_all: int, n_ok: int) -> dict[str, Metric]:
+def open_loop_metrics(merger: SummaryMerger, n_all: int, n_ok: int,
+                      quantiles: dict[str, float] = QUANTILES) -> dict[str, Metric]:
     """Latency from intended send and schedule lag, when every merged summary carried their sketches
     (their counts then equal the successes and the requests; else the rows would be partial)."""
     sketches = merger.open_loop.get(PHASE_PROFILING, {})
@@ -58,7 +61,7 @@ def open_loop_metrics(merger: SummaryMerger, n_all: int, n_ok: int) -> dict[str,
     for tag, expected in ((INTENDED, n_ok), (LAG, n_all)):
         sketch = sketches.get(tag)
         if sketch is not None and sketch.count and sketch.count == expected:
-            out[tag] = _metric(tag, stats=latency_stats(sketch), approximate=True)
+            out[tag] = _metric(tag, stats=latency_stats(sketch, quantiles=quantiles), approximate=True)
     return out
 
 
@@ -82,7 +85,7 @@ def rates(totals: PhaseTotals, n_all: int, n_ok: int, request_rate: float | None
 
 
 def live_summary(merger: SummaryMerger, request_rate: float | None = None,
-                 arrival_pattern: str | None = None) -> Summary:
+                 arrival_pattern: str | None = None, quantiles: dict[str, float] = QUANTILES) -> Summary:
     """The measured phase so far. ``request_rate``: the offered open-loop rate (None: closed loop);
     ``arrival_pattern``: its pattern (the rate warning allows for Poisson noise)."""
     n_all = merger.requests.get(PHASE_PROFILING, 0)
@@ -92,7 +95,7 @@ def live_summary(merger: SummaryMerger, request_rate: float | None = None,
     totals = merger.totals.get(PHASE_PROFILING, PhaseTotals())
     metrics: dict[str, Metric] = {}
     if sketch is not None and sketch.count:
-        stats = latency_stats(sketch, totals.latency_sq_ms2 if whole else None)
+        stats = latency_stats(sketch, totals.latency_sq_ms2 if whole else None, quantiles)
         metrics["request_latency"] = _metric("request_latency", stats=stats, approximate=True)
     if whole:  # else the times and sums lack some requests: no rate is shown rather than a wrong one
         metrics.update(rates(totals, n_all, n_ok, request_rate))
@@ -105,8 +108,22 @@ def live_summary(merger: SummaryMerger, request_rate: float | None = None,
     warnings = []
     if request_rate:
         metrics["offered_rate"] = _metric("offered_rate", value=float(request_rate))
-        metrics.update(open_loop_metrics(merger, n_all, n_ok))
+        metrics.update(open_loop_metrics(merger, n_all, n_ok, quantiles))
         info = RunInfo("", "", "", "", 1, request_rate=request_rate, arrival_pattern=arrival_pattern)
         warning = rate_warning(metrics, info, n_all)
         warnings = [warning] if warning else []
     return Summary(metrics=metrics, errors=error_groups(totals), warnings=warnings, approximate=True)
+
+
+def whole_run_summary(merger: SummaryMerger, request_rate: float | None = None,
+                      arrival_pattern: str | None = None) -> Summary:
+    """The ended run from every process's merged summaries, with the exports' percentiles and the
+    benchmark duration: the report's figures when some records stayed on the workers' hosts."""
+    summary = live_summary(merger, request_rate, arrival_pattern, ALL_QUANTILES)
+    totals = merger.totals.get(PHASE_PROFILING, PhaseTotals())
+    if totals.first_start_ns is not None and totals.last_end_ns > totals.first_start_ns and not merger.without_totals:
+        window_s = (totals.last_end_ns - totals.first_start_ns) / 1e9
+        summary.metrics["benchmark_duration"] = _metric("benchmark_duration", value=window_s)
+        summary.start_ns, summary.end_ns = totals.first_start_ns, totals.last_end_ns
+    summary.source = "sketches"
+    return summary

@@ -15,6 +15,7 @@ TITLE = "rankperf | Ranking Metrics"
 ERROR_TITLE = "rankperf | Error Summary"
 COLUMNS = ("avg", "min", "max", "p99", "p90", "p50", "std")
 APPROXIMATE_NOTE = "percentiles approximate: Locust rounds response times to buckets"
+SKETCH_APPROXIMATE_NOTE = "percentiles approximate: from every worker's merged latency sketches (see the notes)"
 
 # Row order; a tag missing from the summary (no data, does not apply) has no row.
 ROWS = (
@@ -169,7 +170,8 @@ def render_console(summary: Summary, width: int | None = None) -> str:
         console.print(table)
         console.print()
     if summary.approximate:
-        console.print(Text(APPROXIMATE_NOTE), soft_wrap=True)
+        console.print(Text(SKETCH_APPROXIMATE_NOTE if summary.source == "sketches" else APPROXIMATE_NOTE),
+                      soft_wrap=True)
     for warning in summary.warnings:
         console.print(Text(warning), soft_wrap=True)
     if summary.latency_model is not None:

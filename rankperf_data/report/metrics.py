@@ -84,6 +84,7 @@ LATE_START_FLOOR_MS = 1.0
 
 # What every rate divides by, per Summary.source: (from, to) of the window (benchmark_duration).
 RATE_WINDOWS = {"records": ("first request sent", "last response received"),
+                "sketches": ("first request sent", "last response received"),
                 "locust_csv": ("Locust's stats start", "Locust's last request")}
 
 MESSAGE_LIMIT = 120
@@ -467,7 +468,7 @@ def _run_notes(result: RunResult) -> list[str]:
     if result.was_cancelled:
         notes.append("run cancelled before it finished: the numbers cover the requests recorded until then")
     if result.partial:
-        notes.append("partial: records may be missing (a worker died or did not report in time)")
+        notes.append("partial: records may be missing (a worker died, did not report in time or kept its records)")
     return notes + list(result.notes)
 
 
@@ -480,7 +481,7 @@ def summarize(result: RunResult) -> Summary:
     metrics = phase_metrics(prof, result.end_ns - result.start_ns, info)
     warmup = phase_metrics(warm, _warmup_window(warm), info) if warm.size else {}
     warning = rate_warning(metrics, info, int(prof.size))
-    warnings = [warning] if warning else []
+    warnings = []
     saturated = saturation_warning(info, (result.end_ns - result.start_ns) / 1e9)
     warnings += [saturated] if saturated else []
     warnings += [f"goodput SLO {tag!r} ignored: supported are {', '.join(GOODPUT_TAGS)}"
@@ -489,7 +490,7 @@ def summarize(result: RunResult) -> Summary:
 
     quality = quality_report(prof, info)
     warnings += [quality.warning] if quality is not None and quality.warning else []
-    server, server_note, server_warnings = _server_side(result, metrics)
+    server, server_note, server_warnings = server_side(result, metrics)
     warnings += server_warnings
     from rankperf_data.report.latency_model import model_of_records
 
@@ -499,7 +500,7 @@ def summarize(result: RunResult) -> Summary:
     slices = timeslices(prof, slice_duration(info), result.end_ns, info)
     ramp = ramp_up(result)
     ramp_note = ramp_up_note(ramp)
-    return Summary(
+    summary = Summary(
         timeslices=slices,
         latency_model=model,
         latency_table=table,
@@ -515,16 +516,21 @@ def summarize(result: RunResult) -> Summary:
         was_cancelled=result.was_cancelled,
         partial=result.partial,
         notes=_run_notes(result) + ([ramp_note] if ramp_note else []),
-        warnings=warnings,
+        warnings=([warning] if warning else []) + warnings,
         rate_not_achieved=warning is not None,
         dataset_entries=dataset_entries(result),
         late_start_threshold_ms=late_start_threshold_ms(float(info.request_rate)) if is_open_loop(info) else None,
         quality=quality,
         ramp_up=ramp,
     )
+    if result.sketch_summary is None:
+        return summary
+    from rankperf_data.report.sketch_summary import whole_run_summary
+
+    return whole_run_summary(summary, result.sketch_summary, warnings, result)
 
 
-def _server_side(result: RunResult, metrics: dict[str, Metric]) -> tuple[object | None, str | None, list[str]]:
+def server_side(result: RunResult, metrics: dict[str, Metric]) -> tuple[object | None, str | None, list[str]]:
     """Rows from the server's /metrics over the profiling window, a note on how, and scrape warnings."""
     if not result.server_metrics:
         return None, None, []

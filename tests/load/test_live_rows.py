@@ -224,3 +224,42 @@ def test_a_summary_without_totals_is_merged_named_and_its_rates_left_out():
     assert live["request_latency"].stats.std is None  # the sum of squares lacks its requests
     assert merger.without_totals == {"old": 1}
     assert any("(old) carries no running totals" in n for n in merger.final_notes())
+
+
+def test_a_report_with_records_kept_elsewhere_takes_every_figure_from_the_merged_sketches():
+    """The master holds a third of the records (two workers kept theirs): its report's table is the
+    whole run's, equal to the exact report on every record within the sketch's accuracy."""
+    from rankperf_data.load.live_rows import whole_run_summary
+    from rankperf_data.report.console import SKETCH_APPROXIMATE_NOTE, render_console
+    from rankperf_data.report.metrics import summarize
+    from rankperf_data.report.stats import PERCENTILES
+    from rankperf_data.results.run import RunResult
+
+    rec = generated_records(30_000)
+    prof = rec[rec["phase"] == PHASE_PROFILING]
+    info = RunInfo("hf_tei_rankings", "", "/rerank", "m", 1, request_rate=RATE, arrival_pattern="poisson")
+    start, end = int(prof["start_ns"].min()), int(prof["end_ns"].max())
+    exact = summarize(RunResult(records=rec, messages=[], info=info, start_ns=start, end_ns=end))
+    whole = whole_run_summary(merged(rec, open_loop=True), RATE, "poisson")
+    held = rec[rec["worker"] == 0]
+    got = summarize(RunResult(records=held, messages=[], info=info, start_ns=whole.start_ns, end_ns=whole.end_ns,
+                              partial=True, sketch_summary=whole))
+    assert (whole.start_ns, whole.end_ns) == (start, end)
+    assert got.source == "sketches" and got.approximate and got.distribution is None and got.timeslices == []
+    for tag in ("request_count", "completed_request_count", "error_request_count", "benchmark_duration"):
+        assert got.metrics[tag].value == pytest.approx(exact.metrics[tag].value, rel=1e-12), tag
+    for tag in ("request_throughput", "passage_throughput", "pair_token_throughput", "achieved_rate"):
+        assert got.metrics[tag].value == pytest.approx(exact.metrics[tag].value, rel=1e-9), tag
+    for tag in ("request_latency", "intended_latency", "schedule_lag"):
+        mine, want = got.metrics[tag].stats, exact.metrics[tag].stats
+        assert (mine.count, mine.min, mine.max) == (want.count, want.min, want.max), tag
+        for p in PERCENTILES:  # every percentile the exports carry
+            assert abs(mine.get(f"p{p}") - want.get(f"p{p}")) <= 0.01 * want.get(f"p{p}"), (tag, p)
+    by_label: dict[str, int] = {}
+    for g in exact.errors:  # the exact groups split a label by message; the totals know kind and status
+        by_label[g.label] = by_label.get(g.label, 0) + g.count
+    assert {g.label: g.count for g in got.errors} == by_label and len(by_label) == 4
+    left_out = [n for n in got.notes if n.startswith("figures from every worker's merged counters")]
+    assert len(left_out) == 1 and "Passages per Request" in left_out[0] and "Late" in left_out[0], got.notes
+    text = render_console(got)
+    assert SKETCH_APPROXIMATE_NOTE in text and f"{exact.metrics['request_count'].value:,.0f}" in text
