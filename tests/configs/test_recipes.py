@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "configs"
 CONF_FILES = sorted(CONFIGS.glob("*.conf"))
 K8S_FILES = sorted((CONFIGS / "k8s").rglob("*.yaml"))
+K8S_SHARED = CONFIGS / "k8s" / "shared-records"  # variant files that replace two of the recipe's
 COMPOSE_FILE = CONFIGS / "compose" / "docker-compose.yml"
 DOCKERFILE = CONFIGS / "docker" / "Dockerfile"
 
@@ -197,7 +198,8 @@ def _k8s_docs() -> list[tuple[Path, dict]]:
     yaml = pytest.importorskip("yaml")
     docs = []
     for path in K8S_FILES:
-        docs += [(path, d) for d in yaml.safe_load_all(path.read_text()) if d]
+        if path.parent != K8S_SHARED:
+            docs += [(path, d) for d in yaml.safe_load_all(path.read_text()) if d]
     return docs
 
 
@@ -261,6 +263,31 @@ def test_k8s_validation_is_not_vacuous():
     worker["spec"]["replicaz"] = 2
     with pytest.raises(kv.ValidationError):
         kv.validate(worker, _k8s_versions()[-1], strict=True)
+
+
+def test_k8s_shared_records_variant_is_the_recipe_plus_one_shared_volume():
+    """The variant worker mounts the master's PVC at the master's path and differs in nothing else,
+    and its claim is the recipe's, ReadWriteMany: the workers see the run's records/ folder."""
+    import copy
+
+    yaml = pytest.importorskip("yaml")
+    (pvc,) = yaml.safe_load_all((K8S_SHARED / "10-artifacts-pvc.yaml").read_text())
+    (worker,) = yaml.safe_load_all((K8S_SHARED / "30-worker-deployment.yaml").read_text())
+    (base_pvc,) = _k8s_kind("PersistentVolumeClaim")
+    master = _k8s_master()
+    assert pvc["metadata"] == base_pvc["metadata"] and pvc["spec"]["accessModes"] == ["ReadWriteMany"]
+    (m_mount,) = _only_container(master)["volumeMounts"]
+    (m_volume,) = _pod_spec(master)["volumes"]
+    (w_mount,) = _only_container(worker)["volumeMounts"]
+    (w_volume,) = _pod_spec(worker)["volumes"]
+    assert w_mount == m_mount and w_volume == m_volume
+    assert m_volume["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]
+    assert _flag_value(_argv(_only_container(master)), "--artifact-dir").startswith(m_mount["mountPath"] + "/")
+    assert _pod_spec(worker)["securityContext"]["fsGroup"] == _pod_spec(master)["securityContext"]["fsGroup"]
+    stripped = copy.deepcopy(worker)
+    del _only_container(stripped)["volumeMounts"], _pod_spec(stripped)["volumes"]
+    del _pod_spec(stripped)["securityContext"]["fsGroup"]
+    assert stripped == _k8s_worker()  # no drift from the recipe's worker
 
 
 def test_k8s_nothing_exposed_outside_the_cluster():
