@@ -57,6 +57,7 @@ CASES = {
                                  dataset={"type": "file", "path": "in.jsonl", "format": "single_turn", "entries": 2}),
     "cancelled": lambda: _cancelled(),
     "all_failed": lambda: _all_failed(),
+    "records_kept_elsewhere": lambda: _records_kept_elsewhere(),
 }
 
 
@@ -71,6 +72,22 @@ def _all_failed():
     rec = build_records(range(1, 6))
     fail(rec, list(range(5)), ErrorKind.HTTP, 503, 0)
     return make_result(rec, ["unavailable"])
+
+
+def _records_kept_elsewhere():
+    """A master holding a quarter of the records: the export is built from the merged sketches."""
+    from rankperf_data.load.live_rows import whole_run_summary
+    from rankperf_data.load.summaries import SummaryBuilder, SummaryMerger
+
+    rec = build_records(range(1, 41))
+    fail(rec, [3], ErrorKind.HTTP, 503, 0)
+    builder, merger = SummaryBuilder(0), SummaryMerger()
+    builder.add_rows(rec["phase"], rec["error_kind"], rec["start_ns"], rec["end_ns"],
+                     {c: rec[c] for c in ("status", "passages", "query_tokens", "passage_tokens")})
+    assert merger.accept("worker-0", builder.take_wire())
+    result = make_result(rec[:10], ["unavailable"])
+    result.sketch_summary, result.partial = whole_run_summary(merger), True
+    return result
 
 
 def export_of(name: str) -> dict:
