@@ -92,23 +92,33 @@ def test_exact_count(fast_server, tmp_path, clean_env, extra, warmup):
     check_locust_csv(tmp_path / "locust", "/rerank", COUNT)
 
 
+@pytest.fixture(scope="module")
+def paced_all_server():
+    """20 ms a request: 1001 requests over 8 users take ~2.5 s, so a worker whose users start a
+    moment late (a busy CPU) still finds indices left; on a zero-latency server the first worker
+    can send the whole budget before the second one's users start."""
+    with start_server(["--api", "all", "--fixed-latency-ms", "20"]) as server:
+        yield server
+
+
 @pytest.mark.parametrize("warmup", [0, 10])
-def test_exact_count_master_and_two_workers(fast_server, tmp_path, clean_env, warmup):
+def test_exact_count_master_and_two_workers(paced_all_server, tmp_path, clean_env, warmup):
+    server = paced_all_server
     artifacts = tmp_path / "run"
     port_args = private_master()
-    before = received(fast_server, "/v2/rerank")
+    before = received(server, "/v2/rerank")
     master = subprocess.Popen(
-        locust_cmd(fast_server.url, "--master", "--expect-workers", "2", "-u", "8", "-r", "8",
+        locust_cmd(server.url, "--master", "--expect-workers", "2", "-u", "8", "-r", "8",
                    "--request-count", str(COUNT), "--warmup-request-count", str(warmup), "--random-seed", "5",
                    "--csv", str(tmp_path / "locust"), "--artifact-dir", str(artifacts), *port_args,
                    "CohereRerankUser"),
         env=clean_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     workers = [subprocess.Popen(
-        [*locust_cmd(fast_server.url, "--worker", "--master-host", "127.0.0.1", *port_args[-2:]),
+        [*locust_cmd(server.url, "--worker", "--master-host", "127.0.0.1", *port_args[-2:]),
          "CohereRerankUser"],
         env=clean_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     wait_master_and_workers(master, workers, timeout=90)
-    records = check_run(artifacts, received(fast_server, "/v2/rerank") - before, COUNT, warmup)
+    records = check_run(artifacts, received(server, "/v2/rerank") - before, COUNT, warmup)
     assert set(records["worker"].tolist()) == {0, 1}  # both workers took part
     check_locust_csv(tmp_path / "locust", "/v2/rerank", COUNT)
 
