@@ -12,11 +12,13 @@ import numpy as np
 import orjson
 
 from rankperf_data import apis
-from rankperf_data.load import kept_records, live_rows, locust_files, ramp
+from rankperf_data.load import kept_records, locust_files, ramp
 from rankperf_data.load.coordinator import Coordinator
 from rankperf_data.load.settings import LoadSettings
 from rankperf_data.redact import collect_secrets, scrub_bytes
+from rankperf_data.report import sketch_summary
 from rankperf_data.report.artifacts import default_artifact_dir, write_artifacts
+from rankperf_data.results.disk import SKETCHES_FILE
 from rankperf_data.results.records import PHASE_PROFILING
 from rankperf_data.results.run import RunInfo, RunResult
 
@@ -104,9 +106,10 @@ def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tup
     notes = list(coord.notes) + coord.summary_check(None if kept else len(prof))
     notes += kept_records.sketch_note(kept, coord.summaries.report())
     # records stayed on some workers' hosts: the report's figures come from every worker's summaries
-    whole = live_rows.whole_run_summary(coord.summaries, info.request_rate, info.arrival_pattern) if kept else None
-    if whole is not None and whole.start_ns is not None:
-        start_ns, end_ns = whole.start_ns, whole.end_ns
+    merged = coord.summaries.state() if kept else None
+    window = sketch_summary.merged_window(merged) if merged is not None else None
+    if window is not None:
+        start_ns, end_ns = window
     measured = coord.summaries.requests.get(PHASE_PROFILING, 0) if kept else len(prof)
     if settings.request_count and not cancelled and not coord.partial and measured != settings.request_count:
         notes.append(f"expected {settings.request_count} measured requests, {'counted' if kept else 'recorded'} {measured}")
@@ -119,7 +122,7 @@ def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tup
         was_cancelled=cancelled,
         partial=coord.partial or bool(notes and not cancelled),
         notes=notes,
-        sketch_summary=whole,
+        merged_summaries=merged,
     ), dataset, api
 
 
@@ -150,7 +153,6 @@ def _encode(api, request, settings: LoadSettings) -> bytes:
     return api.encode(request, settings.model, settings.extra, settings.top_n)
 
 
-SKETCHES_FILE = "rankperf_sketches.json"  # merged per-process counters and latency sketches (approximate)
 
 
 def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | None:
@@ -178,7 +180,9 @@ def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | 
     if note:
         result.notes.append(note)
     paths = write_artifacts(result, out)
-    (out / SKETCHES_FILE).write_bytes(orjson.dumps(coord.summaries.report(), option=orjson.OPT_INDENT_2))
+    kept = sorted(s.index for s in coord.nodes.values() if s.kept_on is not None)
+    sketches = {**coord.summaries.report(), "records_kept_elsewhere": kept, "merged": coord.summaries.state().to_dict()}
+    (out / SKETCHES_FILE).write_bytes(orjson.dumps(sketches, option=orjson.OPT_INDENT_2))
     locust_files.write_locust_csvs(environment)  # now (a web UI stop may be followed by more runs) and again at `quit`
     locust_files.rewrite_locust_files_at_quit(environment)
     # The table write_artifacts just rendered (redacted, like `rankperf profile` prints it): a second

@@ -18,17 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rankperf_data.load.phase_totals import PhaseTotals
+from rankperf_data.results.merged_summaries import INTENDED, LAG, LATENCY, OPEN_LOOP_SKETCHES, MergedSummaries
 from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.phase_totals import PhaseTotals
 from rankperf_data.results.records import PHASE_NAMES
 from rankperf_data.results.sketches import LatencySketch, SketchMismatch
 
-LATENCY = "request_latency"  # successful requests, end - start, ms
 TOTALS = "totals"  # per phase: running totals (PhaseTotals.to_wire), for the live web UI
-# open loop only (the process gives its intended send times): two more sketches per phase, ms
-INTENDED = "intended_latency"  # successful requests, end - intended
-LAG = "schedule_lag"  # every request, start - intended
-OPEN_LOOP_SKETCHES = (INTENDED, LAG)
 CLOCK_TOLERANCE_S = 1.0  # |arrival - send| below this on the quickest message: clocks agree well enough
 
 
@@ -195,6 +191,11 @@ class SummaryMerger:
                 "its timestamps and open-loop send times are shifted: keep the hosts' clocks in sync (NTP/PTP)"
                 for node, s in self._senders.items()
                 if s.min_transit_s is not None and abs(s.min_transit_s) > CLOCK_TOLERANCE_S]
+
+    def state(self) -> MergedSummaries:
+        """What is merged so far (the merger's own dicts, not copies: read it, do not keep it)."""
+        return MergedSummaries(self.requests, self.ok, self.latency, self.totals, self.open_loop,
+                               totals_complete=not self.without_totals)
 
     def percentiles(self, phase: int, qs: tuple[float, ...] = (0.5, 0.9, 0.99)) -> dict[str, float | None]:
         sketch = self.latency.get(phase)

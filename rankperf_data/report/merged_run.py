@@ -15,14 +15,13 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from rankperf_data.results.disk import FILES, NoRecordsError, read_records, read_server_metrics
+from rankperf_data.results.disk import FILES, SKETCHES_FILE, NoRecordsError, read_records, read_server_metrics
 from rankperf_data.results.record_dirs import check_unique_indices, gather
 from rankperf_data.results.record_files import read_messages
 from rankperf_data.results.record_source import RecordSource
 from rankperf_data.results.records import PHASE_PROFILING, RECORD_DTYPE
 from rankperf_data.results.run import RunInfo, RunResult
 
-SKETCHES_FILE = "rankperf_sketches.json"  # load.finish.SKETCHES_FILE (report may not import load)
 # notes of the master's run.json that the merged records answer anew (recomputed below)
 STALE_NOTES = ("the record file of worker", "the merged summaries count", "expected ",
                "the records of worker", "every worker's measured requests, from the merged sketches")

@@ -523,11 +523,11 @@ def summarize(result: RunResult) -> Summary:
         quality=quality,
         ramp_up=ramp,
     )
-    if result.sketch_summary is None:
+    if result.merged_summaries is None:
         return summary
-    from rankperf_data.report.sketch_summary import whole_run_summary
+    from rankperf_data.report.sketch_summary import with_whole_run_figures  # it builds on this module
 
-    return whole_run_summary(summary, result.sketch_summary, warnings, result)
+    return with_whole_run_figures(summary, result, warnings)
 
 
 def server_side(result: RunResult, metrics: dict[str, Metric]) -> tuple[object | None, str | None, list[str]]:

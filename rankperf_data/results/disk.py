@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
+from rankperf_data.results.merged_summaries import MergedSummaries
 from rankperf_data.results.records import FIELD_NAMES, RECORD_DTYPE
 from rankperf_data.results.run import RunInfo, RunResult
 
@@ -18,6 +19,10 @@ FILES = {
     "run": "run.json",
 }
 SCRAPES_FILE = "server_metrics_scrapes.json"  # raw /metrics scrapes, when the run took any
+# merged per-process counters and latency sketches: approximate percentiles, exact counts; with
+# "merged" (MergedSummaries.to_dict()) and, when some workers kept their records on their hosts,
+# "records_kept_elsewhere" (their indices): the report's figures then came from "merged"
+SKETCHES_FILE = "rankperf_sketches.json"
 
 
 class NoRecordsError(Exception):
@@ -91,7 +96,23 @@ def load_run(artifact_dir: str | Path) -> RunResult:
         partial=partial,
         notes=notes,
         server_metrics=read_server_metrics(root),
+        merged_summaries=read_merged_summaries(root),
     )
+
+
+def read_merged_summaries(root: Path) -> MergedSummaries | None:
+    """The merged summaries the run's report came from, when some workers kept their records (so
+    that rebuilding from this folder alone gives the whole run's figures again); else None."""
+    path = root / SKETCHES_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = orjson.loads(path.read_bytes())
+        if not data.get("records_kept_elsewhere") or not data.get("merged"):
+            return None
+        return MergedSummaries.from_dict(data["merged"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise NoRecordsError(f"{path}: not rankperf's merged summaries ({exc!r})") from None
 
 
 def read_server_metrics(root: Path) -> dict | None:

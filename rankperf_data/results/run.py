@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from rankperf_data.results.merged_summaries import MergedSummaries
+
 
 @dataclass
 class RunInfo:
@@ -60,6 +62,6 @@ class RunResult:
     partial: bool = False  # records may be missing (dead worker); notes say which
     notes: list[str] = field(default_factory=list)
     server_metrics: dict | None = None  # report.server_metrics.ServerScrapes.to_dict(); None: not scraped
-    # report.metrics.Summary of every worker's merged counters and sketches (load/live_rows.py), given
-    # when some workers kept their records on their hosts: the report's figures then come from it
-    sketch_summary: object | None = None
+    # every process's merged counters and sketches, given when some workers kept their records on
+    # their hosts: the report's figures then come from them (report/sketch_summary.py)
+    merged_summaries: MergedSummaries | None = None

@@ -195,6 +195,14 @@ def test_a_worker_keeping_its_records_is_named_then_merged(paced_server, tmp_pat
     exported = export_json(artifacts)
     assert exported["request_count"]["avg"] == COUNT and exported["request_latency"]["p50"] == pytest.approx(p50)
     assert exported["rankperf"]["source"] == "sketches" and exported["rankperf"]["approximate_percentiles"] is True
+    # rebuilt from the run's folder alone: the same whole-run figures (from the stored merged summaries)
+    alone = tmp_path / "alone"
+    proc = report(clean_env, artifacts, "-o", alone)
+    assert proc.returncode == 0, proc.stderr
+    rebuilt = export_json(alone)
+    assert rebuilt["rankperf"]["source"] == "sketches"
+    for key in ("request_count", "request_latency", "request_throughput", "benchmark_duration"):
+        assert rebuilt[key] == exported[key], key
     out = tmp_path / "out"
     proc = report(clean_env, artifacts, kept, "-o", out)
     assert proc.returncode == 0, proc.stderr

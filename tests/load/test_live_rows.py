@@ -4,6 +4,7 @@ within the sketch's accuracy; the running totals obey the summaries' merge rules
 from __future__ import annotations
 
 import copy
+import json
 
 import numpy as np
 import pytest
@@ -229,10 +230,11 @@ def test_a_summary_without_totals_is_merged_named_and_its_rates_left_out():
 def test_a_report_with_records_kept_elsewhere_takes_every_figure_from_the_merged_sketches():
     """The master holds a third of the records (two workers kept theirs): its report's table is the
     whole run's, equal to the exact report on every record within the sketch's accuracy."""
-    from rankperf_data.load.live_rows import whole_run_summary
     from rankperf_data.report.console import SKETCH_APPROXIMATE_NOTE, render_console
     from rankperf_data.report.metrics import summarize
+    from rankperf_data.report.sketch_summary import merged_window
     from rankperf_data.report.stats import PERCENTILES
+    from rankperf_data.results.merged_summaries import MergedSummaries
     from rankperf_data.results.run import RunResult
 
     rec = generated_records(30_000)
@@ -240,11 +242,12 @@ def test_a_report_with_records_kept_elsewhere_takes_every_figure_from_the_merged
     info = RunInfo("hf_tei_rankings", "", "/rerank", "m", 1, request_rate=RATE, arrival_pattern="poisson")
     start, end = int(prof["start_ns"].min()), int(prof["end_ns"].max())
     exact = summarize(RunResult(records=rec, messages=[], info=info, start_ns=start, end_ns=end))
-    whole = whole_run_summary(merged(rec, open_loop=True), RATE, "poisson")
+    # through rankperf_sketches.json's form, as `rankperf report` reads it back
+    state = MergedSummaries.from_dict(json.loads(json.dumps(merged(rec, open_loop=True).state().to_dict())))
     held = rec[rec["worker"] == 0]
-    got = summarize(RunResult(records=held, messages=[], info=info, start_ns=whole.start_ns, end_ns=whole.end_ns,
-                              partial=True, sketch_summary=whole))
-    assert (whole.start_ns, whole.end_ns) == (start, end)
+    got = summarize(RunResult(records=held, messages=[], info=info, start_ns=start, end_ns=end,
+                              partial=True, merged_summaries=state))
+    assert merged_window(state) == (start, end) and (got.start_ns, got.end_ns) == (start, end)
     assert got.source == "sketches" and got.approximate and got.distribution is None and got.timeslices == []
     for tag in ("request_count", "completed_request_count", "error_request_count", "benchmark_duration"):
         assert got.metrics[tag].value == pytest.approx(exact.metrics[tag].value, rel=1e-12), tag

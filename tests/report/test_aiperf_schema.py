@@ -76,7 +76,6 @@ def _all_failed():
 
 def _records_kept_elsewhere():
     """A master holding a quarter of the records: the export is built from the merged sketches."""
-    from rankperf_data.load.live_rows import whole_run_summary
     from rankperf_data.load.summaries import SummaryBuilder, SummaryMerger
 
     rec = build_records(range(1, 41))
@@ -86,7 +85,7 @@ def _records_kept_elsewhere():
                      {c: rec[c] for c in ("status", "passages", "query_tokens", "passage_tokens")})
     assert merger.accept("worker-0", builder.take_wire())
     result = make_result(rec[:10], ["unavailable"])
-    result.sketch_summary, result.partial = whole_run_summary(merger), True
+    result.merged_summaries, result.partial = merger.state(), True
     return result
 
 
