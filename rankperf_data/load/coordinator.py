@@ -211,6 +211,10 @@ class Coordinator:
             self.notes.append(note)
             log.warning("rankperf: %s", note)
 
+    def kept_workers(self) -> list[int]:
+        """Indices of the workers whose records stay on their hosts (--records-dir), in order."""
+        return sorted(s.index for s in self.nodes.values() if s.kept_on is not None)
+
     def summary_check(self, recorded: int | None) -> list[str]:
         """At the end: summaries that never arrived, and whether the merged count of measured
         requests equals the records' (they are built from the same rows, so any gap is named;

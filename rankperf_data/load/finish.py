@@ -19,6 +19,7 @@ from rankperf_data.redact import collect_secrets, scrub_bytes
 from rankperf_data.report import sketch_summary
 from rankperf_data.report.artifacts import default_artifact_dir, write_artifacts
 from rankperf_data.results.disk import SKETCHES_FILE
+from rankperf_data.results.record_dirs import RECORDS_SUBDIR
 from rankperf_data.results.records import PHASE_PROFILING
 from rankperf_data.results.run import RunInfo, RunResult
 
@@ -56,7 +57,7 @@ def artifact_dir_for(environment, settings: LoadSettings) -> str:
                              None if settings.open_loop else users, settings.rate or None))
 
 
-RECORDS_DIR = "records"  # in the run's folder: one file per load process, appended as it goes
+RECORDS_DIR = RECORDS_SUBDIR  # in the run's folder: one file per load process, appended as it goes
 
 
 def records_dir_for(environment, settings: LoadSettings) -> Path:
@@ -102,7 +103,7 @@ def build_result(environment, coord: Coordinator, state, cancelled: bool) -> tup
         quality_references=dict(config.get("reference_counts") or {}),
         ramp_up=ramp.CLOCK.describe(users),
     )
-    kept = sorted(s.index for s in coord.nodes.values() if s.kept_on is not None)
+    kept = coord.kept_workers()
     notes = list(coord.notes) + coord.summary_check(None if kept else len(prof))
     notes += kept_records.sketch_note(kept, coord.summaries.report())
     # records stayed on some workers' hosts: the report's figures come from every worker's summaries
@@ -153,8 +154,6 @@ def _encode(api, request, settings: LoadSettings) -> bytes:
     return api.encode(request, settings.model, settings.extra, settings.top_n)
 
 
-
-
 def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | None:
     """Write every artifact of the run once; print the table. Returns the artifacts directory."""
     if coord.finished:
@@ -180,8 +179,7 @@ def finalize(environment, coord: Coordinator, state, cancelled: bool) -> Path | 
     if note:
         result.notes.append(note)
     paths = write_artifacts(result, out)
-    kept = sorted(s.index for s in coord.nodes.values() if s.kept_on is not None)
-    sketches = {**coord.summaries.report(), "records_kept_elsewhere": kept, "merged": coord.summaries.state().to_dict()}
+    sketches = {**coord.summaries.report(), "records_kept_elsewhere": coord.kept_workers(), "merged": coord.summaries.state().to_dict()}
     (out / SKETCHES_FILE).write_bytes(orjson.dumps(sketches, option=orjson.OPT_INDENT_2))
     locust_files.write_locust_csvs(environment)  # now (a web UI stop may be followed by more runs) and again at `quit`
     locust_files.rewrite_locust_files_at_quit(environment)
@@ -209,6 +207,5 @@ def exit_code(coord: Coordinator) -> int | None:
     if (records["error_kind"][measured] == 0).any():
         return 0
     # records kept on workers' hosts (--records-dir) are not here: their successes are counted
-    kept = any(s.kept_on is not None for s in coord.nodes.values())
-    return 0 if kept and coord.summaries.ok.get(PHASE_PROFILING, 0) > 0 else 1
+    return 0 if coord.kept_workers() and coord.summaries.ok.get(PHASE_PROFILING, 0) > 0 else 1
 

@@ -58,11 +58,7 @@ def _report_records(args: argparse.Namespace) -> int:
     out = Path(args.output) if args.output else source
     # Re-writing the JSONL we just read into the same place would only cost time.
     same = out.exists() and out.resolve() == source.resolve()
-    paths = write_artifacts(result, out, include_records=not same)
-    print(paths["console"].read_text(), end="")
-    print(f"JSON Export: {paths['json']}\nCSV Export: {paths['csv']}\nConsole Export: {paths['console']}")
-    if "jsonl" in paths:
-        print(f"Records: {paths['jsonl']}")
+    _print_written(write_artifacts(result, out, include_records=not same))
     return 0
 
 
@@ -80,11 +76,16 @@ def _report_merged(args: argparse.Namespace) -> int:
         return _fail("report", str(exc))
     for line in merged.said:
         print(f"rankperf report: {line}", file=sys.stderr)
-    paths = write_artifacts(result, Path(args.output) if args.output else Path(args.artifact_dir))
+    _print_written(write_artifacts(result, Path(args.output) if args.output else Path(args.artifact_dir)))
+    return 0
+
+
+def _print_written(paths: dict[str, Path]) -> None:
+    """The table, then where each export went."""
     print(paths["console"].read_text(), end="")
     print(f"JSON Export: {paths['json']}\nCSV Export: {paths['csv']}\nConsole Export: {paths['console']}")
-    print(f"Records: {paths['jsonl']}")
-    return 0
+    if "jsonl" in paths:
+        print(f"Records: {paths['jsonl']}")
 
 
 def _report_locust(args: argparse.Namespace) -> int:

@@ -480,6 +480,10 @@ def summarize(result: RunResult) -> Summary:
     info = result.info
     metrics = phase_metrics(prof, result.end_ns - result.start_ns, info)
     warmup = phase_metrics(warm, _warmup_window(warm), info) if warm.size else {}
+    # records kept on workers' hosts: the figures are the merged summaries' (report/sketch_summary.py),
+    # and what only the records held here could give is not computed
+    whole = _whole_run(result)
+    records_only = whole is None
     warning = rate_warning(metrics, info, int(prof.size))
     warnings = []
     saturated = saturation_warning(info, (result.end_ns - result.start_ns) / 1e9)
@@ -488,16 +492,16 @@ def summarize(result: RunResult) -> Summary:
                  for tag in unsupported_slos(info.goodput)]
     from rankperf_data.report.quality_report import quality_report  # it builds on this module's Metric
 
-    quality = quality_report(prof, info)
+    quality = quality_report(prof, info) if records_only else None
     warnings += [quality.warning] if quality is not None and quality.warning else []
-    server, server_note, server_warnings = server_side(result, metrics)
+    server, server_note, server_warnings = server_side(result, metrics if records_only else whole.metrics)
     warnings += server_warnings
     from rankperf_data.report.latency_model import model_of_records
 
-    model, table = model_of_records(prof[prof["error_kind"] == ErrorKind.OK])
+    model, table = model_of_records(prof[prof["error_kind"] == ErrorKind.OK]) if records_only else (None, [])
     from rankperf_data.report.timeslices import slice_duration, timeslices
 
-    slices = timeslices(prof, slice_duration(info), result.end_ns, info)
+    slices = timeslices(prof, slice_duration(info), result.end_ns, info) if records_only else []
     ramp = ramp_up(result)
     ramp_note = ramp_up_note(ramp)
     summary = Summary(
@@ -523,11 +527,20 @@ def summarize(result: RunResult) -> Summary:
         quality=quality,
         ramp_up=ramp,
     )
-    if result.merged_summaries is None:
+    if records_only:
         return summary
     from rankperf_data.report.sketch_summary import with_whole_run_figures  # it builds on this module
 
-    return with_whole_run_figures(summary, result, warnings)
+    return with_whole_run_figures(summary, whole, warnings)
+
+
+def _whole_run(result: RunResult) -> Summary | None:
+    """The merged summaries' figures when the result carries them, else None."""
+    if result.merged_summaries is None:
+        return None
+    from rankperf_data.report.sketch_summary import whole_run  # it builds on this module
+
+    return whole_run(result.merged_summaries, result.info.request_rate, result.info.arrival_pattern)
 
 
 def server_side(result: RunResult, metrics: dict[str, Metric]) -> tuple[object | None, str | None, list[str]]:

@@ -26,7 +26,6 @@ from rankperf_data.report.metrics import (
     Summary,
     error_type,
     rate_warning,
-    server_side,
 )
 from rankperf_data.report.ramp import ramp_up_note
 from rankperf_data.report.stats import PERCENTILES, RecordStats
@@ -34,7 +33,7 @@ from rankperf_data.results.merged_summaries import INTENDED, LAG, MergedSummarie
 from rankperf_data.results.outcomes import ErrorKind, error_label
 from rankperf_data.results.phase_totals import PhaseTotals, parse_error_key
 from rankperf_data.results.records import PHASE_PROFILING
-from rankperf_data.results.run import RunInfo, RunResult
+from rankperf_data.results.run import RunInfo
 from rankperf_data.results.sketches import LatencySketch
 
 QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}  # the Rankings tab's percentile columns
@@ -104,7 +103,7 @@ def rates(totals: PhaseTotals, n_all: int, n_ok: int, request_rate: float | None
 
 
 def merged_summary(merged: MergedSummaries, request_rate: float | None = None,
-                 arrival_pattern: str | None = None, quantiles: dict[str, float] = QUANTILES) -> Summary:
+                   arrival_pattern: str | None = None, quantiles: dict[str, float] = QUANTILES) -> Summary:
     """The measured phase so far. ``request_rate``: the offered open-loop rate (None: closed loop);
     ``arrival_pattern``: its pattern (the rate warning allows for Poisson noise)."""
     n_all = merged.requests.get(PHASE_PROFILING, 0)
@@ -155,32 +154,21 @@ def whole_run(merged: MergedSummaries, request_rate: float | None = None,
     return summary
 
 
-def with_whole_run_figures(records: Summary, result: RunResult, other_warnings: list[str]) -> Summary:
-    """``records``: the summary of the records held here; ``result.merged_summaries``: every
-    process's; ``other_warnings``: the records summary's warnings apart from its rate warning (the
-    whole run's own comes from the merged summaries)."""
-    info = result.info
-    whole = whole_run(result.merged_summaries, info.request_rate, info.arrival_pattern)
+def with_whole_run_figures(records: Summary, whole: Summary, other_warnings: list[str]) -> Summary:
+    """``records``: the summary of the records held here (its server rows already compared with
+    ``whole``'s latency); ``whole``: every process's merged summaries (``whole_run``);
+    ``other_warnings``: the records summary's warnings apart from its rate warning (the whole
+    run's own comes from the merged summaries)."""
     left_out = [m.header for tag, m in records.metrics.items() if tag not in whole.metrics]
     note = SOURCE_NOTE + (f"; left out until the kept records are merged: {', '.join(left_out)}" if left_out else "")
-    quality_warning = records.quality.warning if records.quality is not None else None
-    warnings = list(whole.warnings) + [w for w in other_warnings if w != quality_warning]
-    # the server rows again: they compare the server's latency with the client's (whole-run) average
-    server, server_note, _ = server_side(result, whole.metrics)
     return replace(
         records,
         metrics=dict(whole.metrics),
         errors=list(whole.errors),
         distribution=None,
-        latency_model=None,
-        latency_table=[],
-        timeslices=[],
-        quality=None,
-        server=server,
-        server_note=server_note,
         start_ns=whole.start_ns if whole.start_ns is not None else records.start_ns,
         end_ns=whole.end_ns if whole.end_ns is not None else records.end_ns,
-        warnings=warnings,
+        warnings=list(whole.warnings) + list(other_warnings),
         rate_not_achieved=bool(whole.warnings),
         source="sketches",
         approximate=True,

@@ -3,7 +3,7 @@
 Pure: numpy only. A load process adds its flushed record columns; the totals travel inside its
 numbered summary (load/summaries.py) and the master adds them up: sums and min/max, so merging
 is exact and independent of order. They let the live web UI show rates and error counts without
-reading a single record (load/live_rows.py).
+reading a single record (report/sketch_summary.py).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import numpy as np
 from rankperf_data.results.record_files import SUFFIX, messages_path, whole_rows
 from rankperf_data.results.records import RECORD_DTYPE
 
-RECORDS_SUBDIR = "records"  # a run folder's record files (load.finish.RECORDS_DIR: results may not import load)
+RECORDS_SUBDIR = "records"  # a run folder's record files (load.finish.RECORDS_DIR is this one)
 _PROCESS_FILE = re.compile(r"^process-(\d+)" + re.escape(SUFFIX) + "$")
 
 
