@@ -17,9 +17,9 @@ from typing import Any
 import gevent
 import numpy as np
 from gevent.event import Event
-from gevent.queue import Queue
 
-from rankperf_data.load import messages, pacing
+from rankperf_data.load import heap, messages, pacing
+from rankperf_data.load.arrivals import Arrivals
 from rankperf_data.load.grant_size import GrantSizer
 from rankperf_data.load.quota import MAX_CHUNK, Grant, RangeQueue
 from rankperf_data.load.summaries import SummaryBuilder
@@ -102,7 +102,7 @@ class LoadProcess:
         self._last_flush = time.monotonic()
         self.in_flight: dict[int, tuple] = {}  # token -> (index, phase, intended, start, sizes)
         self._token = 0
-        self.queue: Queue | None = None
+        self.queue: Arrivals | None = None
         self._consumers = 1
         self._greenlets: list[gevent.Greenlet] = []
         self._cpu0: tuple[float, float] | None = None  # (process CPU s, monotonic s) at the first send
@@ -346,8 +346,9 @@ class LoadProcess:
         """Ready to send. Nothing is asked for until a user (or a schedule) takes an index: a
         process that Locust gives no user (fewer users than processes) then holds none."""
         self._greenlets.append(gevent.spawn(self._flush_loop))
+        heap.settle()  # before the first request: the collector's first full pass would stall it
         if self.settings.open_loop:
-            self.queue = Queue()
+            self.queue = Arrivals()
             self._consumers = max(1, users)
             if self.config.get("late"):
                 # the arrival rate was split among the workers present at the start; a share
@@ -361,6 +362,7 @@ class LoadProcess:
         (starting earlier would make the first second of arrivals late by construction)."""
         if self.queue is None or self._schedules or self.config.get("late") or self._released:
             return
+        heap.settle()  # the users are built: a full collection now costs no arrival its time
         self._spawn_schedule(self.worker_index)
         for share in self._adopted:
             self._spawn_schedule(share)
