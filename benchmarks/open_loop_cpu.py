@@ -36,8 +36,11 @@ LOCUST = Path(sys.executable).parent / "locust"
 def one_run(url: str, args: argparse.Namespace, art: Path) -> str:
     cmd = [str(LOCUST), "-f", str(REPO / "locustfiles" / "rerank.py"), "--headless", "-H", url,
            "-u", str(args.users), "-r", str(args.users), "--request-count", str(args.count), "--random-seed", "1",
-           "--rankings-passages-mean", "10", "--rankings-passages-prompt-token-mean", "128",
            "--artifact-dir", str(art)]
+    if args.input_file:
+        cmd += ["--input-file", args.input_file, "--custom-dataset-type", "single_turn"]
+    else:
+        cmd += ["--rankings-passages-mean", "10", "--rankings-passages-prompt-token-mean", "128"]
     if args.rate:
         cmd += ["--request-rate", str(args.rate), "--arrival-pattern", "poisson"]
     cmd.append("TeiRerankUser")
@@ -72,6 +75,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=0.0, help="Poisson arrivals per second (0: closed loop)")
     parser.add_argument("--count", type=int, default=30000)
     parser.add_argument("--users", type=int, default=64, help="users (open loop: the in-flight cap)")
+    parser.add_argument("--input-file", default="", help="send these single_turn bodies (JSONL) instead of synthetic ones")
     parser.add_argument("--reps", type=int, default=1)
     parser.add_argument("--profile", default="", help="write a cProfile of the client here")
     args = parser.parse_args()
