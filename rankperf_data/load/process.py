@@ -23,7 +23,7 @@ from rankperf_data.load import heap, messages, pacing
 from rankperf_data.load.arrivals import Arrivals
 from rankperf_data.load.grant_size import GrantSizer
 from rankperf_data.load.quota import MAX_CHUNK, Grant, RangeQueue
-from rankperf_data.load.summaries import SummaryBuilder
+from rankperf_data.load.summaries import SummaryBuilder, warm_up
 from rankperf_data.results.outcomes import ErrorKind
 from rankperf_data.results.record_files import SUFFIX, RecordFileWriter
 from rankperf_data.results.records import PHASE_PROFILING, PHASE_WARMUP, Record, RecordBatch, new_record
@@ -39,6 +39,7 @@ PREFETCH_BELOW = 16  # ask for the next range before the current one runs dry
 # re-dispatches users (a worker joined or left: about a second); arrivals due meanwhile would
 # all go out late, in one burst, if the schedule ran out of indices.
 HOLD_S = 1.0
+PAUSE_MAX_S = 0.05  # a flush step waits at most this long for an idle event loop
 RETRY_WAIT_S = 0.02  # when the coordinator says "wait" (warmup barrier)
 
 # Anchor epoch time once to a monotonic clock: durations are exact, timestamps comparable.
@@ -69,8 +70,10 @@ def _record_file(records_dir: str | None, worker_index: int) -> RecordFileWriter
 
 
 class _Pauses:
-    """Yields to the event loop inside a flush. A kill that lands in one (Locust stopping the user
-    whose request filled the batch) is held until the flush has shipped what it took."""
+    """Breaks between the steps of a flush. Each waits until the event loop has nothing else to do
+    (at most PAUSE_MAX_S), so that answers and due arrivals go first. A kill that lands in one
+    (Locust stopping the user whose request filled the batch) is held until the flush has shipped
+    what it took."""
 
     def __init__(self) -> None:
         self.caught: BaseException | None = None
@@ -78,7 +81,8 @@ class _Pauses:
     def __call__(self) -> None:
         if self.caught is None:
             try:
-                gevent.sleep(0)
+                with gevent.Timeout(PAUSE_MAX_S, False):
+                    gevent.idle()
             except BaseException as exc:  # noqa: BLE001 (re-raised once the records are shipped)
                 self.caught = exc
 
@@ -378,6 +382,7 @@ class LoadProcess:
         """Ready to send. Nothing is asked for until a user (or a schedule) takes an index: a
         process that Locust gives no user (fewer users than processes) then holds none."""
         self._greenlets.append(gevent.spawn(self._flush_loop))
+        warm_up(LIVE_COLUMNS)  # the first flush would pay the summary code's set-up mid-load
         heap.settle()  # before the first request: the collector's first full pass would stall it
         if self.settings.open_loop:
             self.queue = Arrivals()

@@ -75,6 +75,15 @@ class SummaryBuilder:
         return out
 
 
+def warm_up(live_columns: tuple[str, ...]) -> None:
+    """Summarise two made-up rows once and throw the result away: the first call costs ~10 ms of
+    numpy and sketch set-up, which would otherwise stall the load at its first flush."""
+    two = np.ones(2, dtype=np.int64)
+    builder = SummaryBuilder(-1)
+    builder.add_rows(two, two * 0, two, two * 2, {name: two for name in (*live_columns, "intended_ns")})
+    builder.take_wire()
+
+
 def _parse_totals(phases: dict) -> dict[int, PhaseTotals] | None:
     """Each phase's running totals; None when the summary carries none (raises when malformed)."""
     if any(TOTALS not in v for v in phases.values()):
