@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import peers
-from common import OUT, ROOT, VENV, Proc, percentile, run
+from common import OUT, ROOT, VENV, Proc, loadavg, percentile, run
 
 MODEL = "BAAI/bge-reranker-base"
 COMMON = ["--endpoint-type", "hf_tei_rankings", "--random-seed", "1", "--ui-type", "none"]
@@ -30,6 +30,7 @@ class Spec:
     rate: float = 0.0  # open loop, Poisson
     label: str = ""
     input_file: Path | None = None  # rankperf / AIPerf: send these single_turn bodies instead of synthetic ones
+    code: Path | None = None  # rankperf: run the tree found here with its own venv (.venv), e.g. an older commit's
 
 
 def _dataset_args(spec: Spec) -> list[str]:
@@ -49,6 +50,8 @@ def command(spec: Spec, art: Path) -> tuple[list[str], dict]:
             cmd += ["--workers", str(spec.workers)]
         if spec.rate:
             cmd += ["--request-rate", f"{spec.rate:.1f}", "--arrival-pattern", "poisson"]
+        if spec.code:  # its own venv: an editable install's import hook would win over PYTHONPATH
+            cmd[0] = str(spec.code / ".venv" / "bin" / "rankperf")
         return cmd, dict(os.environ)
     if spec.tool == "aiperf":
         cmd = [str(peers.AIPERF), "profile", "-m", MODEL, "--url", spec.url, *COMMON, *_dataset_args(spec),
@@ -82,10 +85,12 @@ def execute(spec: Spec, art: Path, timeout: float, target_pids: tuple[int, ...] 
     """Run one client, then fold its own report and the run's accounting into one dict."""
     art.mkdir(parents=True, exist_ok=True)
     cmd, env = command(spec, art)
+    load_1m = loadavg()
     proc = run(cmd, art / "client.log", timeout, env=env, memory=memory, target_pids=target_pids)
     report = PARSERS[spec.tool](art, proc, records)
     out = {"tool": spec.tool, "label": spec.label or spec.tool, "concurrency": spec.concurrency,
-           "workers": spec.workers, "offered_rate": spec.rate or None, **report, **proc.as_dict()}
+           "workers": spec.workers, "offered_rate": spec.rate or None, **report, **proc.as_dict(),
+           "loadavg_1m_at_start": load_1m}
     n = report.get("requests") or 0
     out["cpu_us_per_req"] = round(proc.cpu_s / n * 1e6, 1) if n else None
     if proc.rc != 0 or proc.timed_out or not n:
@@ -154,7 +159,9 @@ def _lag_stats(scheduled: list[int], starts: list[int]) -> dict:
     t0 = min(scheduled)
     steady = [lag for t, lag in zip(scheduled, lags, strict=True) if t - t0 >= STEADY_AFTER_NS]
     span = (max(starts) - min(starts)) / 1e9
-    return {"lag_p50_ms": percentile(lags, 50), "lag_p99_ms": percentile(lags, 99), "lag_max_ms": max(lags),
+    # the schedule's own pace: span of intended send times / span of actual send times (1.0 = on pace)
+    pace = (max(scheduled) - min(scheduled)) / 1e9 / span if span else None
+    return {"schedule_pace": pace, "lag_p50_ms": percentile(lags, 50), "lag_p99_ms": percentile(lags, 99), "lag_max_ms": max(lags),
             "lag_p99_after_1s_ms": percentile(steady, 99), "lag_max_after_1s_ms": max(steady, default=None),
             "sent_rate": (len(starts) - 1) / span if span else None}
 
