@@ -18,6 +18,8 @@ from gevent import Timeout
 from gevent.hub import Waiter, get_hub
 from gevent.queue import Empty
 
+OPEN_CONNECTION = "open your connection"  # not an arrival: the user that takes it connects ahead of the schedule
+
 
 class Arrivals:
     """Arrivals handed from the schedule loops to the users of one process."""

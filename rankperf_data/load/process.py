@@ -20,7 +20,7 @@ from gevent.event import Event
 from gevent.lock import Semaphore
 
 from rankperf_data.load import heap, messages, pacing
-from rankperf_data.load.arrivals import Arrivals
+from rankperf_data.load.arrivals import OPEN_CONNECTION, Arrivals
 from rankperf_data.load.grant_size import GrantSizer
 from rankperf_data.load.quota import MAX_CHUNK, Grant, RangeQueue
 from rankperf_data.load.summaries import SummaryBuilder, warm_up
@@ -39,6 +39,8 @@ PREFETCH_BELOW = 16  # ask for the next range before the current one runs dry
 # re-dispatches users (a worker joined or left: about a second); arrivals due meanwhile would
 # all go out late, in one burst, if the schedule ran out of indices.
 HOLD_S = 1.0
+CONNECT_AHEAD = 32  # open loop: users that open their connection before the schedule starts
+CONNECT_AHEAD_WAIT_S = 1.0  # the longest the schedule waits for them
 PAUSE_MAX_S = 0.05  # a flush step waits at most this long for an idle event loop
 RETRY_WAIT_S = 0.02  # when the coordinator says "wait" (warmup barrier)
 
@@ -136,6 +138,9 @@ class LoadProcess:
         self._adopted: list[int] = []  # shares of workers that left, waiting for the schedule to start
         self._waiting: dict[int, tuple[int, int]] = {}  # schedule loop -> (index, phase) it waits to put
         self._schedules: list[gevent.Greenlet] = []  # open loop: the schedule loops (own share first)
+        self._starting = False  # open loop: the schedule starts once connections are open
+        self._connected = Event()
+        self.connecting = 0
         # --check-consistency: dataset entry -> (order, scores) of its reference answer
         self.references: dict[int, tuple] = {int(e): (tuple(o), tuple(s))
                                              for e, (o, s) in config.get("references", ())}
@@ -316,7 +321,7 @@ class LoadProcess:
         waiting, self._waiting = list(self._waiting.values()), {}
         while not self.queue.empty():
             item = self.queue.get_nowait()
-            if item is not None:
+            if item is not None and item is not OPEN_CONNECTION:
                 waiting.append(item[:2])
         for index, phase in waiting:
             self.give_back(index, phase)
@@ -397,13 +402,35 @@ class LoadProcess:
     def start_schedule(self) -> None:
         """Open loop: start the arrival schedule once every user is there to take arrivals
         (starting earlier would make the first second of arrivals late by construction)."""
-        if self.queue is None or self._schedules or self.config.get("late") or self._released:
+        if self.queue is None or self._schedules or self._starting or self.config.get("late") or self._released:
             return
+        self._starting = True
         heap.settle()  # the users are built: a full collection now costs no arrival its time
+        self._greenlets.append(gevent.spawn(self._connect_then_schedule))
+
+    def _connect_then_schedule(self) -> None:
+        """The users first to take arrivals open their connections, then the schedule starts. The
+        first arrivals would otherwise each wait for a connection of their own: at thousands of
+        arrivals per second that makes the process late, so more users (and connections) are
+        drawn in, and it can take a second to catch up."""
+        ahead = min(CONNECT_AHEAD, max(1, self._users()))
+        self.connecting = ahead
+        self._connected.clear()
+        for _ in range(ahead):
+            self.queue.put(OPEN_CONNECTION)
+        self._connected.wait(timeout=CONNECT_AHEAD_WAIT_S)
+        if self._stopped or self._released:
+            return
         self._spawn_schedule(self.worker_index)
         for share in self._adopted:
             self._spawn_schedule(share)
         self._adopted.clear()
+
+    def connection_opened(self) -> None:
+        """A user opened its connection ahead of the schedule (or could not: the requests say why)."""
+        self.connecting -= 1
+        if self.connecting <= 0:
+            self._connected.set()
 
     def _spawn_schedule(self, share: int) -> None:
         loop = gevent.spawn(self._schedule_loop, share)
@@ -416,7 +443,7 @@ class LoadProcess:
         if self.queue is None or self.config.get("late") or (self.ranges.closed and not self.ranges.held()):
             return  # closed loop, no share of its own, or nothing left to send
         log.info("rankperf: worker %d takes over the arrival schedule of worker %d", self.worker_index, share)
-        if not self._schedules:
+        if not self._schedules:  # not started yet: it starts with the own share
             self._adopted.append(share)
         else:
             self._spawn_schedule(share)

@@ -19,6 +19,7 @@ from locust.user.task import LOCUST_STATE_RUNNING, LOCUST_STATE_STOPPING
 
 from rankperf_data import apis, options
 from rankperf_data.load import hooks
+from rankperf_data.load.arrivals import OPEN_CONNECTION
 from rankperf_data.load.failures import classify, read_body, server_speaks_no_tls
 from rankperf_data.load.judging import judged_fields
 from rankperf_data.load.process import epoch_ns
@@ -161,6 +162,9 @@ class RerankUser(FastHttpUser):
         process = self.process
         if process.queue is not None:  # open loop: wait for the next scheduled arrival
             item = process.queue.get()
+            if item is OPEN_CONNECTION:
+                self._open_connection()
+                return
             if item is None:
                 process.queue.put(None)  # let the other consumers see the end too
                 raise StopUser()
@@ -171,6 +175,19 @@ class RerankUser(FastHttpUser):
             if got is None:
                 raise StopUser()
             self._send_accounted(got[0], got[1], None)
+
+    def _open_connection(self) -> None:
+        """Open loop, before the schedule starts: connect, so the first arrival sent from here
+        does not wait for it. A target that does not answer is left to the requests to report."""
+        pool = self._http._connection_pool
+        try:
+            with gevent.Timeout(self.connection_timeout):
+                sock = pool.get_socket()
+            pool.return_socket(sock)
+        except (Exception, gevent.Timeout):
+            pass
+        finally:
+            self.process.connection_opened()
 
     def _send_accounted(self, index: int, phase: int, intended_ns: int | None) -> None:
         """Send; if the user is killed before the request is on its way, the index goes back."""

@@ -8,9 +8,11 @@ import gevent
 import numpy as np
 
 from rankperf_data.load import messages
+from rankperf_data.load.arrivals import OPEN_CONNECTION
 from rankperf_data.load.process import LoadProcess, epoch_ns
 from rankperf_data.load.quota import Grant
 from rankperf_data.results.outcomes import ErrorKind
+from rankperf_data.results.records import PHASE_PROFILING, new_record
 
 
 def test_done_reports_the_indices_and_the_cpu_it_used_while_sending():
@@ -44,6 +46,14 @@ def test_a_process_that_never_sent_reports_no_cpu_figure():
     assert done["issued"] == 0 and "cpu_s" not in done
 
 
+def start_connected(process: LoadProcess) -> None:
+    """Start the open-loop schedule, playing the users that open their connections first."""
+    process.start_schedule()
+    gevent.sleep(0)
+    while process.queue.qsize() and process.queue.get_nowait() is OPEN_CONNECTION:
+        process.connection_opened()
+
+
 def constant_arrivals(count: int, adopt: tuple[int, ...] = ()) -> list[tuple[int, int, int]]:
     """Worker 0 of 2 at a constant 200/s: every (index, phase, intended_ns) its schedules put out."""
     process = LoadProcess({"values": {"request_count": count, "request_rate": 200.0, "arrival_pattern": "constant"},
@@ -53,7 +63,7 @@ def constant_arrivals(count: int, adopt: tuple[int, ...] = ()) -> list[tuple[int
     process.on_grant(Grant(closed=True).to_wire())
     for share in adopt:
         process.adopt(share)  # before the schedule started: kept until it does
-    process.start_schedule()
+    start_connected(process)
     items = []
     while (item := process.queue.get(timeout=5)) is not None:
         items.append(item)
@@ -82,7 +92,7 @@ def test_an_interrupted_open_loop_gives_back_every_arrival_not_sent():
                            "seed": 1, "workers": 1}, 0, lambda kind, data: sent.append((kind, data)))
     process.start(users=2)
     process.on_grant(Grant(0, 20).to_wire())
-    process.start_schedule()
+    start_connected(process)
     gevent.sleep(0.055)  # arrivals 0-5 are due by now
     assert process.queue.qsize() >= 3
     process.abort("test")
@@ -142,7 +152,7 @@ def test_processes_anchored_to_one_instant_interleave_their_arrivals():
         process.start(users=1)
         process.on_grant({**Grant(worker * 10, worker * 10 + 10).to_wire(), "anchor_ns": anchor})
         process.on_grant(Grant(closed=True).to_wire())
-        process.start_schedule()
+        start_connected(process)
         intended.append(process)
     arrivals = []
     for process in intended:
@@ -150,3 +160,82 @@ def test_processes_anchored_to_one_instant_interleave_their_arrivals():
             arrivals.append(epoch_ns(item[2]))
     assert np.allclose(np.diff(sorted(arrivals)) / 1e6, 5.0, atol=0.01)
     assert min(arrivals) == anchor
+
+
+def _process_with_rows(count: int, sent: list) -> LoadProcess:
+    """A closed-loop process holding ``count`` finished measured requests, not flushed yet."""
+    process = LoadProcess({"values": {"request_count": count}, "seed": 1, "workers": 1}, 0,
+                          lambda kind, data: sent.append((kind, data)))
+    for i in range(count):
+        process.batch.rows.append(new_record(index=i, phase=PHASE_PROFILING, worker=0, status=200, error_kind=0,
+                                             intended_ns=i, start_ns=i, end_ns=i + 1_000_000, passages=1, results=1,
+                                             query_tokens=1, passage_tokens=1, request_bytes=1, response_bytes=1))
+    return process
+
+
+def _kinds(sent: list) -> list[str]:
+    return [kind if kind != messages.RECORDS else f"records:{len(data['columns']['index'])}" for kind, data in sent]
+
+
+def test_a_flush_lets_due_work_run_between_its_steps():
+    """An answer or arrival that is due while records are flushed is not held for the whole flush."""
+    sent: list = []
+    process = _process_with_rows(2000, sent)
+    gevent.spawn(lambda: sent.append(("due work", {})))  # ready to run when the flush starts
+    process.flush()
+    assert _kinds(sent) == ["due work", "records:2000", messages.SUMMARY]
+
+
+def test_a_kill_that_lands_in_a_flush_pause_still_ships_the_rows_it_took():
+    sent: list = []
+    process = _process_with_rows(500, sent)
+    flushing = gevent.spawn(process.flush)
+    gevent.sleep(0)  # the flush took the rows and pauses
+    assert len(process.batch) == 0 and not sent
+    flushing.kill(block=True, timeout=2)  # what Locust does to a user it stops
+    assert flushing.dead and isinstance(flushing.value, gevent.GreenletExit)
+    assert _kinds(sent) == ["records:500", messages.SUMMARY]
+
+
+def test_flushes_never_interleave_their_messages():
+    sent: list = []
+    process = _process_with_rows(300, sent)
+    first = gevent.spawn(process.flush)
+    gevent.sleep(0)  # the first flush pauses between its steps
+    process.batch.rows.extend(_process_with_rows(200, []).batch.rows)
+    process.flush()  # waits for the first one: a DONE after it must find every record sent
+    first.join(timeout=2)
+    assert _kinds(sent) == ["records:300", messages.SUMMARY, "records:200", messages.SUMMARY]
+
+
+def test_the_schedule_starts_once_the_first_users_have_their_connections():
+    process = LoadProcess({"values": {"request_count": 10, "request_rate": 1000.0, "arrival_pattern": "constant"},
+                           "seed": 1, "workers": 1}, 0, lambda kind, data: None, users=lambda: 3)
+    process.start(users=3)
+    process.on_grant(Grant(0, 10).to_wire())
+    process.on_grant(Grant(closed=True).to_wire())
+    process.start_schedule()
+    gevent.sleep(0.02)  # 20 arrivals' worth of time: none is due before the connections are open
+    assert [process.queue.get_nowait() for _ in range(process.queue.qsize())] == [OPEN_CONNECTION] * 3
+    for _ in range(3):
+        process.connection_opened()
+    items = []
+    while (item := process.queue.get(timeout=5)) is not None:
+        items.append(item)
+    assert [index for index, _, _ in items] == list(range(10))
+
+
+def test_an_interrupt_while_connections_open_starts_no_schedule():
+    sent: list = []
+    process = LoadProcess({"values": {"request_count": 10, "request_rate": 1000.0, "arrival_pattern": "constant"},
+                           "seed": 1, "workers": 1}, 0, lambda kind, data: sent.append((kind, data)), users=lambda: 2)
+    process.start(users=2)
+    process.on_grant(Grant(0, 10).to_wire())
+    process.start_schedule()
+    gevent.sleep(0)
+    process.abort("test")
+    process.connection_opened(), process.connection_opened()
+    gevent.sleep(0.02)
+    assert not process._schedules
+    [done] = [data for kind, data in sent if kind == messages.DONE]
+    assert done["issued"] == 0 and sorted(i for g in done["returned"] for i in range(g["start"], g["end"])) == list(range(10))
