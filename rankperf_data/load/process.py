@@ -127,6 +127,7 @@ class LoadProcess:
         self._stopped = False  # interrupted: never send again
         self._last_flush = time.monotonic()
         self._flushing = Semaphore()
+        self._flush_due = Event()  # a full batch waits for the flush loop
         self.in_flight: dict[int, tuple] = {}  # token -> (index, phase, intended, start, sizes)
         self._token = 0
         self.queue: Arrivals | None = None
@@ -271,7 +272,7 @@ class LoadProcess:
         if row.phase == PHASE_WARMUP:
             self._warmup_unreported += 1
         if len(self.batch) >= FLUSH_ROWS:
-            self.flush()
+            self._flush_due.set()  # shipped by the flush loop: the user that filled the batch sends on
         self._maybe_done()
 
     def no_tls(self, reason: str) -> None:
@@ -360,8 +361,9 @@ class LoadProcess:
 
     def _flush_loop(self) -> None:
         while True:
-            gevent.sleep(FLUSH_SECONDS / 4)
-            if time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+            self._flush_due.wait(FLUSH_SECONDS / 4)
+            self._flush_due.clear()
+            if len(self.batch) >= FLUSH_ROWS or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
                 self.flush()
 
     def _maybe_done(self) -> None:

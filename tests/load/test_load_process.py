@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 import gevent
@@ -9,7 +10,7 @@ import numpy as np
 
 from rankperf_data.load import messages
 from rankperf_data.load.arrivals import OPEN_CONNECTION
-from rankperf_data.load.process import LoadProcess, epoch_ns
+from rankperf_data.load.process import FLUSH_ROWS, LoadProcess, epoch_ns
 from rankperf_data.load.quota import Grant
 from rankperf_data.results.outcomes import ErrorKind
 from rankperf_data.results.records import PHASE_PROFILING, new_record
@@ -239,3 +240,21 @@ def test_an_interrupt_while_connections_open_starts_no_schedule():
     assert not process._schedules
     [done] = [data for kind, data in sent if kind == messages.DONE]
     assert done["issued"] == 0 and sorted(i for g in done["returned"] for i in range(g["start"], g["end"])) == list(range(10))
+
+
+def test_the_user_that_fills_the_batch_goes_on_and_the_flush_loop_ships_it():
+    sent: list = []
+    process = _process_with_rows(FLUSH_ROWS - 1, sent)
+    process.start(users=1)
+    try:
+        token = process.begin(FLUSH_ROWS, PHASE_PROFILING, 0, 0, (1, 1, 1, 1))
+        row = process.batch.rows[0]._replace(index=FLUSH_ROWS)
+        process.finish(token, row, "")  # the batch is full now
+        assert not sent  # nothing shipped from this user's greenlet: it sends its next request first
+        deadline = time.monotonic() + 2
+        while not sent and time.monotonic() < deadline:
+            gevent.sleep(0.01)
+        assert _kinds(sent)[:2] == [f"records:{FLUSH_ROWS}", messages.SUMMARY]
+    finally:
+        process.stop()
+        gc.unfreeze()
