@@ -258,3 +258,15 @@ def test_the_user_that_fills_the_batch_goes_on_and_the_flush_loop_ships_it():
     finally:
         process.stop()
         gc.unfreeze()
+
+
+def test_enough_users_connect_ahead_for_the_arrivals_of_a_short_stall():
+    def ahead(rate: float, workers: int, users: int) -> int:
+        process = LoadProcess({"values": {"request_count": 10, "request_rate": rate}, "seed": 1, "workers": workers},
+                              0, lambda kind, data: None, users=lambda: users)
+        return process._connections_ahead()
+
+    assert ahead(5000.0, 1, 512) == 150  # 30 ms of this process's arrivals
+    assert ahead(5000.0, 2, 512) == 75  # its share of them
+    assert ahead(100.0, 1, 512) == 32  # at least the minimum
+    assert ahead(5000.0, 1, 10) == 10  # never more than there are users
