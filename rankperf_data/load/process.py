@@ -22,6 +22,7 @@ from gevent.lock import Semaphore
 
 from rankperf_data.load import heap, messages, pacing
 from rankperf_data.load.arrivals import OPEN_CONNECTION, Arrivals
+from rankperf_data.load.catch_up import CatchUp
 from rankperf_data.load.grant_size import GrantSizer
 from rankperf_data.load.quota import MAX_CHUNK, Grant, RangeQueue
 from rankperf_data.load.summaries import SummaryBuilder, warm_up
@@ -485,6 +486,7 @@ class LoadProcess:
         phase_now = -1
         self._loops += 1
         key = id(gevent.getcurrent())
+        catch_up = CatchUp()
         try:
             while True:
                 got = self.take()
@@ -506,6 +508,9 @@ class LoadProcess:
                 delay = (intended - time.perf_counter_ns()) / 1e9
                 if delay > 0:
                     gevent.sleep(delay)
+                    catch_up.on_time()
+                else:
+                    catch_up.before_send(-int(delay * 1e9))
                 if self._waiting.pop(key, None) is None:
                     break  # recalled while waiting (interrupted)
                 self.queue.put((index, phase, intended))
