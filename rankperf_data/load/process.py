@@ -510,7 +510,7 @@ class LoadProcess:
                     gevent.sleep(delay)
                     catch_up.on_time()
                 else:
-                    catch_up.before_send(-int(delay * 1e9))
+                    catch_up.before_send(-int(delay * 1e9), len(self.in_flight) + self.queue.qsize())
                 if self._waiting.pop(key, None) is None:
                     break  # recalled while waiting (interrupted)
                 self.queue.put((index, phase, intended))
