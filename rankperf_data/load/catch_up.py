@@ -4,47 +4,58 @@ A process that falls behind (its CPU is the bottleneck) has many arrivals due at
 together, each woke an idle user that sent at once, so hundreds of requests went in flight; a
 process with 512 requests in flight spends about 1.3x the CPU per request it spends with 64
 (greenlet stacks and sockets no longer fit in the CPU's caches), so it fell further behind and
-stayed there: at 90 % of its capacity one process settled at 0.70-0.80 of the schedule's pace.
-So once its requests in flight (and arrivals waiting for a user) are a crowd, a late process
-hands out overdue arrivals a batch at a time, each batch after the event loop has dealt with the
-answers already waiting: their end times are being measured, while a late send is counted in the
-schedule lag the report shows. Below the crowd a backlog (a short stall) goes out at once, as
-before: the process has CPU to spare, and holding it back only made the lag worse.
+stayed there: at 90 % of its capacity one process settled at 0.75-0.80 of the schedule's pace.
+
+So a late schedule whose process is crowded (64 requests in flight or waiting for a user) waits
+for room before it sends more: until 16 of them have ended, or the event loop has nothing else to
+do (then the CPU is there: a slow server, not a busy process), at most 50 ms. The answers
+waiting are read first: their end times are being measured, while a late send is counted in the
+schedule lag the report shows. A backlog below the crowd (a short stall) goes out at once.
 """
 
 from __future__ import annotations
 
-import gevent
+from collections.abc import Callable
+
+from gevent.event import Event
+from gevent.hub import get_hub
 
 LATE_S = 0.002  # an arrival this much past its time means the process is behind
 CROWDED = 64  # requests in flight in this process above which each costs it more CPU
-BATCH = 16  # overdue arrivals handed out between two waits for an idle loop
-WAIT_MAX_S = 0.05  # the longest a batch waits for the loop to have nothing else to do
+BATCH = 16  # a crowded, late schedule waits until this many of them have ended...
+WAIT_MAX_S = 0.05  # ...or the event loop has nothing else to do, or this long
 
 
 class CatchUp:
-    """Called by a schedule loop before it hands out each arrival."""
+    """One per process: its schedule loops ask before each arrival, its requests say when they end."""
 
-    def __init__(self, late_s: float = LATE_S, crowded: int = CROWDED, batch: int = BATCH,
-                 wait_max_s: float = WAIT_MAX_S) -> None:
+    def __init__(self, crowd: Callable[[], int], late_s: float = LATE_S, crowded: int = CROWDED,
+                 batch: int = BATCH, wait_max_s: float = WAIT_MAX_S) -> None:
+        self._crowd = crowd  # requests in flight plus arrivals waiting for a user
         self._late_ns = int(late_s * 1e9)
         self._crowded = crowded
-        self._batch = batch
+        self._room_at = crowded - batch
         self._wait_max_s = wait_max_s
-        self._overdue = 0  # overdue arrivals handed out since the last wait
+        self._room = Event()
+        self._waiting = 0
 
-    def on_time(self) -> None:
-        """The schedule had to wait for this arrival: the process is keeping up."""
-        self._overdue = 0
-
-    def before_send(self, late_ns: int, in_flight: int) -> None:
-        """An arrival ``late_ns`` past its intended time is about to go out, with ``in_flight``
-        requests of this process outstanding; once a batch of overdue ones has gone out into a
-        crowd, wait for the event loop to be idle first (answers go first)."""
-        if late_ns <= self._late_ns or in_flight < self._crowded:
+    def before_send(self, late_ns: int) -> None:
+        """An arrival ``late_ns`` past its intended time is about to go out. If the process is
+        behind and crowded, wait for room first: a batch of answers read, or an idle loop."""
+        if late_ns <= self._late_ns or self._crowd() < self._crowded:
             return
-        self._overdue += 1
-        if self._overdue > self._batch:
-            self._overdue = 1
-            with gevent.Timeout(self._wait_max_s, False):
-                gevent.idle()
+        idle = get_hub().loop.idle()
+        self._room.clear()
+        self._waiting += 1
+        try:
+            idle.start(self._room.set)  # nothing else to do: the CPU is there, send
+            self._room.wait(self._wait_max_s)
+        finally:
+            self._waiting -= 1
+            idle.stop()
+            idle.close()
+
+    def request_ended(self) -> None:
+        """A request of this process ended (answered, failed or cancelled)."""
+        if self._waiting and self._crowd() <= self._room_at:
+            self._room.set()

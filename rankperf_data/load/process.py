@@ -136,6 +136,7 @@ class LoadProcess:
         self.in_flight: dict[int, tuple] = {}  # token -> (index, phase, intended, start, sizes)
         self._token = 0
         self.queue: Arrivals | None = None
+        self.catch_up = CatchUp(self._crowd)  # open loop: how a schedule that fell behind sends
         self._consumers = 1
         self._greenlets: list[gevent.Greenlet] = []
         self._cpu0: tuple[float, float] | None = None  # (process CPU s, monotonic s) at the first send
@@ -267,6 +268,7 @@ class LoadProcess:
         """Store one finished request (its error_msg is set here, from ``message``)."""
         if self.in_flight.pop(token, None) is None:
             return  # already recorded as cancelled by an interruption
+        self.catch_up.request_ended()
 
         if message:
             row = row._replace(error_msg=self.batch.messages.intern(message))
@@ -415,6 +417,10 @@ class LoadProcess:
         heap.settle()  # the users are built: a full collection now costs no arrival its time
         self._greenlets.append(gevent.spawn(self._connect_then_schedule))
 
+    def _crowd(self) -> int:
+        """Requests in flight here, and arrivals handed out that no user has taken yet."""
+        return len(self.in_flight) + (self.queue.qsize() if self.queue is not None else 0)
+
     def _connect_then_schedule(self) -> None:
         """The users first to take arrivals open their connections, then the schedule starts. The
         first arrivals would otherwise each wait for a connection of their own: at thousands of
@@ -486,7 +492,6 @@ class LoadProcess:
         phase_now = -1
         self._loops += 1
         key = id(gevent.getcurrent())
-        catch_up = CatchUp()
         try:
             while True:
                 got = self.take()
@@ -508,9 +513,8 @@ class LoadProcess:
                 delay = (intended - time.perf_counter_ns()) / 1e9
                 if delay > 0:
                     gevent.sleep(delay)
-                    catch_up.on_time()
                 else:
-                    catch_up.before_send(-int(delay * 1e9), len(self.in_flight) + self.queue.qsize())
+                    self.catch_up.before_send(-int(delay * 1e9))
                 if self._waiting.pop(key, None) is None:
                     break  # recalled while waiting (interrupted)
                 self.queue.put((index, phase, intended))

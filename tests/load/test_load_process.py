@@ -10,7 +10,7 @@ import numpy as np
 
 from rankperf_data.load import messages
 from rankperf_data.load.arrivals import OPEN_CONNECTION
-from rankperf_data.load.catch_up import BATCH, CROWDED
+from rankperf_data.load.catch_up import CROWDED
 from rankperf_data.load.process import FLUSH_ROWS, LoadProcess, epoch_ns
 from rankperf_data.load.quota import Grant
 from rankperf_data.results.outcomes import ErrorKind
@@ -273,20 +273,22 @@ def test_enough_users_connect_ahead_for_the_arrivals_of_a_short_stall():
     assert ahead(5000.0, 1, 10) == 10  # never more than there are users
 
 
-def test_a_schedule_that_is_behind_lets_pending_work_run_between_batches():
-    # the anchor is a second ago: all 300 arrivals (1,000/s) are overdue when the schedule starts;
-    # no user takes them, so they crowd the queue
+def test_a_schedule_that_is_behind_keeps_its_requests_from_crowding():
+    # the anchor is a second ago: all 300 arrivals (1,000/s) are overdue when the schedule starts
     process = LoadProcess({"values": {"request_count": 300, "request_rate": 1000.0, "arrival_pattern": "constant"},
                            "seed": 1, "workers": 1}, 0, lambda kind, data: None)
-    process.start(users=1)
+    process.start(users=512)
     process.on_grant({**Grant(0, 300).to_wire(), "anchor_ns": time.time_ns() - 1_000_000_000})
     process.on_grant(Grant(closed=True).to_wire())
     start_connected(process)
-    queued = [0]
-    deadline = time.monotonic() + 10
-    while queued[-1] < 300 and time.monotonic() < deadline:
-        gevent.sleep(0)  # work waiting in the loop, as answers to read are
-        queued.append(min(process.queue.qsize(), 300))  # (the end marker follows the 300)
-    jumps = [int(j) for j in np.diff(queued) if j]
-    # without the batches: all 300 at once
-    assert sum(jumps) == 300 and jumps[0] == CROWDED + BATCH and max(jumps[1:]) <= BATCH
+    crowds, sent = [], []
+    while (item := process.queue.get(timeout=5)) is not None:  # one user, answered a loop pass later
+        queued = min(process.queue.qsize(), 300 - len(sent) - 1)  # (the end markers follow the 300)
+        crowds.append(queued + 1)
+        index, phase, intended = item
+        token = process.begin(index, phase, intended, intended, (1, 1, 1, 1))
+        gevent.sleep(0)
+        process.cancel(token, "test")
+        sent.append(index)
+    assert sorted(sent) == list(range(300))
+    assert max(crowds) <= CROWDED  # without the catch-up: all 300 handed out at once
