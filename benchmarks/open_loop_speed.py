@@ -1,10 +1,11 @@
 """Figure 3b (issue 21): open loop at 50 % and 90 % of one process's closed-loop capacity, before and after.
 
-    python benchmarks/open_loop_speed.py [--before REF] [--reps 3] [--seconds 10] [--no-aiperf] [--out FILE]
+    python benchmarks/open_loop_speed.py [--before REF] [--reps 3] [--seconds 10] [--loads 0.5,0.9] [--no-aiperf]
+                                         [--out FILE]
 
 Against nginx answering a fixed TEI body: rankperf's closed-loop capacity (one process, 64 users,
-median of --reps runs), then Poisson arrivals at 50 % and 90 % of it with --concurrency 512 as the
-in-flight cap, in one process and with --workers 2, for the code of this tree ("after") and the
+median of --reps runs), then Poisson arrivals at 50 % and 90 % of it (--loads) with --concurrency 512 as
+the in-flight cap, in one process and with --workers 2, for the code of this tree ("after") and the
 code of git ref --before ("before": extracted to a temporary directory with its own venv),
 the runs alternating; AIPerf at 50 % and 90 % of its own capacity (--concurrency 16) when its venv
 can be built. Per run: achieved req/s, the schedule's pace (span of intended send times / span of
@@ -89,9 +90,9 @@ def _plan(cap: float, aiperf_cap: float | None, code: dict[str, Path | None]) ->
 
 
 def open_rows(mode: Mode, url: str, pids: tuple, work: Path, bodies: Path, caps: dict,
-              code: dict[str, Path | None], startup: dict) -> dict:
+              code: dict[str, Path | None], startup: dict, loads: tuple[float, ...] = LOADS) -> dict:
     out: dict = {}
-    for load in LOADS:
+    for load in loads:
         pct = int(load * 100)
         plan = _plan(caps["rankperf"], caps.get("aiperf"), code)
         runs: dict[str, list[dict]] = {key: [] for key, _ in plan}
@@ -151,11 +152,23 @@ def markdown(res: dict) -> str:
     return "\n".join(lines)
 
 
+def _loads(text: str) -> tuple[float, ...]:
+    try:
+        loads = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+    if not loads or any(x <= 0 for x in loads):
+        raise argparse.ArgumentTypeError(f"each load must be > 0: {text!r}")
+    return loads
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default="", help="git ref of the code to compare with (default: none)")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of one measured run")
+    parser.add_argument("--loads", type=_loads, default=LOADS,
+                        help="fractions of the closed-loop capacity to offer, comma-separated (default: 0.5,0.9)")
     parser.add_argument("--no-aiperf", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -189,7 +202,7 @@ def main() -> int:
         res["closed_loop"]["cpu_us_per_req_without_startup"] = median(
             [round((r["cpu_s"] - fixed["one_process"]["cpu_s"]) / (r["requests"] - fixed["one_process"]["requests"])
                    * 1e6, 1) for r in res["closed_loop"]["runs"] if r.get("requests")])
-        res["open_loop"] = open_rows(mode, fast.url, pids, work, bodies, caps, code, res["startup"])
+        res["open_loop"] = open_rows(mode, fast.url, pids, work, bodies, caps, code, res["startup"], args.loads)
     res["loadavg_1m_end"] = loadavg()
     path = args.out or work / "results.json"
     path.write_text(json.dumps(res, indent=1, default=str) + "\n")
