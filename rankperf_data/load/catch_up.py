@@ -4,7 +4,7 @@ A process that falls behind (its CPU is the bottleneck) has many arrivals due at
 together, each woke an idle user that sent at once, so hundreds of requests went in flight; a
 process with 512 requests in flight spends about 1.3x the CPU per request it spends with 64
 (greenlet stacks and sockets no longer fit in the CPU's caches), so it fell further behind and
-stayed there: at 90 % of its capacity one process settled at 0.75-0.80 of the schedule's pace.
+stayed there: near its capacity one process settled at 0.70-0.82 of the schedule's pace.
 
 So a late schedule whose process is crowded (64 requests in flight or waiting for a user) waits
 for room before it sends more: until 16 of them have ended, or the event loop has nothing else to
