@@ -93,7 +93,7 @@ def open_rows(mode: Mode, url: str, pids: tuple, work: Path, bodies: Path, caps:
               code: dict[str, Path | None], startup: dict, loads: tuple[float, ...] = LOADS) -> dict:
     out: dict = {}
     for load in loads:
-        pct = int(load * 100)
+        pct = round(load * 100)  # int() would make 0.29 the 28 % row
         plan = _plan(caps["rankperf"], caps.get("aiperf"), code)
         runs: dict[str, list[dict]] = {key: [] for key, _ in plan}
         for rep in range(mode.reps):
